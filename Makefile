@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make demo` (the inspector on a live embedded server)
+# and `make test` (the whole suite, interop tests with real npm and Python peers included).
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+INTEROP := tests/interop
+
+.PHONY: demo test lint bench screenshots system-deps clean
+
+$(BIN)/sioscope: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,speed]'
+	touch $@
+
+$(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package.json $(INTEROP)/package-lock.json
+	cd $(INTEROP) && npm ci --no-audit --no-fund
+	touch $@
+
+# Debian packages some tests need (Chromium for the official Admin UI test). Installed
+# only when missing and only where we can (root); otherwise those tests say why they skip
+# locally, and fail in CI.
+system-deps:
+	@bash scripts/system-deps.sh
+
+demo: $(BIN)/sioscope
+	$(BIN)/sioscope demo
+
+test: $(BIN)/sioscope $(INTEROP)/node_modules/.package-lock.json system-deps
+	$(BIN)/ruff check server inspector tests bench
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(BIN)/sioscope
+	$(BIN)/ruff check server inspector tests bench
+	$(BIN)/ruff format --check server inspector tests bench
+
+bench: $(BIN)/sioscope $(INTEROP)/node_modules/.package-lock.json
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+screenshots: $(BIN)/sioscope
+	$(BIN)/python -m inspector.screenshots
+
+clean:
+	rm -rf $(VENV) $(INTEROP)/node_modules .pytest_cache .ruff_cache

@@ -1,0 +1,45 @@
+"""Shared test plumbing: real peers (Node.js and its npm packages) and bounded waits.
+
+Interop tests need Node.js and `tests/interop/node_modules`. Locally a missing peer
+skips those tests with the reason; under ``SIOSCOPE_REQUIRE_INTEROP=1`` (CI) it fails
+them, so a green CI run always means the real peers were exercised.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+INTEROP_DIR = ROOT / "tests" / "interop"
+NODE_MODULES = INTEROP_DIR / "node_modules"
+REQUIRE_INTEROP = os.environ.get("SIOSCOPE_REQUIRE_INTEROP") == "1"
+
+
+def _missing_peer(reason: str) -> None:
+    if REQUIRE_INTEROP:
+        pytest.fail(f"interop peer missing (required here): {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def node_bin() -> str:
+    """Path of the `node` binary, with the interop npm packages installed beside it."""
+    node = shutil.which("node")
+    if node is None:
+        _missing_peer("Node.js is not installed")
+    if not (NODE_MODULES / "socket.io-client").is_dir():
+        _missing_peer("npm packages missing: run `make test` (npm ci in tests/interop)")
+    return node  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def chromium_bin() -> str:
+    """Path of Debian's Chromium, for the official Admin UI test."""
+    path = shutil.which("chromium")
+    if path is None:
+        _missing_peer("chromium is not installed (scripts/system-deps.sh installs it as root)")
+    return path  # type: ignore[return-value]
