@@ -1,0 +1,162 @@
+"""Table-driven vectors for the Socket.IO v5 codec, from socket.io-parser's behaviour."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.parser import Decoder, Packet, PacketType, ParseError, encode
+
+T = PacketType
+
+ENCODE_VECTORS = [
+    (Packet(T.CONNECT), ["0"]),
+    (Packet(T.CONNECT, "/admin", {"sid": "abc"}), ['0/admin,{"sid":"abc"}']),
+    (Packet(T.DISCONNECT), ["1"]),
+    (Packet(T.DISCONNECT, "/admin"), ["1/admin,"]),
+    (Packet(T.EVENT, "/", ["message", 1, "2", {"3": [True]}]), ['2["message",1,"2",{"3":[true]}]']),
+    (Packet(T.EVENT, "/admin", ["ev", "x"], 0), ['2/admin,0["ev","x"]']),
+    (Packet(T.ACK, "/", ["r1", 2], 1), ['31["r1",2]']),
+    (Packet(T.ACK, "/", [1, "2", {"3": [False]}], 456), ['3456[1,"2",{"3":[false]}]']),
+    (
+        Packet(T.CONNECT_ERROR, "/admin", {"message": "nope", "data": {"code": 42}}),
+        ['4/admin,{"message":"nope","data":{"code":42}}'],
+    ),
+    (
+        Packet(T.CONNECT_ERROR, "/nope", {"message": "Invalid namespace"}),
+        ['4/nope,{"message":"Invalid namespace"}'],
+    ),
+    # key order kept, non-ASCII left as is, compact
+    (Packet(T.EVENT, "/", ["é", {"z": 1, "a": 2}]), ['2["é",{"z":1,"a":2}]']),
+]
+
+
+@pytest.mark.parametrize(("packet", "wire"), ENCODE_VECTORS)
+def test_encode_vectors(packet: Packet, wire: list[str]) -> None:
+    assert encode(packet) == wire
+
+
+@pytest.mark.parametrize(("packet", "wire"), ENCODE_VECTORS)
+def test_decode_is_inverse_of_encode(packet: Packet, wire: list[str]) -> None:
+    decoded = Decoder().feed(wire[0])
+    assert decoded == packet
+
+
+def test_binary_event_placeholders_depth_first() -> None:
+    packet = Packet(T.EVENT, "/", ["bin", b"\x01\x02\x03", {"a": b"\x04"}])
+    assert encode(packet) == [
+        '52-["bin",{"_placeholder":true,"num":0},{"a":{"_placeholder":true,"num":1}}]',
+        b"\x01\x02\x03",
+        b"\x04",
+    ]
+
+
+def test_binary_ack_with_namespace_and_id() -> None:
+    out = encode(Packet(T.ACK, "/admin", [b"\x09"], 7))
+    assert out == ['61-/admin,7[{"_placeholder":true,"num":0}]', b"\x09"]
+    dec = Decoder()
+    assert dec.feed(out[0]) is None
+    assert dec.awaiting_attachments
+    assert dec.feed(out[1]) == Packet(T.BINARY_ACK, "/admin", [b"\x09"], 7)
+
+
+def test_binary_roundtrip_two_attachments() -> None:
+    dec = Decoder()
+    head = '452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]'[1:]
+    assert dec.feed(head) is None
+    assert dec.feed(b"\x01") is None
+    packet = dec.feed(bytearray(b"\x02\x03"))
+    assert packet == Packet(T.BINARY_EVENT, "/", ["message", b"\x01", b"\x02\x03"])
+    assert not dec.awaiting_attachments
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", Packet(T.CONNECT)),
+        ('0{"token":"123"}', Packet(T.CONNECT, "/", {"token": "123"})),
+        ("0/custom,", Packet(T.CONNECT, "/custom")),
+        ("0/custom", Packet(T.CONNECT, "/custom")),
+        ('0/custom,{"token":"abc"}', Packet(T.CONNECT, "/custom", {"token": "abc"})),
+        ("1", Packet(T.DISCONNECT)),
+        ("1/custom", Packet(T.DISCONNECT, "/custom")),
+        ('2[1,"x"]', Packet(T.EVENT, "/", [1, "x"])),
+        ('2["error","x"]', Packet(T.EVENT, "/", ["error", "x"])),
+        ('3/a,12["r"]', Packet(T.ACK, "/a", ["r"], 12)),
+        ('4"nope"', Packet(T.CONNECT_ERROR, "/", "nope")),
+    ],
+)
+def test_decode_vectors(text: str, expected: Packet) -> None:
+    assert Decoder().feed(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ("", "empty packet"),
+        ("abc", "unknown packet type"),
+        ("7", "unknown packet type"),
+        ("2{}", "invalid payload"),
+        ('2abc["x"]', "invalid payload"),
+        ("2[]", "invalid payload"),
+        ("2[true]", "invalid payload"),
+        ('2["connect"]', "invalid payload"),
+        ('2["disconnecting"]', "invalid payload"),
+        ('2["newListener"]', "invalid payload"),
+        ("2", "invalid payload"),
+        ("3{}", "invalid payload"),
+        ('0"x"', "invalid payload"),
+        ("0[]", "invalid payload"),
+        ('1{"a":1}', "invalid payload"),
+        ("4[]", "invalid payload"),
+        ("2[NaN]", "invalid payload"),
+        ("2[1,", "invalid payload"),
+        ('5x-["a"]', "Illegal attachments"),
+        ('5["a"]', "Illegal attachments"),
+        ('511-["a"]', "too many attachments"),
+        ("212345678901234567890[1]", "invalid ack id"),
+    ],
+)
+def test_malformed_input_raises_parse_error(message: str, error: str) -> None:
+    with pytest.raises(ParseError, match=error):
+        Decoder().feed(message)
+
+
+def test_ten_attachments_allowed() -> None:
+    data = ["ev", *[bytes([i]) for i in range(10)]]
+    out = encode(Packet(T.EVENT, "/", data))
+    assert out[0].startswith("510-")  # type: ignore[union-attr]
+    dec = Decoder()
+    results = [dec.feed(m) for m in out]
+    assert results[:-1] == [None] * 10
+    assert results[-1] == Packet(T.BINARY_EVENT, "/", data)
+
+
+def test_binary_when_none_expected() -> None:
+    with pytest.raises(ParseError, match="got binary data"):
+        Decoder().feed(b"\x01")
+
+
+def test_text_while_reconstructing_then_reset() -> None:
+    dec = Decoder()
+    dec.feed('51-["a",{"_placeholder":true,"num":0}]')
+    with pytest.raises(ParseError, match="plaintext"):
+        dec.feed('2["b"]')
+    assert not dec.awaiting_attachments
+    assert dec.feed('2["b"]') == Packet(T.EVENT, "/", ["b"])
+
+
+@pytest.mark.parametrize("num", ["1", "-1", '"0"', "true"])
+def test_placeholder_out_of_range(num: str) -> None:
+    dec = Decoder()
+    dec.feed('51-["a",{"_placeholder":true,"num":' + num + "}]")
+    with pytest.raises(ParseError, match="illegal attachments"):
+        dec.feed(b"\x00")
+
+
+def test_tuple_and_int_keys_encode_like_js() -> None:
+    assert encode(Packet(T.EVENT, "/", ("ev", {1: (1, 2)}))) == ['2["ev",{"1":[1,2]}]']
+
+
+def test_unserialisable_data_raises_type_error() -> None:
+    with pytest.raises(TypeError):
+        encode(Packet(T.EVENT, "/", ["ev", {1, 2}]))
