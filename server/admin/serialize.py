@@ -1,0 +1,102 @@
+"""Node admin-ui's wire shapes: ``SerializedSocket``, timestamps, ``socket.data``.
+
+Field order, names and value forms follow ``serialize()`` in admin-ui 0.5.1
+(``dist/index.js``) so the official UI, and a diff against Node, see the same thing.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+REDACTED = "[redacted]"
+DEFAULT_REDACTED_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
+_MAX_DEPTH = 32
+
+
+def iso_now() -> str:
+    """A JS ``Date`` as JSON: ISO 8601 UTC, milliseconds, ``Z`` (never ``+00:00``)."""
+    now = _dt.datetime.now(_dt.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def json_safe(value: Any, depth: int = 0) -> Any:
+    """A copy of ``value`` that the Socket.IO encoder can always encode.
+
+    ``socket.data`` is the application's: it may hold sets, dates, objects. Node's
+    ``JSON.stringify`` turns what it cannot encode into ``{}`` or drops it; an admin
+    stream must never fail because of an app value, so unknown objects become their
+    ``str()`` and cycles / extreme depth are cut.
+    """
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None  # JSON.stringify(NaN) === "null"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if depth >= _MAX_DEPTH:
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(v, depth + 1) for v in value]
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def serialize_data(data: Any) -> dict[str, Any]:
+    """``socket.data`` for the wire (Node drops its private ``_admin`` key; we never add it)."""
+    if not isinstance(data, Mapping):
+        return {}
+    return {str(k): json_safe(v) for k, v in data.items() if k != "_admin"}
+
+
+def _headers(headers: Any, redact: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(headers, Mapping):
+        return {}
+    return {k: (REDACTED if k in redact else v) for k, v in headers.items()}
+
+
+def client_address(handshake: Mapping[str, Any]) -> Any:
+    """Node's pick: ``cf-connecting-ip``, else ``x-forwarded-for`` (raw), else the peer."""
+    headers = handshake.get("headers") or {}
+    return (
+        headers.get("cf-connecting-ip")
+        or headers.get("x-forwarded-for")
+        or handshake.get("address")
+    )
+
+
+def serialize_socket(
+    *,
+    socket_id: str,
+    client_id: str,
+    transport: str,
+    nsp: str,
+    data: Any,
+    handshake: Mapping[str, Any],
+    rooms: Iterable[str],
+    redact_headers: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """One ``SerializedSocket``; ``handshake.auth`` is left out on purpose, as in Node."""
+    return {
+        "id": socket_id,
+        "clientId": client_id,
+        "transport": transport,
+        "nsp": nsp,
+        "data": serialize_data(data),
+        "handshake": {
+            "address": client_address(handshake),
+            "headers": _headers(handshake.get("headers"), redact_headers),
+            "query": dict(handshake.get("query") or {}),
+            "issued": handshake.get("issued"),
+            "secure": handshake.get("secure"),
+            "time": handshake.get("time"),
+            "url": handshake.get("url"),
+            "xdomain": handshake.get("xdomain"),
+        },
+        "rooms": list(rooms),
+    }
