@@ -1,0 +1,312 @@
+"""Conn: one Engine.IO connection, Node's engine.io ``Socket``.
+
+It owns the write buffer, the heartbeat timers and the upgrade from polling to
+WebSocket, and emits Node's events with Node's payloads and reasons, because the
+Socket.IO layer, the admin namespace and the inspector all observe connections
+through these events.
+
+Rules:
+
+1. ``send`` is synchronous. It buffers the packet, emits ``packetCreate`` and
+   schedules one flush on the loop, so several sends in one tick leave together (one
+   polling response, or consecutive WebSocket frames, in order).
+2. A flush happens only when the transport is writable (a parked GET, or a
+   WebSocket whose previous batch was written). It emits ``flush`` with the batch,
+   hands it to the transport, then emits ``drain``, as Node does.
+3. Heartbeat (v4): ``ping_interval`` after the handshake, and after each pong, the
+   server sends a ping; no pong within ``ping_timeout`` closes with ``"ping
+   timeout"``. Any other packet received while waiting extends that wait once.
+   Timers are ``loop.call_later`` handles, so the close happens on time.
+4. ``close`` fires exactly once, after the connection left ``EngineServer.clients``,
+   with one of Node's reasons: ``"transport close"``, ``"transport error"``,
+   ``"parse error"``, ``"ping timeout"``, ``"forced close"`` or ``"server shutting
+   down"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ..emitter import EventEmitter
+from .packets import Packet
+from .transports import Transport, TransportError
+
+if TYPE_CHECKING:
+    from .server import EngineServer
+
+UPGRADE_CHECK_INTERVAL = 0.1
+"""While an upgrade probe is pending, a parked GET gets a noop this often (Node: 100 ms)."""
+
+
+class Conn(EventEmitter):
+    """An Engine.IO connection; see the module docstring for its rules."""
+
+    def __init__(
+        self,
+        server: EngineServer,
+        sid: str,
+        transport: Transport,
+        request: web.Request,
+        protocol: int = 4,
+    ) -> None:
+        super().__init__()
+        self.id = sid
+        self.server = server
+        self.request = request
+        self.protocol = protocol
+        self.ready_state = "opening"
+        self.upgrading = False
+        self.upgraded = False
+        self.remote_address = server._remote_address(request)
+        self.secure = bool(request.secure)
+        self.write_buffer: list[Packet] = []
+        self._loop = asyncio.get_running_loop()
+        self._flush_handle: asyncio.Handle | None = None
+        self._ping_interval_timer: asyncio.TimerHandle | None = None
+        self._ping_timeout_timer: asyncio.TimerHandle | None = None
+        self._has_refreshed_ping_timeout = False
+        self._upgrade_cleanup: Callable[[], None] | None = None
+        self._set_transport(transport)
+        self._on_open()
+
+    def __repr__(self) -> str:
+        return f"<Conn {self.id} {self.transport.name} {self.ready_state}>"
+
+    # -- public API --------------------------------------------------------------------
+
+    def send(self, data: str | bytes, *, compress: bool = True) -> None:
+        """Buffer a ``message`` packet; dropped silently unless the connection is open."""
+        self._send_packet("message", data, compress)
+
+    write = send
+
+    def close(self, discard: bool = False) -> None:
+        """Close from the server side (reason ``"forced close"``), after pending writes."""
+        if discard and self.ready_state in ("open", "closing"):
+            self._close_transport(True)
+            return
+        if self.ready_state != "open":
+            return
+        self.ready_state = "closing"
+        if self.write_buffer:
+            self.once("drain", lambda: self._close_transport(discard))
+            return
+        self._close_transport(discard)
+
+    # -- sending -----------------------------------------------------------------------
+
+    def _send_packet(self, type_: str, data: Any = None, compress: bool = True) -> None:
+        if self.ready_state in ("closing", "closed"):
+            return
+        packet: Packet = {"type": type_} if data is None else {"type": type_, "data": data}
+        if not compress:
+            packet["options"] = {"compress": False}
+        if "packetCreate" in self._events:
+            self.emit("packetCreate", packet)
+        self.write_buffer.append(packet)
+        if self._flush_handle is None:
+            self._flush_handle = self._loop.call_soon(self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        self._flush_handle = None
+        self._flush()
+
+    def _flush(self) -> None:
+        if self.ready_state == "closed" or not self.transport.writable or not self.write_buffer:
+            return
+        wbuf = self.write_buffer
+        self.write_buffer = []
+        server = self.server
+        if "flush" in self._events:
+            self.emit("flush", wbuf)
+        if "flush" in server._events:
+            server.emit("flush", self, wbuf)
+        self.transport.send(wbuf)
+        if "drain" in self._events:
+            self.emit("drain")
+        if "drain" in server._events:
+            server.emit("drain", self)
+
+    # -- receiving ---------------------------------------------------------------------
+
+    def _on_open(self) -> None:
+        self.ready_state = "open"
+        server = self.server
+        self._send_packet(
+            "open",
+            json.dumps(
+                {
+                    "sid": self.id,
+                    "upgrades": server._upgrades_for(self.transport.name),
+                    "pingInterval": server._ping_interval_ms,
+                    "pingTimeout": server._ping_timeout_ms,
+                    "maxPayload": server.max_http_buffer_size,
+                },
+                separators=(",", ":"),
+            ),
+        )
+        self._schedule_ping()
+
+    def _on_packet(self, packet: Packet) -> None:
+        if self.ready_state != "open":
+            return
+        if "packet" in self._events:
+            self.emit("packet", packet)
+        type_ = packet["type"]
+        if (
+            self._ping_timeout_timer is not None
+            and not self._has_refreshed_ping_timeout
+            and type_ != "pong"
+        ):
+            self._has_refreshed_ping_timeout = True
+            self._reset_ping_timeout()
+        if type_ == "message":
+            data = packet.get("data", "")
+            self.emit("data", data)
+            self.emit("message", data)
+        elif type_ == "pong":
+            if self._ping_timeout_timer is not None:
+                self._ping_timeout_timer.cancel()
+                self._ping_timeout_timer = None
+            self._schedule_ping()
+            self.emit("heartbeat")
+        elif type_ == "ping":
+            self._on_error(TransportError("invalid heartbeat direction"))
+        elif type_ == "error":
+            self._on_close("parse error")
+
+    def _on_error(self, err: TransportError) -> None:
+        self._on_close("transport error", err)
+
+    # -- heartbeat ---------------------------------------------------------------------
+
+    def _schedule_ping(self) -> None:
+        if self._ping_interval_timer is not None:
+            self._ping_interval_timer.cancel()
+        self._ping_interval_timer = self._loop.call_later(
+            self.server.ping_interval, self._send_ping
+        )
+
+    def _send_ping(self) -> None:
+        self._ping_interval_timer = None
+        self._has_refreshed_ping_timeout = False
+        self._send_packet("ping")
+        self._reset_ping_timeout()
+
+    def _reset_ping_timeout(self) -> None:
+        if self._ping_timeout_timer is not None:
+            self._ping_timeout_timer.cancel()
+        self._ping_timeout_timer = self._loop.call_later(
+            self.server.ping_timeout, self._on_ping_timeout
+        )
+
+    def _on_ping_timeout(self) -> None:
+        self._ping_timeout_timer = None
+        if self.ready_state != "closed":
+            self._on_close("ping timeout")
+
+    # -- transports --------------------------------------------------------------------
+
+    def _set_transport(self, transport: Transport) -> None:
+        self.transport = transport
+        transport.on_error = self._on_error
+        transport.on_ready = self._flush
+        transport.on_packet = self._on_packet
+        transport.on_close = self._on_transport_close
+
+    def _on_transport_close(self) -> None:
+        self._on_close("transport close")
+
+    def _clear_transport(self) -> None:
+        transport = self.transport
+        transport.detach()
+        transport.close()
+
+    def _maybe_upgrade(self, transport: Transport) -> None:
+        """Run the probe/upgrade exchange on a new WebSocket transport (Node's rules)."""
+        self.upgrading = True
+        loop = self._loop
+        check_timer: asyncio.TimerHandle | None = None
+        upgrade_timer: asyncio.TimerHandle | None = None
+
+        def cleanup() -> None:
+            nonlocal check_timer
+            self.upgrading = False
+            self._upgrade_cleanup = None
+            if check_timer is not None:
+                check_timer.cancel()
+                check_timer = None
+            if upgrade_timer is not None:
+                upgrade_timer.cancel()
+            transport.detach()
+
+        def fail(*_args: Any) -> None:
+            cleanup()
+            transport.close()
+
+        def on_timeout() -> None:
+            cleanup()
+            if transport.ready_state == "open":
+                transport.close()
+
+        def check() -> None:
+            nonlocal check_timer
+            check_timer = loop.call_later(UPGRADE_CHECK_INTERVAL, check)
+            current = self.transport
+            if current.name == "polling" and current.writable:
+                current.send([{"type": "noop"}])
+
+        def on_packet(packet: Packet) -> None:
+            nonlocal check_timer
+            type_ = packet["type"]
+            if type_ == "ping" and packet.get("data") == "probe":
+                transport.send([{"type": "pong", "data": "probe"}])
+                self.emit("upgrading", transport)
+                if check_timer is not None:
+                    check_timer.cancel()
+                check_timer = loop.call_later(UPGRADE_CHECK_INTERVAL, check)
+            elif type_ == "upgrade" and self.ready_state != "closed":
+                cleanup()
+                self.transport.discard()
+                self.upgraded = True
+                self._clear_transport()
+                self._set_transport(transport)
+                self.emit("upgrade", transport)
+                self._flush()
+                if self.ready_state == "closing":
+                    transport.close(lambda: self._on_close("forced close"))
+            else:
+                fail()
+
+        upgrade_timer = loop.call_later(self.server.upgrade_timeout, on_timeout)
+        transport.on_packet = on_packet
+        transport.on_error = fail
+        transport.on_close = fail
+        self._upgrade_cleanup = fail
+
+    # -- closing -----------------------------------------------------------------------
+
+    def _close_transport(self, discard: bool, reason: str = "forced close") -> None:
+        if discard:
+            self.transport.discard()
+        self.transport.close(lambda: self._on_close(reason))
+
+    def _on_close(self, reason: str, description: object = None) -> None:
+        if self.ready_state == "closed":
+            return
+        self.ready_state = "closed"
+        for timer in (self._ping_interval_timer, self._ping_timeout_timer, self._flush_handle):
+            if timer is not None:
+                timer.cancel()
+        self._ping_interval_timer = self._ping_timeout_timer = self._flush_handle = None
+        self._clear_transport()
+        self.server._remove(self)
+        if self._upgrade_cleanup is not None:
+            self._upgrade_cleanup()
+        self.emit("close", reason, description)
+        self.write_buffer = []

@@ -1,0 +1,295 @@
+"""EngineServer: request validation, handshake, sessions and upgrades on aiohttp.
+
+Every request under the path goes through ``handle_request``, which validates it in
+Node's order (transport, origin, sid, method) and answers a refusal with Node's
+status and JSON body (``{"code":1,"message":"Session ID unknown"}``), emitting
+``connection_error`` first. A valid request is handed to the connection's transport,
+a new handshake, or a WebSocket (direct or upgrade).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import inspect
+import itertools
+import json
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from aiohttp import web
+
+from ..emitter import EventEmitter
+from .conn import Conn
+from .cors import CorsOrigins, CorsPolicy
+from .transports import PollingTransport, WebSocketTransport
+
+log = logging.getLogger("sioscope.engine")
+
+UNKNOWN_TRANSPORT = 0
+UNKNOWN_SID = 1
+BAD_HANDSHAKE_METHOD = 2
+BAD_REQUEST = 3
+FORBIDDEN = 4
+UNSUPPORTED_PROTOCOL_VERSION = 5
+
+ERROR_MESSAGES = {
+    UNKNOWN_TRANSPORT: "Transport unknown",
+    UNKNOWN_SID: "Session ID unknown",
+    BAD_HANDSHAKE_METHOD: "Bad handshake method",
+    BAD_REQUEST: "Bad request",
+    FORBIDDEN: "Forbidden",
+    UNSUPPORTED_PROTOCOL_VERSION: "Unsupported protocol version",
+}
+
+_UPGRADES = {"polling": ("websocket",), "websocket": ()}
+_sequence = itertools.count()
+
+AllowRequest = Callable[[web.Request], Any]
+
+
+def generate_id() -> str:
+    """20 chars of URL-safe base64: 12 random bytes and a 3-byte counter (Node's base64id)."""
+    raw = secrets.token_bytes(12) + (next(_sequence) & 0xFFFFFF).to_bytes(3, "big")
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+class _Refused(Exception):
+    """A request refused with one of Node's error codes."""
+
+    def __init__(self, code: int, context: dict[str, Any]) -> None:
+        super().__init__(ERROR_MESSAGES[code])
+        self.code = code
+        self.context = context
+
+
+class EngineServer(EventEmitter):
+    """An Engine.IO v4 server. Durations are seconds; the handshake advertises ms."""
+
+    def __init__(
+        self,
+        *,
+        path: str = "/engine.io/",
+        ping_interval: float = 25.0,
+        ping_timeout: float = 20.0,
+        upgrade_timeout: float = 10.0,
+        max_http_buffer_size: int = 1_000_000,
+        cors_allowed_origins: CorsOrigins = None,
+        cors_credentials: bool = False,
+        transports: Iterable[str] = ("polling", "websocket"),
+        allow_upgrades: bool = True,
+        per_message_deflate: bool = False,
+        http_compression: bool = False,
+        trust_forwarded: bool = False,
+        allow_request: AllowRequest | None = None,
+        close_timeout: float = 30.0,
+    ) -> None:
+        super().__init__()
+        self.path = path.rstrip("/") + "/"
+        self.ping_interval = float(ping_interval)
+        self.ping_timeout = float(ping_timeout)
+        self.upgrade_timeout = float(upgrade_timeout)
+        self.max_http_buffer_size = int(max_http_buffer_size)
+        self.cors = CorsPolicy(cors_allowed_origins, cors_credentials)
+        self.transports = tuple(transports)
+        for name in self.transports:
+            if name not in _UPGRADES:
+                raise ValueError(f"unknown transport {name!r}")
+        self.allow_upgrades = allow_upgrades
+        self.per_message_deflate = per_message_deflate
+        self.http_compression = http_compression
+        self.trust_forwarded = trust_forwarded
+        self.allow_request = allow_request
+        self.close_timeout = close_timeout
+        self.clients: dict[str, Conn] = {}
+        self._ping_interval_ms = round(self.ping_interval * 1000)
+        self._ping_timeout_ms = round(self.ping_timeout * 1000)
+
+    @property
+    def clients_count(self) -> int:
+        """How many connections are open (Node's ``clientsCount``)."""
+        return len(self.clients)
+
+    def attach(self, app: web.Application) -> None:
+        """Route every method under ``path`` (a prefix match) to this server."""
+        app.router.add_route("*", self.path + "{tail:.*}", self.handle_request)
+
+    async def close(self) -> None:
+        """Close every connection with ``"server shutting down"``; returns when done."""
+        writers = []
+        for conn in list(self.clients.values()):
+            transport = conn.transport
+            if isinstance(transport, WebSocketTransport):
+                writers.append(transport._writer)
+            conn._close_transport(True, "server shutting down")
+        pending = [w for w in writers if not w.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=2.0)
+
+    # -- helpers used by Conn ----------------------------------------------------------
+
+    def _upgrades_for(self, transport_name: str) -> list[str]:
+        if not self.allow_upgrades:
+            return []
+        return [t for t in _UPGRADES[transport_name] if t in self.transports]
+
+    def _remote_address(self, request: web.Request) -> str:
+        if self.trust_forwarded:
+            forwarded = request.headers.get("X-Forwarded-For")
+            if forwarded:
+                return forwarded.split(",")[0].strip()
+        return request.remote or ""
+
+    def _remove(self, conn: Conn) -> None:
+        if self.clients.get(conn.id) is conn:
+            del self.clients[conn.id]
+
+    # -- request handling --------------------------------------------------------------
+
+    async def handle_request(self, request: web.Request) -> web.StreamResponse:
+        """The aiohttp handler for every request under ``path``."""
+        headers = self.cors.headers(request.headers)
+        if request.method == "OPTIONS" and self.cors.enabled:
+            return web.Response(status=204, headers=self.cors.preflight_headers(request.headers))
+        upgrade = (
+            request.method == "GET"
+            and "websocket" in request.headers.get("Upgrade", "").lower()
+        )
+        try:
+            conn = await self._verify(request, upgrade)
+        except _Refused as refused:
+            return self._refuse(request, refused, headers, upgrade)
+        if upgrade:
+            return await self._on_websocket(request, conn)
+        if conn is None:
+            return await self._handshake_polling(request, headers)
+        transport = conn.transport
+        if not isinstance(transport, PollingTransport):  # pragma: no cover - verify stops it
+            return web.Response(status=400, headers=headers)
+        if request.method == "GET":
+            fut = transport.start_get(request)
+            return await transport.finish_get(request, fut, headers)
+        if request.method == "POST":
+            return await transport.handle_post(request, headers)
+        return web.Response(status=500, headers=headers)
+
+    async def _verify(self, request: web.Request, upgrade: bool) -> Conn | None:
+        query = request.query
+        transport = query.get("transport")
+        if transport not in self.transports:
+            raise _Refused(UNKNOWN_TRANSPORT, {"transport": transport})
+        origin = request.headers.get("Origin")
+        if origin is not None and not origin.isprintable():
+            raise _Refused(BAD_REQUEST, {"name": "INVALID_ORIGIN", "origin": origin})
+        protocol = 4 if query.get("EIO") == "4" else 3
+        sid = query.get("sid")
+        if sid:
+            conn = self.clients.get(sid)
+            if conn is None:
+                raise _Refused(UNKNOWN_SID, {"sid": sid})
+            previous = conn.transport.name
+            if not upgrade and previous != transport:
+                raise _Refused(
+                    BAD_REQUEST,
+                    {
+                        "name": "TRANSPORT_MISMATCH",
+                        "transport": transport,
+                        "previousTransport": previous,
+                    },
+                )
+            if conn.protocol != protocol:
+                raise _Refused(
+                    BAD_REQUEST,
+                    {
+                        "name": "PROTOCOL_MISMATCH",
+                        "protocol": protocol,
+                        "previousProtocol": conn.protocol,
+                    },
+                )
+            return conn
+        if request.method != "GET":
+            raise _Refused(BAD_HANDSHAKE_METHOD, {"method": request.method})
+        if transport == "websocket" and not upgrade:
+            raise _Refused(BAD_REQUEST, {"name": "TRANSPORT_HANDSHAKE_ERROR"})
+        if protocol != 4:
+            raise _Refused(UNSUPPORTED_PROTOCOL_VERSION, {"protocol": protocol})
+        if self.allow_request is not None:
+            try:
+                result = self.allow_request(request)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                raise _Refused(FORBIDDEN, {"message": str(exc) or "Forbidden"}) from exc
+        return None
+
+    def _refuse(
+        self, request: web.Request, refused: _Refused, headers: dict[str, str], upgrade: bool
+    ) -> web.Response:
+        code = refused.code
+        message = refused.context.get("message") or ERROR_MESSAGES[code]
+        if "connection_error" in self._events:
+            self.emit(
+                "connection_error",
+                {
+                    "request": request,
+                    "req": request,
+                    "code": code,
+                    "message": ERROR_MESSAGES[code],
+                    "context": refused.context,
+                },
+            )
+        if upgrade:
+            headers["Content-Type"] = "text/html"
+            return web.Response(status=400, text=message, headers=headers)
+        headers["Content-Type"] = "application/json"
+        return web.Response(
+            status=403 if code == FORBIDDEN else 400,
+            body=json.dumps({"code": code, "message": message}, separators=(",", ":")),
+            headers=headers,
+        )
+
+    def _register(self, conn: Conn) -> None:
+        self.clients[conn.id] = conn
+
+    async def _handshake_polling(
+        self, request: web.Request, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        transport = PollingTransport(
+            request,
+            max_http_buffer_size=self.max_http_buffer_size,
+            http_compression=self.http_compression,
+            close_timeout=self.close_timeout,
+        )
+        conn = Conn(self, generate_id(), transport, request)
+        self._register(conn)
+        fut = transport.start_get(request)  # answers with the open packet at once
+        self.emit("connection", conn)
+        return await transport.finish_get(request, fut, headers)
+
+    async def _on_websocket(self, request: web.Request, conn: Conn | None) -> web.StreamResponse:
+        ws = web.WebSocketResponse(
+            compress=self.per_message_deflate,
+            max_msg_size=self.max_http_buffer_size,
+            timeout=2.0,
+        )
+        try:
+            await ws.prepare(request)
+        except web.HTTPException as exc:
+            return web.Response(status=400, text=exc.text or "Bad request")
+        if request.query.get("transport") != "websocket":
+            await ws.close()
+            return ws
+        transport = WebSocketTransport(request, ws)
+        if conn is None:
+            conn = Conn(self, generate_id(), transport, request)
+            self._register(conn)
+            conn._flush()  # the open packet is the first frame
+            self.emit("connection", conn)
+        elif conn.ready_state == "closed" or conn.upgrading or conn.upgraded:
+            transport.close()  # accepted, then closed (Node's rule for a second socket)
+        else:
+            conn._maybe_upgrade(transport)
+        await transport.run()
+        return ws

@@ -1,0 +1,390 @@
+"""The two Engine.IO transports: HTTP long-polling and WebSocket, on aiohttp.
+
+A transport moves packets; it knows nothing of heartbeats, upgrades or reasons.
+Its owner (a ``Conn``, or a Conn's upgrade attempt) plugs four callbacks in, as
+Node's engine.io ``Transport`` emits ``packet``, ``error``, ``close`` and ``ready``:
+
+* ``on_packet(packet)``: a decoded packet arrived.
+* ``on_error(TransportError)``: the transport failed; the owner closes.
+* ``on_close()``: the transport is closed (peer closed, or our own close finished).
+* ``on_ready()``: the transport became writable again; the owner flushes.
+
+``detach()`` swaps them for no-ops, the way Node's ``clearTransport`` removes its
+listeners, so a discarded transport can no longer reach the connection.
+
+Polling keeps at most one pending GET (a future the next ``send`` resolves with the
+encoded payload) and one POST in flight. WebSocket has one reader loop (the request
+handler) and one writer coroutine per connection that drains a frame list, so no
+task is created per packet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import logging
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from .packets import Packet, decode_packet, decode_payload, encode_packet, encode_payload
+
+log = logging.getLogger("sioscope.engine")
+
+POLL_WATCH_INTERVAL = 0.5
+"""Seconds between checks that a parked GET's client is still connected.
+
+aiohttp does not cancel a handler when its client goes away unless the whole
+application runs with ``handler_cancellation=True``; this check is what notices an
+aborted long-poll (Node's ``"poll connection closed prematurely"``) either way.
+"""
+
+COMPRESSION_THRESHOLD = 1024
+
+
+class TransportError(Exception):
+    """A transport failure, Node's ``TransportError``: a message plus a description."""
+
+    def __init__(self, message: str, description: object = None) -> None:
+        super().__init__(message)
+        self.type = "TransportError"
+        self.description = description
+
+
+def _noop(*_args: Any) -> None:
+    return None
+
+
+class Transport:
+    """What both transports share: state, owner callbacks and the close protocol."""
+
+    name = ""
+    handles_upgrades = False
+
+    def __init__(self, request: web.Request) -> None:
+        self.request = request
+        self.writable = False
+        self.ready_state = "open"
+        self.discarded = False
+        self.on_packet: Callable[[Packet], Any] = _noop
+        self.on_error: Callable[[TransportError], Any] = _noop
+        self.on_close: Callable[[], Any] = _noop
+        self.on_ready: Callable[[], Any] = _noop
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.ready_state} writable={self.writable}>"
+
+    def detach(self) -> None:
+        """Drop the owner's callbacks: later errors and packets go nowhere."""
+        self.on_packet = self.on_error = self.on_close = self.on_ready = _noop
+
+    def discard(self) -> None:
+        """Mark as replaced by an upgrade, so closing it does not wait for a GET."""
+        self.discarded = True
+
+    def close(self, fn: Callable[[], Any] | None = None) -> None:
+        """Close once; ``fn`` runs when the close is complete (maybe synchronously)."""
+        if self.ready_state in ("closed", "closing"):
+            return
+        self.ready_state = "closing"
+        self._do_close(fn or _noop)
+
+    def send(self, packets: list[Packet]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _do_close(self, fn: Callable[[], Any]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _error(self, message: str, description: object = None) -> None:
+        self.on_error(TransportError(message, description))
+
+    def _closed(self) -> None:
+        self.ready_state = "closed"
+        self.on_close()
+
+
+class PollingTransport(Transport):
+    """HTTP long-polling: GETs carry server packets, POSTs carry client packets."""
+
+    name = "polling"
+
+    def __init__(
+        self,
+        request: web.Request,
+        *,
+        max_http_buffer_size: int,
+        http_compression: bool,
+        close_timeout: float = 30.0,
+    ) -> None:
+        super().__init__(request)
+        self.max_http_buffer_size = max_http_buffer_size
+        self.http_compression = http_compression
+        self.close_timeout = close_timeout
+        self._poll: asyncio.Future[str] | None = None
+        self._poll_request: web.Request | None = None
+        self._watch: asyncio.TimerHandle | None = None
+        self._posting = False
+        self._should_close: Callable[[], None] | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
+
+    # -- GET ---------------------------------------------------------------------------
+
+    def start_get(self, request: web.Request) -> asyncio.Future[str] | None:
+        """Park a GET (the synchronous half); ``None`` means refused (overlap)."""
+        if self._poll is not None:
+            if _gone(self._poll_request):
+                self._poll_gone()  # a cancelled GET closes the session, like Node
+            else:
+                self._error("overlap from client")
+            return None
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[str] = loop.create_future()
+        self._poll = fut
+        self._poll_request = request
+        self.request = request
+        self.writable = True
+        self.on_ready()
+        if self.writable and self._should_close is not None:
+            self.send([{"type": "noop"}])
+        if not fut.done():
+            self._watch = loop.call_later(POLL_WATCH_INTERVAL, self._check_poll)
+        return fut
+
+    async def finish_get(
+        self, request: web.Request, fut: asyncio.Future[str] | None, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        """Wait for the payload of a parked GET and answer it."""
+        if fut is None:
+            return web.Response(status=400, headers=headers)
+        try:
+            body = await fut
+        except asyncio.CancelledError:
+            # aiohttp cancels the handler when the client went away (handler_cancellation)
+            if self._poll is fut:
+                self._poll_gone()
+            raise
+        headers["Content-Type"] = "text/plain; charset=UTF-8"
+        headers["Cache-Control"] = "no-store"
+        data = body.encode()
+        if self.http_compression and len(data) >= COMPRESSION_THRESHOLD:
+            data = _compress(request, data, headers)
+        return web.Response(status=200, body=data, headers=headers)
+
+    def _check_poll(self) -> None:
+        self._watch = None
+        if self._poll is None:
+            return
+        if _gone(self._poll_request):
+            self._poll_gone()
+        else:
+            self._watch = asyncio.get_running_loop().call_later(
+                POLL_WATCH_INTERVAL, self._check_poll
+            )
+
+    def _poll_gone(self) -> None:
+        fut = self._poll
+        self._release_poll()
+        if fut is not None and not fut.done():
+            fut.set_result("6")  # nobody reads it: the client is gone
+        self._error("poll connection closed prematurely")
+
+    def _release_poll(self) -> None:
+        self._poll = None
+        self._poll_request = None
+        self.writable = False
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+
+    # -- POST --------------------------------------------------------------------------
+
+    async def handle_post(self, request: web.Request, headers: dict[str, str]) -> web.Response:
+        """Read a POSTed payload (bounded), hand its packets over, answer ``ok``."""
+        if self._posting:
+            self._error("data request overlap from client")
+            return web.Response(status=400, headers=headers)
+        if request.headers.get("Content-Type") == "application/octet-stream":
+            self._error("invalid content")
+            return web.Response(status=400, headers=headers)
+        length = request.content_length
+        if length is not None and length > self.max_http_buffer_size:
+            return web.Response(status=413, headers=headers)
+        self._posting = True
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                chunk = await request.content.readany()
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > self.max_http_buffer_size:
+                    return web.Response(status=413, headers=headers)
+                chunks.append(chunk)
+        except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
+            self._error("data request connection closed prematurely", exc)
+            return web.Response(status=400, headers=headers)
+        finally:
+            self._posting = False
+        self._on_data(b"".join(chunks).decode("utf-8", errors="replace"))
+        headers["Content-Type"] = "text/html"
+        headers["Cache-Control"] = "no-store"
+        return web.Response(status=200, body=b"ok", headers=headers)
+
+    def _on_data(self, body: str) -> None:
+        for packet in decode_payload(body):
+            if packet["type"] == "close":
+                self._closed()
+            else:
+                self.on_packet(packet)
+
+    # -- sending and closing -----------------------------------------------------------
+
+    def send(self, packets: list[Packet]) -> None:
+        """Answer the parked GET with ``packets`` (plus a close packet when one is due)."""
+        fut = self._poll
+        self._release_poll()
+        should_close = self._should_close
+        if should_close is not None:
+            packets = [*packets, {"type": "close"}]
+            self._should_close = None
+        if fut is not None and not fut.done():
+            fut.set_result(encode_payload(packets))
+        if should_close is not None:
+            should_close()
+
+    def _closed(self) -> None:
+        if self.writable:
+            self.send([{"type": "noop"}])
+        super()._closed()
+
+    def _do_close(self, fn: Callable[[], Any]) -> None:
+        def on_close() -> None:
+            if self._close_timer is not None:
+                self._close_timer.cancel()
+                self._close_timer = None
+            self._should_close = None
+            fn()
+            self._closed()
+
+        if self.writable:
+            self.send([{"type": "close"}])
+            on_close()
+        elif self.discarded:
+            on_close()
+        else:
+            self._should_close = on_close
+            self._close_timer = asyncio.get_running_loop().call_later(
+                self.close_timeout, on_close
+            )
+
+
+class WebSocketTransport(Transport):
+    """One WebSocket: a reader loop (``run``) and one writer coroutine."""
+
+    name = "websocket"
+    handles_upgrades = True
+
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
+        super().__init__(request)
+        self.ws = ws
+        self.writable = True
+        self._frames: list[str | bytes] = []
+        self._wake: asyncio.Future[None] | None = None
+        self._close_ws = False
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    def send(self, packets: list[Packet]) -> None:
+        """Queue one frame per packet; the writer sends them in order, then ``on_ready``."""
+        self.writable = False
+        self._frames.extend([encode_packet(p) for p in packets])
+        self._wakeup()
+
+    def _wakeup(self) -> None:
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    async def _write_loop(self) -> None:
+        ws = self.ws
+        try:
+            while True:
+                if not self._frames:
+                    if self._close_ws:
+                        break
+                    self._wake = asyncio.get_running_loop().create_future()
+                    await self._wake
+                    self._wake = None
+                    continue
+                frames, self._frames = self._frames, []
+                for frame in frames:
+                    if isinstance(frame, str):
+                        await ws.send_str(frame)
+                    else:
+                        await ws.send_bytes(frame)
+                if not self._frames and self.ready_state == "open":
+                    self.writable = True
+                    self.on_ready()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._frames = []
+            self._error("write error", exc)
+        if not ws.closed:
+            try:
+                await ws.close()
+            except Exception:  # the peer may be gone; the reader reports that
+                log.debug("websocket close failed", exc_info=True)
+
+    async def run(self) -> None:
+        """The reader loop: runs in the request handler until the socket closes."""
+        ws = self.ws
+        try:
+            while True:
+                msg = await ws.receive()
+                kind = msg.type
+                if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+                    self.on_packet(decode_packet(msg.data))
+                elif kind is WSMsgType.ERROR:
+                    self._error("websocket error", msg.data)
+                    break
+                else:  # CLOSE, CLOSING, CLOSED
+                    break
+        finally:
+            if self.ready_state != "closed":
+                self._closed()
+            await self._stop_writer()
+
+    async def _stop_writer(self) -> None:
+        self._close_ws = True
+        self._wakeup()
+        if not self._writer.done():
+            done, _ = await asyncio.wait({self._writer}, timeout=2.0)
+            if not done:
+                self._writer.cancel()
+
+    def _do_close(self, fn: Callable[[], Any]) -> None:
+        self._close_ws = True
+        self._wakeup()
+        fn()
+
+
+def _gone(request: web.Request | None) -> bool:
+    """Whether the client of ``request`` has disconnected."""
+    if request is None:
+        return True
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _compress(request: web.Request, data: bytes, headers: dict[str, str]) -> bytes:
+    accept = request.headers.get("Accept-Encoding", "")
+    if "gzip" in accept:
+        headers["Content-Encoding"] = "gzip"
+        return gzip.compress(data)
+    if "deflate" in accept:
+        headers["Content-Encoding"] = "deflate"
+        return zlib.compress(data)
+    return data

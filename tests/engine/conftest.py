@@ -1,0 +1,101 @@
+"""An echo Engine.IO server on 127.0.0.1:0, configured as the official conformance suite."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from server.engine import Conn, EngineServer
+
+
+@dataclass
+class EchoServer:
+    """A running echo server, the events it saw, and its base URL."""
+
+    eng: EngineServer
+    url: str
+    conns: list[Conn] = field(default_factory=list)
+    events: list[tuple[str, str, tuple[Any, ...]]] = field(default_factory=list)
+    closed: dict[str, asyncio.Future[tuple[str, object]]] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def endpoint(self, query: str) -> str:
+        return f"{self.url}/engine.io/?{query}"
+
+    def ws_endpoint(self, query: str) -> str:
+        return self.endpoint(query).replace("http://", "ws://")
+
+    async def closed_with(self, sid: str, timeout: float = 2.0) -> tuple[str, object]:
+        """The (reason, description) the connection ``sid`` closed with."""
+        return await asyncio.wait_for(asyncio.shield(self.closed[sid]), timeout)
+
+    def names(self, sid: str) -> list[str]:
+        return [name for s, name, _ in self.events if s == sid]
+
+
+TRACED = ("packet", "packetCreate", "message", "flush", "drain", "heartbeat", "upgrading",
+          "upgrade", "close")
+
+
+async def start_echo(**options: Any) -> tuple[EchoServer, web.AppRunner]:
+    opts: dict[str, Any] = {
+        "ping_interval": 0.3,
+        "ping_timeout": 0.2,
+        "max_http_buffer_size": 1_000_000,
+        "cors_allowed_origins": "*",
+    }
+    opts.update(options)
+    eng = EngineServer(**opts)
+    app = web.Application()
+    eng.attach(app)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    srv = EchoServer(eng, f"http://127.0.0.1:{port}")
+    loop = asyncio.get_running_loop()
+
+    def tracer(conn: Conn, name: str) -> Callable[..., None]:
+        def record(*args: Any) -> None:
+            srv.events.append((conn.id, name, args))
+        return record
+
+    @eng.on("connection")
+    def on_connection(conn: Conn) -> None:
+        srv.conns.append(conn)
+        fut: asyncio.Future[tuple[str, object]] = loop.create_future()
+        srv.closed[conn.id] = fut
+        for name in TRACED:
+            conn.on(name, tracer(conn, name))
+        conn.on("message", conn.send)
+
+        @conn.on("close")
+        def on_close(reason: str, description: object) -> None:
+            if not fut.done():
+                fut.set_result((reason, description))
+
+    eng.on("connection_error", srv.errors.append)
+    return srv, runner
+
+
+@pytest.fixture
+async def echo() -> AsyncIterator[EchoServer]:
+    srv, runner = await start_echo()
+    try:
+        yield srv
+    finally:
+        await srv.eng.close()
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+        yield session

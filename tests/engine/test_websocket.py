@@ -1,0 +1,63 @@
+"""Raw WebSocket frames against the echo server: direct sessions and the upgrade."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import websockets
+
+from .helpers import get, handshake, post, recv, recv_skipping_pings
+
+
+async def test_ws_handshake_and_echo_text_and_binary(echo):
+    async with websockets.connect(echo.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        first = await recv(ws)
+        assert isinstance(first, str) and first[0] == "0"
+        open_ = json.loads(first[1:])
+        assert set(open_) == {"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"}
+        assert open_["upgrades"] == []
+        await ws.send("4hello")
+        assert await recv(ws) == "4hello"
+        await ws.send(b"\x01\x02\x03\x04")
+        assert await recv(ws) == b"\x01\x02\x03\x04"
+    conn = echo.conns[0]
+    assert conn.transport.name == "websocket"
+    assert (await echo.closed_with(conn.id))[0] == "transport close"
+
+
+async def test_ws_heartbeat_and_timeout(echo):
+    async with websockets.connect(echo.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        sid = json.loads((await recv(ws))[1:])["sid"]
+        assert await recv(ws, 1.0) == "2"
+        await ws.send("3")
+        assert await recv(ws, 1.0) == "2"
+        # no pong this time: the server closes the socket
+        reason, _ = await echo.closed_with(sid)
+        assert reason == "ping timeout"
+        await asyncio.wait_for(ws.wait_closed(), 2)
+
+
+async def test_upgrade_probe_then_nothing_after_5(echo, http):
+    sid = (await handshake(http, echo))["sid"]
+    pending = asyncio.ensure_future(get(http, echo, sid))
+    async with websockets.connect(echo.ws_endpoint(f"EIO=4&transport=websocket&sid={sid}")) as ws:
+        await ws.send("2probe")
+        assert await recv(ws) == "3probe"
+        assert await pending == (200, "6")
+        await ws.send("5")
+        await ws.send("4hello")
+        assert await recv_skipping_pings(ws) == "4hello"
+        assert (await get(http, echo, sid))[0] == 400
+        conn = echo.conns[0]
+        assert conn.transport.name == "websocket" and conn.upgraded
+        names = echo.names(sid)
+        assert names.index("upgrading") < names.index("upgrade")
+        # a second websocket on an upgraded sid is accepted, then closed
+        async with websockets.connect(
+            echo.ws_endpoint(f"EIO=4&transport=websocket&sid={sid}")
+        ) as second:
+            await asyncio.wait_for(second.wait_closed(), 2)
+        await ws.send("4still")
+        assert await recv_skipping_pings(ws) == "4still"
+    assert await post(http, echo, sid, "4x") != (200, "ok")
