@@ -1,0 +1,207 @@
+"""Client: one Engine.IO connection multiplexing its namespace sockets (Node's ``client.ts``).
+
+Protocol state rules, as Node's:
+
+1. The first packet for a namespace must be CONNECT. A CONNECT for a namespace that
+   exists (or that a dynamic parent accepts) starts the connection sequence; for any
+   other name the reply is ``4/nsp,{"message":"Invalid namespace"}`` and the engine
+   connection stays open.
+2. Any other packet for a namespace with no connected socket, a CONNECT for one that is
+   connected, or a CONNECT_ERROR from the client is an *invalid state*: the whole
+   connection is closed (``client.close()``).
+3. A decoder error emits ``error`` on every socket of the connection, then closes the
+   engine connection (reason ``forced close``).
+4. With no namespace fully connected within ``connect_timeout``, the connection is
+   closed.
+
+``client.close()`` closes the engine connection and then closes the sockets with
+``forced server close``: when the engine closed synchronously its ``close`` event has
+already delivered ``forced close`` and the second call finds nothing left to close,
+which is exactly how Node ends up with one reason or the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from typing import TYPE_CHECKING, Any
+
+from server.parser import Decoder, Packet, PacketType, ParseError, encode
+
+if TYPE_CHECKING:
+    from server.namespace import Namespace
+    from server.server import Server
+    from server.socket import Socket
+
+__all__ = ["Client"]
+
+log = logging.getLogger("sioscope")
+
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+class Client:
+    """The Socket.IO side of one Engine.IO connection."""
+
+    def __init__(self, server: Server, conn: Any) -> None:
+        self.server = server
+        self.conn = conn
+        self.id: str = conn.id
+        self.request = conn.request
+        self.sockets: dict[str, Socket] = {}
+        self.nsps: dict[str, Socket] = {}
+        self._decoder = Decoder()
+        self._closed = False
+        conn.on("data", self._ondata)
+        conn.on("close", self._onclose)
+        self._connect_timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+            server.connect_timeout, self._on_connect_timeout
+        )
+
+    def __repr__(self) -> str:
+        return f"<Client {self.id} nsps={list(self.nsps)}>"
+
+    # -- writing ----------------------------------------------------------------
+
+    def _write_packet(self, packet: Packet, volatile: bool = False, compress: bool = True) -> None:
+        self._write_encoded(encode(packet), volatile, compress)
+
+    def _write_encoded(self, encoded: list[str | bytes], volatile: bool, compress: bool) -> None:
+        conn = self.conn
+        if conn.ready_state != "open":
+            return
+        if volatile and not conn.transport.writable:
+            return
+        send = conn.send
+        for message in encoded:
+            send(message, compress=compress)
+
+    # -- reading ----------------------------------------------------------------
+
+    def _ondata(self, data: str | bytes) -> None:
+        try:
+            packet = self._decoder.feed(data)
+        except ParseError as err:
+            self._onerror(err)
+            return
+        if packet is not None:
+            self._ondecoded(packet)
+
+    def _ondecoded(self, packet: Packet) -> None:
+        nsp = packet.nsp
+        socket = self.nsps.get(nsp)
+        if socket is None and packet.type == PacketType.CONNECT:
+            auth = packet.data if packet.data is not None else {}
+            self._connect(nsp, auth)
+        elif (
+            socket is not None
+            and packet.type != PacketType.CONNECT
+            and packet.type != PacketType.CONNECT_ERROR
+        ):
+            socket._onpacket(packet)
+        else:
+            log.debug("invalid state (packet type %s for %s)", packet.type, nsp)
+            self.close()
+
+    def _onerror(self, err: Exception) -> None:
+        for socket in list(self.sockets.values()):
+            socket._emit_reserved("error", err)
+        self.conn.close()
+
+    # -- namespaces -------------------------------------------------------------
+
+    def _connect(self, name: str, auth: dict[str, Any]) -> None:
+        server = self.server
+        if name in server._nsps:
+            self._do_connect(server._nsps[name], auth)
+            return
+        parents = list(server._parent_nsps)
+        for index, parent in enumerate(parents):
+            try:
+                allowed = parent.matches(name, auth)
+            except Exception:
+                log.exception("dynamic namespace check failed")
+                continue
+            if inspect.isawaitable(allowed):
+                task = asyncio.ensure_future(
+                    self._check_async(name, auth, allowed, parents[index + 1 :], parent)
+                )
+                _tasks.add(task)
+                task.add_done_callback(_tasks.discard)
+                return
+            if allowed:
+                self._do_connect(self._child(name, parent), auth)
+                return
+        self._refuse_namespace(name)
+
+    async def _check_async(
+        self, name: str, auth: dict[str, Any], pending: Any, rest: list[Any], parent: Any
+    ) -> None:
+        candidates = [(parent, pending), *((p, None) for p in rest)]
+        for candidate, awaitable in candidates:
+            try:
+                allowed = awaitable if awaitable is not None else candidate.matches(name, auth)
+                if inspect.isawaitable(allowed):
+                    allowed = await allowed
+            except Exception:
+                log.exception("dynamic namespace check failed")
+                continue
+            if allowed:
+                if self.conn.ready_state == "open":
+                    self._do_connect(self._child(name, candidate), auth)
+                return
+        self._refuse_namespace(name)
+
+    def _child(self, name: str, parent: Any) -> Namespace:
+        existing = self.server._nsps.get(name)
+        return existing if existing is not None else parent._create_child(name)
+
+    def _refuse_namespace(self, name: str) -> None:
+        self._write_packet(Packet(PacketType.CONNECT_ERROR, name, {"message": "Invalid namespace"}))
+
+    def _do_connect(self, nsp: Namespace, auth: dict[str, Any]) -> None:
+        nsp._add(self, auth, self._on_socket_connected)
+
+    def _on_socket_connected(self, socket: Socket) -> None:
+        self.sockets[socket.id] = socket
+        self.nsps[socket.nsp.name] = socket
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
+
+    def _remove(self, socket: Socket) -> None:
+        if self.sockets.pop(socket.id, None) is not None:
+            if self.nsps.get(socket.nsp.name) is socket:
+                del self.nsps[socket.nsp.name]
+
+    def _on_connect_timeout(self) -> None:
+        self._connect_timer = None
+        if not self.nsps:
+            log.debug("no namespace joined within connect_timeout, closing %s", self.id)
+            self.close()
+
+    # -- closing ----------------------------------------------------------------
+
+    def _disconnect(self) -> None:
+        """Disconnect every socket (each gets its DISCONNECT), then close the connection."""
+        for socket in list(self.sockets.values()):
+            socket.disconnect()
+        self.sockets.clear()
+        self.close()
+
+    def close(self) -> None:
+        """Close the engine connection; sockets still open get ``forced server close``."""
+        if self.conn.ready_state == "open":
+            self.conn.close()
+        self._onclose("forced server close")
+
+    def _onclose(self, reason: str, description: Any = None) -> None:
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
+        for socket in list(self.sockets.values()):
+            socket._onclose(reason, description)
+        self.sockets.clear()
+        self.nsps.clear()
+        self._decoder.reset()

@@ -1,0 +1,329 @@
+"""Namespace and ParentNamespace (dynamic namespaces), Node's ``namespace.ts``.
+
+A namespace owns its adapter, its connected sockets (``sockets``), its connection
+middlewares and the ack-id counter shared by every socket and broadcast in it.
+
+Connection sequence (``_add``), as Node's ``Namespace._add``:
+
+1. the Socket is created (handshake complete, ``connected`` false, no rooms);
+2. middlewares run in order; the first exception refuses the connection with a
+   CONNECT_ERROR ``{"message": str(err), "data": err.data}`` and the engine connection
+   stays open. Synchronous middlewares run inline; the chain becomes a task only at
+   the first awaitable one;
+3. completion always happens on a later loop turn (Node's ``nextTick``): so an EVENT
+   sent in the same payload as its CONNECT is an invalid state, as in Node;
+4. then: the socket enters ``sockets``, joins its own room, the CONNECT reply is
+   written, and only after that ``connect`` and ``connection`` are emitted, so anything
+   the ``connection`` handler sends follows the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from server.adapter import Adapter, BroadcastOptions
+from server.broadcast import BroadcastOperator, rooms_tuple
+from server.emitter import EventEmitter
+from server.parser import Packet, PacketType
+from server.socket import Socket
+
+if TYPE_CHECKING:
+    from server.client import Client
+    from server.server import Server
+
+__all__ = ["ConnectionRefused", "Namespace", "ParentNamespace"]
+
+SERVER_SIDE_RESERVED = frozenset({"connect", "connection", "new_namespace"})
+
+
+class ConnectionRefused(Exception):
+    """Raised by a connection middleware to refuse with a message and optional data."""
+
+    def __init__(self, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+def _refusal_payload(err: BaseException) -> dict[str, Any]:
+    message = err.message if isinstance(err, ConnectionRefused) else str(err)
+    payload: dict[str, Any] = {"message": message}
+    data = getattr(err, "data", None)
+    if data is not None:
+        payload["data"] = data
+    return payload
+
+
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def _spawn(coro: Any) -> None:
+    task = asyncio.ensure_future(coro)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+class Namespace(EventEmitter):
+    """A namespace: ``emit`` broadcasts to its sockets; ``on`` listens to its events."""
+
+    def __init__(self, server: Server, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.server = server
+        self.sockets: dict[str, Socket] = {}
+        self._pre_connect_sockets: dict[str, Socket] = {}
+        self._fns: list[Callable[[Socket], Any]] = []
+        self._ids = 0
+        self.adapter: Adapter = server._adapter_factory(self)
+        self.adapter.init()
+
+    def __repr__(self) -> str:
+        return f"<Namespace {self.name} sockets={len(self.sockets)}>"
+
+    def _next_ack_id(self) -> int:
+        ack_id = self._ids
+        self._ids += 1
+        return ack_id
+
+    # -- middlewares and connection -------------------------------------------
+
+    def use(self, fn: Callable[[Socket], Any]) -> Callable[[Socket], Any]:
+        """Add a connection middleware ``fn(socket)`` (sync or async); raise to refuse.
+
+        Usable as a decorator.
+        """
+        self._fns.append(fn)
+        return fn
+
+    def _add(
+        self, client: Client, auth: dict[str, Any], on_connected: Callable[[Socket], None]
+    ) -> Socket:
+        socket = Socket(self, client, auth)
+        self._pre_connect_sockets[socket.id] = socket
+        loop = asyncio.get_running_loop()
+        fns = tuple(self._fns)
+        for index, fn in enumerate(fns):
+            try:
+                result = fn(socket)
+            except Exception as err:
+                loop.call_soon(self._after_middlewares, socket, err, on_connected)
+                return socket
+            if inspect.isawaitable(result):
+                _spawn(self._finish_middlewares(socket, result, fns[index + 1 :], on_connected))
+                return socket
+        loop.call_soon(self._after_middlewares, socket, None, on_connected)
+        return socket
+
+    async def _finish_middlewares(
+        self,
+        socket: Socket,
+        pending: Awaitable[Any],
+        rest: tuple[Callable[[Socket], Any], ...],
+        on_connected: Callable[[Socket], None],
+    ) -> None:
+        error: BaseException | None = None
+        try:
+            await pending
+            for fn in rest:
+                result = fn(socket)
+                if inspect.isawaitable(result):
+                    await result
+        except Exception as err:
+            error = err
+        self._after_middlewares(socket, error, on_connected)
+
+    def _after_middlewares(
+        self, socket: Socket, error: BaseException | None, on_connected: Callable[[Socket], None]
+    ) -> None:
+        client = socket.client
+        if client.conn.ready_state != "open":
+            socket._cleanup()
+            return
+        if error is not None:
+            socket._cleanup()
+            client._write_packet(
+                Packet(PacketType.CONNECT_ERROR, self.name, _refusal_payload(error))
+            )
+            return
+        self._do_connect(socket, on_connected)
+
+    def _do_connect(self, socket: Socket, on_connected: Callable[[Socket], None]) -> None:
+        self._pre_connect_sockets.pop(socket.id, None)
+        self.sockets[socket.id] = socket
+        socket._onconnect()
+        on_connected(socket)
+        EventEmitter.emit(self, "connect", socket)
+        EventEmitter.emit(self, "connection", socket)
+
+    def _remove(self, socket: Socket) -> None:
+        if self.sockets.pop(socket.id, None) is None:
+            self._pre_connect_sockets.pop(socket.id, None)
+            return
+        if (
+            not self.sockets
+            and self.server.cleanup_empty_child_namespaces
+            and getattr(self, "_parent", None) is not None
+        ):
+            self.server._drop_child(self)
+
+    # -- broadcasting ----------------------------------------------------------
+
+    def _operator(self) -> BroadcastOperator:
+        return BroadcastOperator(self.adapter)
+
+    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Target ``rooms``."""
+        return BroadcastOperator(self.adapter, rooms_tuple(rooms))
+
+    in_ = to
+
+    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Everyone except the sockets of ``rooms``."""
+        return BroadcastOperator(self.adapter, (), rooms_tuple(rooms))
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> bool:
+        """Broadcast to every socket of the namespace (raises for a reserved name)."""
+        return self._operator().emit(event, *args, callback=callback)
+
+    def emit_with_ack(self, event: str, *args: Any) -> Awaitable[list[Any]]:
+        """Broadcast and await every reply (use ``timeout()`` first)."""
+        return self._operator().emit_with_ack(event, *args)
+
+    def send(self, *args: Any) -> Namespace:
+        """``emit("message", *args)``."""
+        self.emit("message", *args)
+        return self
+
+    write = send
+
+    def compress(self, compress: bool) -> BroadcastOperator:
+        """An operator with the compress flag."""
+        return self._operator().compress(compress)
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        """An operator with the volatile flag."""
+        return self._operator().volatile
+
+    @property
+    def local(self) -> BroadcastOperator:
+        """An operator with the local flag."""
+        return self._operator().local
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        """An operator whose ack waits at most ``seconds``."""
+        return self._operator().timeout(seconds)
+
+    async def fetch_sockets(self) -> list[Any]:
+        """Every socket of the namespace."""
+        return await self._operator().fetch_sockets()
+
+    def sockets_join(self, rooms: str | Iterable[str]) -> None:
+        """Make every socket join ``rooms``."""
+        self._operator().sockets_join(rooms)
+
+    def sockets_leave(self, rooms: str | Iterable[str]) -> None:
+        """Make every socket leave ``rooms``."""
+        self._operator().sockets_leave(rooms)
+
+    def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect every socket."""
+        self._operator().disconnect_sockets(close)
+
+    async def all_sockets(self) -> set[str]:
+        """Ids of every socket (deprecated in Node)."""
+        return await self._operator().all_sockets()
+
+    # -- server-side events ----------------------------------------------------
+
+    def server_side_emit(
+        self, event: str, *args: Any, callback: Callable[..., Any] | None = None
+    ) -> bool:
+        """Send ``event`` to the other servers of the cluster (none in memory)."""
+        if event in SERVER_SIDE_RESERVED:
+            raise ValueError(f'"{event}" is a reserved event name')
+        self.adapter.server_side_emit([event, *args], callback)
+        return True
+
+    def server_side_emit_with_ack(self, event: str, *args: Any) -> Awaitable[list[Any]]:
+        """Await the other servers' replies (``[]`` when alone)."""
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+
+        def done(err: BaseException | None, responses: list[Any]) -> None:
+            if future.done():
+                return
+            if err is not None:
+                future.set_exception(err)
+            else:
+                future.set_result(responses)
+
+        self.server_side_emit(event, *args, callback=done)
+        return future
+
+    def _on_server_side_emit(self, args: list[Any]) -> None:
+        """An event from another server: emitted here so ``io.on(ev)`` sees it."""
+        EventEmitter.emit(self, *args)
+
+
+class ParentNamespace(Namespace):
+    """``io.of(regex | fn)``: creates a child namespace per matching name.
+
+    Middlewares and ``connect``/``connection`` listeners are copied into each child at
+    creation time, as Node does; ``emit`` and room operators fan out to every child.
+    """
+
+    _count = itertools.count()
+
+    def __init__(
+        self,
+        server: Server,
+        matcher: re.Pattern[str] | Callable[[str, dict[str, Any]], Any],
+    ) -> None:
+        super().__init__(server, f"/_{next(ParentNamespace._count)}")
+        self.matcher = matcher
+        self.children: set[Namespace] = set()
+        self.adapter = _ParentBroadcastAdapter(self)  # type: ignore[assignment]
+
+    def matches(self, name: str, auth: dict[str, Any]) -> Any:
+        """``True``/``False``, or an awaitable of it for an async function matcher."""
+        if isinstance(self.matcher, re.Pattern):
+            return self.matcher.search(name) is not None
+        return self.matcher(name, auth)
+
+    def _create_child(self, name: str) -> Namespace:
+        child = Namespace(self.server, name)
+        child._fns = list(self._fns)
+        for event in ("connect", "connection"):
+            for listener in self.listeners(event):
+                child.on(event, listener)
+        child._parent = self  # type: ignore[attr-defined]
+        self.children.add(child)
+        self.server._register_child(child)
+        return child
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> bool:
+        """Emit on every child namespace."""
+        for child in list(self.children):
+            child.emit(event, *args, callback=callback)
+        return True
+
+    async def fetch_sockets(self) -> list[Any]:
+        """Not supported, as in Node."""
+        raise RuntimeError("fetchSockets() is not supported on parent namespaces")
+
+
+class _ParentBroadcastAdapter(Adapter):
+    """Fans a parent's room broadcasts out to each child's adapter."""
+
+    def __init__(self, parent: ParentNamespace) -> None:
+        super().__init__(parent)
+        self.parent = parent
+
+    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        for child in list(self.parent.children):
+            child.adapter.broadcast(Packet(packet.type, child.name, packet.data), opts)
