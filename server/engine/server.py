@@ -154,8 +154,7 @@ class EngineServer(EventEmitter):
         if request.method == "OPTIONS" and self.cors.enabled:
             return web.Response(status=204, headers=self.cors.preflight_headers(request.headers))
         upgrade = (
-            request.method == "GET"
-            and "websocket" in request.headers.get("Upgrade", "").lower()
+            request.method == "GET" and "websocket" in request.headers.get("Upgrade", "").lower()
         )
         try:
             conn = await self._verify(request, upgrade)

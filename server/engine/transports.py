@@ -244,6 +244,9 @@ class PollingTransport(Transport):
 
     def send(self, packets: list[Packet]) -> None:
         """Answer the parked GET with ``packets`` (plus a close packet when one is due)."""
+        if self._poll is not None and _gone(self._poll_request):
+            self._poll_gone()  # never hand packets to a client that went away
+            return
         fut = self._poll
         self._release_poll()
         should_close = self._should_close
@@ -276,9 +279,7 @@ class PollingTransport(Transport):
             on_close()
         else:
             self._should_close = on_close
-            self._close_timer = asyncio.get_running_loop().call_later(
-                self.close_timeout, on_close
-            )
+            self._close_timer = asyncio.get_running_loop().call_later(self.close_timeout, on_close)
 
 
 class WebSocketTransport(Transport):

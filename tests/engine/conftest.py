@@ -39,8 +39,17 @@ class EchoServer:
         return [name for s, name, _ in self.events if s == sid]
 
 
-TRACED = ("packet", "packetCreate", "message", "flush", "drain", "heartbeat", "upgrading",
-          "upgrade", "close")
+TRACED = (
+    "packet",
+    "packetCreate",
+    "message",
+    "flush",
+    "drain",
+    "heartbeat",
+    "upgrading",
+    "upgrade",
+    "close",
+)
 
 
 async def start_echo(**options: Any) -> tuple[EchoServer, web.AppRunner]:
@@ -65,6 +74,7 @@ async def start_echo(**options: Any) -> tuple[EchoServer, web.AppRunner]:
     def tracer(conn: Conn, name: str) -> Callable[..., None]:
         def record(*args: Any) -> None:
             srv.events.append((conn.id, name, args))
+
         return record
 
     @eng.on("connection")

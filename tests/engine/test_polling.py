@@ -20,7 +20,10 @@ async def test_handshake_has_exactly_the_five_keys_in_ms(echo, http):
     assert set(open_) == {"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"}
     assert open_["upgrades"] == ["websocket"]
     assert (open_["pingInterval"], open_["pingTimeout"], open_["maxPayload"]) == (
-        300, 200, 1_000_000)
+        300,
+        200,
+        1_000_000,
+    )
     assert len(open_["sid"]) == 20
     assert echo.eng.clients_count == 1
 

@@ -1,0 +1,192 @@
+"""Server options: CORS as Node's `cors`, trust_forwarded, allow_request, transports,
+compression, and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+
+import pytest
+import websockets
+
+from .conftest import start_echo
+from .helpers import get, handshake, post, recv
+
+
+@pytest.fixture
+async def make_echo():
+    runners = []
+
+    async def make(**options):
+        srv, runner = await start_echo(**options)
+        runners.append((srv, runner))
+        return srv
+
+    yield make
+    for srv, runner in runners:
+        await srv.eng.close()
+        await runner.cleanup()
+
+
+async def test_cors_star_on_every_response_and_preflight(echo, http):
+    headers = {"Origin": "http://example.com"}
+    async with http.get(echo.endpoint("EIO=4&transport=polling"), headers=headers) as resp:
+        assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    async with http.get(echo.endpoint("EIO=4&transport=nope"), headers=headers) as resp:
+        assert resp.status == 400
+        assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    preflight = {
+        **headers,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-token",
+    }
+    async with http.options(echo.endpoint("EIO=4&transport=polling"), headers=preflight) as resp:
+        assert resp.status == 204
+        assert resp.headers["Access-Control-Allow-Origin"] == "*"
+        assert resp.headers["Access-Control-Allow-Methods"] == "GET,HEAD,PUT,PATCH,POST,DELETE"
+        assert resp.headers["Access-Control-Allow-Headers"] == "content-type,x-token"
+        assert resp.headers["Vary"] == "Access-Control-Request-Headers"
+
+
+async def test_cors_list_echoes_allowed_origin_with_credentials(make_echo, http):
+    srv = await make_echo(
+        cors_allowed_origins=["http://a.test", "http://b.test"], cors_credentials=True
+    )
+    url = srv.endpoint("EIO=4&transport=polling")
+    async with http.get(url, headers={"Origin": "http://b.test"}) as resp:
+        assert resp.headers["Access-Control-Allow-Origin"] == "http://b.test"
+        assert resp.headers["Access-Control-Allow-Credentials"] == "true"
+        assert resp.headers["Vary"] == "Origin"
+    async with http.get(url, headers={"Origin": "http://evil.test"}) as resp:
+        assert resp.status == 200  # like Node's cors: no header, the browser refuses
+        assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+async def test_no_cors_option_means_no_cors_headers(make_echo, http):
+    srv = await make_echo(cors_allowed_origins=None)
+    url = srv.endpoint("EIO=4&transport=polling")
+    async with http.get(url, headers={"Origin": "http://a.test"}) as resp:
+        assert resp.status == 200
+        assert not [h for h in resp.headers if h.lower().startswith("access-control")]
+    async with http.options(url, headers={"Origin": "http://a.test"}) as resp:
+        assert resp.status == 400  # no cors middleware: OPTIONS is a bad handshake method
+
+
+async def test_remote_address_and_forwarded_only_when_trusted(make_echo, http):
+    plain = await make_echo()
+    trusting = await make_echo(trust_forwarded=True)
+    fwd = {"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}
+    async with http.get(plain.endpoint("EIO=4&transport=polling"), headers=fwd):
+        pass
+    async with http.get(trusting.endpoint("EIO=4&transport=polling"), headers=fwd):
+        pass
+    assert plain.conns[0].remote_address == "127.0.0.1"
+    assert trusting.conns[0].remote_address == "203.0.113.7"
+    conn = plain.conns[0]
+    assert conn.request.headers["X-Forwarded-For"] == fwd["X-Forwarded-For"]
+    assert conn.secure is False and conn.protocol == 4
+
+
+async def test_allow_request_refusal_is_403_code_4(make_echo, http):
+    async def allow(request):
+        if request.query.get("token") != "ok":
+            raise PermissionError("no token")
+
+    srv = await make_echo(allow_request=allow)
+    async with http.get(srv.endpoint("EIO=4&transport=polling")) as resp:
+        assert resp.status == 403
+        assert json.loads(await resp.text()) == {"code": 4, "message": "no token"}
+    assert srv.errors[-1]["code"] == 4 and srv.errors[-1]["message"] == "Forbidden"
+    async with http.get(srv.endpoint("EIO=4&transport=polling&token=ok")) as resp:
+        assert resp.status == 200
+
+
+async def test_websocket_only_server(make_echo, http):
+    srv = await make_echo(transports=("websocket",))
+    async with http.get(srv.endpoint("EIO=4&transport=polling")) as resp:
+        assert resp.status == 400
+        assert json.loads(await resp.text())["code"] == 0
+    async with websockets.connect(srv.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        assert json.loads((await recv(ws))[1:])["upgrades"] == []
+
+
+async def test_allow_upgrades_false_advertises_none(make_echo, http):
+    srv = await make_echo(allow_upgrades=False)
+    assert (await handshake(http, srv))["upgrades"] == []
+
+
+async def test_permessage_deflate_off_unless_asked(echo, make_echo):
+    async with websockets.connect(echo.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        assert "Sec-WebSocket-Extensions" not in ws.response.headers
+    srv = await make_echo(per_message_deflate=True)
+    async with websockets.connect(srv.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        assert "permessage-deflate" in ws.response.headers["Sec-WebSocket-Extensions"]
+        await recv(ws)
+        await ws.send("4" + "z" * 5000)
+        assert await recv(ws) == "4" + "z" * 5000
+
+
+async def test_http_compression_of_large_polling_responses(make_echo, http):
+    srv = await make_echo(http_compression=True)
+    sid = (await handshake(http, srv))["sid"]
+    big = "4" + "y" * 5000
+    await post(http, srv, sid, big)
+    url = srv.endpoint(f"EIO=4&transport=polling&sid={sid}")
+    async with http.get(url, headers={"Accept-Encoding": "gzip"}, auto_decompress=False) as resp:
+        assert resp.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(await resp.read()).decode() == big
+
+
+async def test_server_close_shuts_every_conn_down(echo, http):
+    sid_polling = (await handshake(http, echo))["sid"]
+    async with websockets.connect(echo.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        sid_ws = json.loads((await recv(ws))[1:])["sid"]
+        await asyncio.wait_for(echo.eng.close(), 3)
+        await asyncio.wait_for(ws.wait_closed(), 2)
+    assert (await echo.closed_with(sid_polling))[0] == "server shutting down"
+    assert (await echo.closed_with(sid_ws))[0] == "server shutting down"
+    assert echo.eng.clients == {} and echo.eng.clients_count == 0
+    assert (await get(http, echo, sid_polling))[0] == 400
+
+
+async def test_conn_close_over_websocket_flushes_then_closes(echo):
+    async with websockets.connect(echo.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        sid = json.loads((await recv(ws))[1:])["sid"]
+        conn = echo.eng.clients[sid]
+        conn.send("last words")
+        conn.close()
+        assert conn.ready_state == "closing"
+        assert await recv(ws) == "4last words"
+        await asyncio.wait_for(ws.wait_closed(), 2)
+    assert (await echo.closed_with(sid))[0] == "forced close"
+    assert conn.ready_state == "closed"
+    conn.send("dropped")  # silently dropped, no error
+    assert conn.write_buffer == []
+
+
+async def test_conn_close_over_polling_waits_for_next_get(echo, http):
+    sid = (await handshake(http, echo))["sid"]
+    conn = echo.eng.clients[sid]
+    conn.close()
+    assert not echo.closed[sid].done()
+    assert await get(http, echo, sid) == (200, "6\x1e1")
+    assert (await echo.closed_with(sid))[0] == "forced close"
+
+
+async def test_sends_in_one_tick_leave_in_one_response(echo, http):
+    sid = (await handshake(http, echo))["sid"]
+    conn = echo.eng.clients[sid]
+    conn.send("a")
+    conn.send(b"\xff")
+    conn.write("c")
+    assert await get(http, echo, sid) == (200, "4a\x1eb/w==\x1e4c")
+    flushes = [args[0] for s, name, args in echo.events if name == "flush"]
+    assert [p.get("data") for p in flushes[-1]] == ["a", b"\xff", "c"]
+
+
+def test_bad_transport_option_is_a_clear_error():
+    from server.engine import EngineServer
+
+    with pytest.raises(ValueError, match="unknown transport"):
+        EngineServer(transports=("polling", "carrier-pigeon"))
