@@ -1,0 +1,142 @@
+"""`python -m bench` (`make bench`): run the matrix, print JSON lines and the ratio table.
+
+Plugins: a module ``bench/admin_scenario.py`` or ``bench/inspector_load.py`` that defines
+``register(registry: bench.cli.Registry) -> None`` is imported at start and may add
+scenarios (``registry.scenario(Scenario(...))``) and servers
+(``registry.server(ServerSpec(...))``). Modules that are absent or have no ``register``
+are ignored, so plugins land independently of this harness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import re
+import shlex
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import report
+from bench.run import ROOT, machine_info, run_matrix
+from bench.scenarios import DEFAULT_SCENARIOS, SCALES, SCENARIOS, Scenario
+from bench.scenarios import add as add_scenario
+from bench.servers import SERVERS, ServerSpec
+from bench.servers import add as add_server
+
+PLUGINS = ("bench.admin_scenario", "bench.inspector_load")
+DEFAULT_SERVERS = ("node", "pysio", "sioscope", "floor")
+README = ROOT / "README.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+@dataclass(frozen=True)
+class Registry:
+    """What a plugin's ``register`` receives: the two tables it may extend."""
+
+    def scenario(self, scenario: Scenario) -> None:
+        add_scenario(scenario)
+
+    def server(self, spec: ServerSpec) -> None:
+        add_server(spec)
+
+
+def load_plugins() -> list[str]:
+    loaded = []
+    for name in PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(Registry())
+            loaded.append(name)
+    return loaded
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p.add_argument("--servers", type=_csv, default=list(DEFAULT_SERVERS))
+    p.add_argument("--scenarios", type=_csv, default=list(DEFAULT_SCENARIOS))
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--scale", choices=sorted(SCALES), default="full")
+    p.add_argument("--out", type=Path, help="results directory (default bench/results/<time>)")
+    p.add_argument("--readme", action="store_true", help="write the table into README.md")
+    p.add_argument("--pin", action="store_true", help="server on CPU 0, load generator on CPU 1")
+    p.add_argument("--list", action="store_true", help="list servers and scenarios, then exit")
+    p.add_argument("--quiet", action="store_true", help="no JSON lines on stdout")
+    return p.parse_args(argv)
+
+
+def update_readme(md: str, path: Path = README) -> None:
+    """Replace the text between the bench markers in README's Benchmarks section."""
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{path}: no {BEGIN} ... {END} markers to write the table between")
+    block = f"{BEGIN}\n{md}{END}"
+    path.write_text(
+        re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    plugins = load_plugins()
+    args = parse_args(argv)
+    if args.list:
+        for spec in SERVERS.values():
+            print(f"server   {spec.name:18} {spec.label}")
+        for sc in SCENARIOS.values():
+            print(f"scenario {sc.name:18} {sc.doc}")
+        if plugins:
+            print("plugins:", ", ".join(plugins))
+        return 0
+    unknown = [s for s in args.servers if s not in SERVERS]
+    unknown += [s for s in args.scenarios if s not in SCENARIOS]
+    if unknown:
+        print(f"unknown server or scenario: {', '.join(unknown)} (see --list)", file=sys.stderr)
+        return 2
+    if args.rounds < 1:
+        print("--rounds must be >= 1", file=sys.stderr)
+        return 2
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = args.out or ROOT / "bench" / "results" / stamp
+    out_dir.mkdir(parents=True, exist_ok=True)
+    machine = machine_info()
+
+    def emit(rec: dict) -> None:
+        if not args.quiet:
+            print(json.dumps(rec), flush=True)
+
+    with open(out_dir / "results.jsonl", "w") as out:
+        records = run_matrix(
+            args.servers,
+            args.scenarios,
+            args.rounds,
+            args.scale,
+            out,
+            out_dir / "logs",
+            emit=emit,
+            pin=args.pin,
+        )
+    command = "python -m bench " + shlex.join(argv) if argv else "python -m bench"
+    md = report.markdown(records, args.servers, machine, command.strip())
+    (out_dir / "report.md").write_text(md)
+    (out_dir / "machine.json").write_text(json.dumps(machine, indent=2) + "\n")
+    print()
+    print(md)
+    print(f"results: {out_dir}")
+    if args.readme:
+        update_readme(md)
+        print(f"table written to {README}")
+    failed = [r for r in records if "error" in r]
+    return 1 if failed and len(failed) == len(records) else 0

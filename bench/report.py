@@ -1,0 +1,178 @@
+"""From JSON lines to the ratio table: medians over rounds, ratios to the references.
+
+Server CPU per operation is the headline (the figure noise moves least on a shared
+2-core machine); idle rows are read in KB of RSS per connection instead. A ratio is
+``reference cost / this cost``, so 3.5x means "a third and a half of the reference's
+cost", and >= 1.0 against Node means "at least as cheap as Node".
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+# The issue's targets for sioscope (absolute, µs or KB) and the Node figures they were
+# set against on the issue's machine, so a slower or faster machine can still be judged
+# by "relative to Node": target / node_figure is the allowed multiple of Node's cost.
+TARGETS: dict[str, tuple[float, float, str]] = {
+    # result name: (target, Node on the issue's machine, unit)
+    "echo": (16.0, 13.2, "µs/ack"),
+    "fanout_closed": (10.0, 10.4, "µs/delivery"),
+    "fanout_paced": (10.0, 10.4, "µs/delivery"),
+    "connect_steady": (150.0, 123.0, "µs/handshake"),
+    "idle": (24.0, 27.0, "KB/conn"),
+}
+
+RESULT_ORDER = (
+    "connect_cold",
+    "connect_steady",
+    "echo",
+    "fanout_paced",
+    "fanout_closed",
+    "idle",
+    "idle_deflate",
+    "polling",
+)
+
+
+def cost(rec: dict[str, Any]) -> float | None:
+    """The figure a row is ranked by: KB/connection for idle runs, else CPU µs/op."""
+    if rec.get("scenario", "").startswith("idle"):
+        return rec.get("rss_kb_per_conn")
+    return rec.get("server_cpu_us_per_op")
+
+
+def _median(values: Iterable[float | None]) -> float | None:
+    vals = [v for v in values if isinstance(v, int | float)]
+    return statistics.median(vals) if vals else None
+
+
+def aggregate(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Median of each metric per (result, server) over the rounds that did not fail."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    errors: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for rec in records:
+        key = (rec.get("scenario", "?"), rec.get("server", "?"))
+        if "error" in rec:
+            errors[key].append(str(rec["error"]))
+        else:
+            groups[key].append(rec)
+    agg: dict[tuple[str, str], dict[str, Any]] = {}
+    for key in set(groups) | set(errors):
+        recs = groups.get(key, [])
+        row: dict[str, Any] = {"rounds": len(recs), "errors": errors.get(key, [])}
+        for metric in (
+            "server_cpu_us_per_op",
+            "throughput_per_s",
+            "p50_ms",
+            "p99_ms",
+            "rss_kb",
+            "rss_kb_per_conn",
+            "loadgen_cpu_util",
+            "server_cpu_util",
+        ):
+            row[metric] = _median(r.get(metric) for r in recs)
+        row["cost"] = _median(cost(r) for r in recs)
+        row["lost"] = sum(r.get("lost", 0) or 0 for r in recs)
+        row["client_errors"] = sum(r.get("errors", 0) or 0 for r in recs)
+        agg[key] = row
+    return agg
+
+
+def _fmt(v: float | None, digits: int = 1) -> str:
+    if v is None:
+        return "-"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"
+
+
+def _ratio(ref: float | None, this: float | None) -> str:
+    if not ref or not this:
+        return "-"
+    return f"{ref / this:.2f}x"
+
+
+def table(agg: dict[tuple[str, str], dict[str, Any]], servers: list[str]) -> str:
+    """The markdown ratio table, one row per (result, server)."""
+    lines = [
+        "| scenario | server | cost | vs python-socketio | vs Node | ops/s | p50 ms | p99 ms "
+        "| server RSS MB | loadgen CPU | rounds |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    results = [r for r in RESULT_ORDER if any((r, s) in agg for s in servers)]
+    results += sorted({k[0] for k in agg} - set(results))
+    for res in results:
+        ref_py = agg.get((res, "pysio"), {}).get("cost")
+        ref_node = agg.get((res, "node"), {}).get("cost")
+        unit = "KB/conn" if res.startswith("idle") else "µs/op"
+        for srv in servers:
+            row = agg.get((res, srv))
+            if row is None:
+                continue
+            if row["rounds"] == 0:
+                msg = "; ".join(sorted(set(row["errors"])))[:80]
+                lines.append(f"| {res} | {srv} | failed: {msg} | | | | | | | | 0 |")
+                continue
+            note = ""
+            if row["lost"]:
+                note += f" ({row['lost']} lost)"
+            if row["client_errors"]:
+                note += f" ({row['client_errors']} client errors)"
+            rss = row["rss_kb"] / 1024 if row["rss_kb"] else None
+            gen = row["loadgen_cpu_util"]
+            lines.append(
+                f"| {res} | {srv} | {_fmt(row['cost'])} {unit}{note} "
+                f"| {_ratio(ref_py, row['cost'])} | {_ratio(ref_node, row['cost'])} "
+                f"| {_fmt(row['throughput_per_s'], 0)} | {_fmt(row['p50_ms'], 2)} "
+                f"| {_fmt(row['p99_ms'], 2)} | {_fmt(rss)} "
+                f"| {_fmt(gen * 100 if gen is not None else None, 0)}% | {row['rounds']} |"
+            )
+    return "\n".join(lines)
+
+
+def targets(agg: dict[tuple[str, str], dict[str, Any]], server: str = "sioscope") -> str:
+    """sioscope against the issue's targets, absolute and relative to Node on this run."""
+    lines = [
+        f"| target | {server} | absolute target | met | Node here | allowed x Node "
+        f"| {server} / Node | met |",
+        "|---|---:|---:|:-:|---:|---:|---:|:-:|",
+    ]
+    for res, (target, node_then, unit) in TARGETS.items():
+        ours = agg.get((res, server), {}).get("cost")
+        node_now = agg.get((res, "node"), {}).get("cost")
+        if ours is None:
+            continue
+        allowed = target / node_then
+        rel = ours / node_now if node_now else None
+        met_abs = "yes" if ours <= target else "no"
+        met_rel = "-" if rel is None else ("yes" if rel <= allowed else "no")
+        lines.append(
+            f"| {res} ({unit}) | {_fmt(ours)} | {_fmt(target)} | {met_abs} | {_fmt(node_now)} "
+            f"| {allowed:.2f}x | {_fmt(rel, 2)}{'x' if rel is not None else ''} | {met_rel} |"
+        )
+    return "\n".join(lines)
+
+
+def markdown(
+    records: list[dict[str, Any]], servers: list[str], machine: dict[str, Any], argv: str
+) -> str:
+    """The whole report: header (date, machine, command), ratio table, targets."""
+    agg = aggregate(records)
+    gens = [r.get("loadgen_cpu_util") for r in records if r.get("loadgen_cpu_util")]
+    head = (
+        f"Run {machine['date']} on {machine['cpu']} ({machine['cores']} cores, "
+        f"Linux {machine['kernel']}), Python {machine['python']}, Node {machine['node']}; "
+        f"`{argv}`. Medians over rounds; servers interleaved round by round. "
+        f"Cost is server CPU µs per operation (KB of RSS per connection for idle); "
+        f"a ratio is the reference's cost over this one's (> 1 = cheaper). "
+        f"Load generator CPU peaked at {max(gens) * 100:.0f}% of a core."
+        if gens
+        else f"Run {machine['date']} on {machine['cpu']}."
+    )
+    parts = [head, "", table(agg, servers)]
+    if any(k[1] == "sioscope" for k in agg):
+        parts += ["", targets(agg)]
+    return "\n".join(parts) + "\n"

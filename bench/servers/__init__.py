@@ -1,0 +1,85 @@
+"""The servers under test, by name. Each is a separate process the harness starts fresh.
+
+Every server implements the same three behaviours: each socket joins room ``all``,
+``echo`` acks its argument, ``broadcast`` emits its argument to ``all``. Each prints one
+JSON line ``{"port": N, "pid": P, ...}`` when it listens on 127.0.0.1.
+
+Plugins (``bench/admin_scenario.py``, ``bench/inspector_load.py``) may add a
+``ServerSpec`` here through ``register(registry)``, e.g. sioscope with the admin
+namespace instrumented.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _py(module: str, *extra: str) -> Callable[[], list[str]]:
+    return lambda: [sys.executable, "-m", module, *extra]
+
+
+def _node(script: str) -> Callable[[], list[str]]:
+    def argv() -> list[str]:
+        node = shutil.which("node")
+        if node is None:
+            raise RuntimeError("Node.js is not installed: the node server cannot run")
+        return [node, str(HERE / script)]
+
+    return argv
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """How to start one server under test, and which scenarios it can take."""
+
+    name: str
+    label: str
+    argv: Callable[[], list[str]]
+    # scenario names it cannot serve (the floor has no long-polling)
+    skips: frozenset[str] = field(default_factory=frozenset)
+
+
+SERVERS: dict[str, ServerSpec] = {}
+
+
+def add(spec: ServerSpec) -> None:
+    SERVERS[spec.name] = spec
+
+
+add(ServerSpec("node", "Node socket.io 4.8.4", _node("node_server.js")))
+add(ServerSpec("pysio", "python-socketio 5.18.1", _py("bench.servers.pysio_server")))
+add(
+    ServerSpec(
+        "pysio-uvloop",
+        "python-socketio 5.18.1 on uvloop",
+        _py("bench.servers.pysio_server", "--loop", "uvloop"),
+    )
+)
+add(
+    ServerSpec(
+        "sioscope",
+        "sioscope (uvloop/orjson when installed)",
+        _py("bench.servers.sioscope_server", "--loop", "auto"),
+    )
+)
+add(
+    ServerSpec(
+        "sioscope-asyncio",
+        "sioscope on the stdlib loop",
+        _py("bench.servers.sioscope_server", "--loop", "asyncio"),
+    )
+)
+add(
+    ServerSpec(
+        "floor",
+        "bare aiohttp websocket (floor)",
+        _py("bench.servers.floor_server", "--loop", "auto"),
+        skips=frozenset({"polling"}),
+    )
+)

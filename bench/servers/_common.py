@@ -1,0 +1,71 @@
+"""What every Python server under test shares: arguments, the event loop, the ready line.
+
+The harness reads one JSON line, ``{"port": N, "pid": P}``, from a server's stdout to
+know it is listening; binding port 0 and reading it back keeps parallel runs apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+from aiohttp import web
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop", "auto"),
+        default="asyncio",
+        help="auto: uvloop when installed, else asyncio",
+    )
+    return parser.parse_args(argv)
+
+
+def install_loop(choice: str) -> str:
+    """Select the event loop before any loop exists; returns the name actually used."""
+    if choice == "asyncio":
+        return "asyncio"
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise
+        return "asyncio"
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return "uvloop"
+
+
+def serve(make_app: Callable[[], web.Application], argv: list[str] | None = None) -> None:
+    """Run an aiohttp app on 127.0.0.1 until SIGTERM, announcing the bound port."""
+    args = parse_args(argv)
+    loop_name = install_loop(args.loop)
+
+    async def main() -> None:
+        app = make_app()
+        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, args.host, args.port, backlog=4096)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        sys.stdout.write(json.dumps({"port": port, "pid": os.getpid(), "loop": loop_name}) + "\n")
+        sys.stdout.flush()
+        await stop.wait()
+        try:
+            await asyncio.wait_for(runner.cleanup(), 2.0)
+        except TimeoutError:
+            pass
+
+    asyncio.run(main())

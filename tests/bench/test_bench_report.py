@@ -1,0 +1,81 @@
+"""The arithmetic of the report: medians over rounds, ratios, failures kept visible."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `bench` is a top-level package of the repository, not installed: import it from there
+# (tests/bench would otherwise shadow it as a namespace package under plain `pytest`).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench import report
+from bench.cli import BEGIN, END, update_readme
+
+
+def rec(server, scenario="echo", cpu=10.0, rnd=1, **extra):
+    return {
+        "server": server,
+        "scenario": scenario,
+        "round": rnd,
+        "server_cpu_us_per_op": cpu,
+        "throughput_per_s": 1000.0,
+        "p50_ms": 1.0,
+        "p99_ms": 2.0,
+        "rss_kb": 50_000,
+        "loadgen_cpu_util": 0.5,
+        **extra,
+    }
+
+
+def test_median_over_rounds_and_ratios_to_both_references():
+    records = [
+        rec("pysio", cpu=60, rnd=1),
+        rec("pysio", cpu=40, rnd=2),
+        rec("pysio", cpu=500, rnd=3),  # one noisy round does not move the median
+        rec("node", cpu=15),
+        rec("sioscope", cpu=20),
+    ]
+    agg = report.aggregate(records)
+    assert agg[("echo", "pysio")]["cost"] == 60
+    assert agg[("echo", "pysio")]["rounds"] == 3
+    table = report.table(agg, ["node", "pysio", "sioscope"])
+    row = next(line for line in table.splitlines() if line.startswith("| echo | sioscope"))
+    cells = [c.strip() for c in row.split("|")]
+    assert cells[4] == "3.00x"  # 60 / 20: three times cheaper than python-socketio
+    assert cells[5] == "0.75x"  # 15 / 20: a third more than Node
+
+
+def test_idle_rows_rank_by_kb_per_connection():
+    records = [
+        rec("pysio", scenario="idle", cpu=999, rss_kb_per_conn=30.0),
+        rec("sioscope", scenario="idle", cpu=1, rss_kb_per_conn=20.0),
+    ]
+    agg = report.aggregate(records)
+    assert agg[("idle", "sioscope")]["cost"] == 20.0
+    assert "1.50x" in report.table(agg, ["pysio", "sioscope"])
+
+
+def test_failed_runs_are_shown_not_dropped():
+    records = [rec("pysio"), {"server": "sioscope", "scenario": "echo", "error": "no ready line"}]
+    table = report.table(report.aggregate(records), ["pysio", "sioscope"])
+    assert "| echo | sioscope | failed: no ready line" in table
+
+
+def test_targets_absolute_and_relative_to_node():
+    records = [rec("node", cpu=40.0), rec("sioscope", cpu=44.0)]
+    text = report.targets(report.aggregate(records))
+    row = next(line for line in text.splitlines() if line.startswith("| echo"))
+    cells = [c.strip() for c in row.split("|")]
+    assert cells[4] == "no"  # 44 µs > the absolute 16 µs target
+    assert cells[7] == "1.10x" and cells[8] == "yes"  # within 16/13.2 = 1.21x of Node
+
+
+def test_readme_table_goes_between_the_markers_only(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n## Benchmarks\n\nintro\n\n{BEGIN}\nold\n{END}\n\n## Next\nkeep\n")
+    update_readme("| new | table |\n", readme)
+    text = readme.read_text()
+    assert "old" not in text
+    assert f"{BEGIN}\n| new | table |\n{END}" in text
+    assert text.startswith("# x\n\n## Benchmarks\n\nintro\n") and text.endswith("## Next\nkeep\n")

@@ -1,0 +1,76 @@
+"""A tiny run of the benchmark harness, so `make bench` never rots.
+
+It drives the real thing: every server under test started as its own process, the Node
+load generator speaking the protocol over `ws` and node:http, CPU and RSS read from
+/proc. Sizes are a few clients for a fraction of a second; the figures are not judged,
+only that every scenario produced a measured, loss-free result for every server.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SERVERS = ("node", "pysio", "sioscope", "floor")
+RESULTS = {
+    "connect_cold": "handshake",
+    "connect_steady": "handshake",
+    "echo": "ack",
+    "fanout_paced": "delivery",
+    "fanout_closed": "delivery",
+    "idle": "connection",
+    "idle_deflate": "connection",
+    "polling": "ack",
+}
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(120)
+def test_smoke_run_measures_every_scenario_on_every_server(node_bin, tmp_path):
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "bench", "--scale", "smoke", "--rounds", "1", "--quiet"),
+            *("--servers", ",".join(SERVERS), "--out", str(tmp_path)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    failed = [r for r in records if "error" in r]
+    assert not failed, failed
+
+    seen = {(r["scenario"], r["server"]): r for r in records}
+    for server in SERVERS:
+        for result, op in RESULTS.items():
+            if server == "floor" and result == "polling":
+                assert (result, server) not in seen  # the floor has no long-polling
+                continue
+            rec = seen[(result, server)]
+            assert rec["op"] == op
+            assert rec["ops"] > 0, rec
+            assert rec["errors"] == 0, rec
+            assert rec["server_cpu_s"] > 0, rec
+            assert rec["loadgen_cpu_s"] > 0, rec
+            assert rec["rss_kb"] > 1000, rec  # a live process's RSS, read from /proc
+            assert rec["p50_ms"] is not None and rec["p50_ms"] <= rec["p99_ms"], rec
+            if result.startswith("fanout"):
+                assert rec["lost"] == 0, rec
+                # every socket (the sender included) got every broadcast
+                assert rec["ops"] == rec["broadcasts"] * rec["clients"], rec
+            if result.startswith("idle"):
+                assert isinstance(rec["rss_kb_per_conn"], int | float), rec
+
+    report = (tmp_path / "report.md").read_text()
+    for server in SERVERS:
+        assert f"| echo | {server} |" in report
+    assert "vs python-socketio" in report
