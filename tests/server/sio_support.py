@@ -1,4 +1,9 @@
-"""Fixtures for the Socket.IO server tests: a real aiohttp server on 127.0.0.1:0."""
+"""Fixtures for the Socket.IO server tests: a real aiohttp server on 127.0.0.1:0.
+
+Test modules import ``serve_fixture`` (the fixture named ``serve``). This is not a
+``conftest.py`` because ``tests/server`` cannot be a package named ``server`` (it would
+shadow the real one) and a second top-level ``conftest`` module confuses others' imports.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +22,8 @@ WAIT = 5.0
 Factory = Callable[..., Awaitable[tuple[Server, str]]]
 
 
-@pytest.fixture
-async def serve() -> AsyncIterator[Factory]:
+@pytest.fixture(name="serve")
+async def serve_fixture() -> AsyncIterator[Factory]:
     """``await serve(**server_options)`` -> (io, "http://127.0.0.1:<port>")."""
     runners: list[tuple[Server, web.AppRunner]] = []
 

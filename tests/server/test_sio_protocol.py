@@ -1,0 +1,213 @@
+"""Socket.IO v5 conformance on the wire: every Socket.IO rule of protocol-conformance.md,
+checked with hand-written WebSocket frames and HTTP long-polling requests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+from sio_rawpeer import RawPolling, RawWs
+from sio_support import Factory, serve_fixture, wait_for  # noqa: F401
+
+from server import Server, Socket
+
+
+def conformance_app(io: Server) -> None:
+    """The official suite's server: auth echo, message-back, acks, on / and /custom."""
+
+    @io.on("connection")
+    def on_connection(socket: Socket) -> None:
+        socket.emit("auth", socket.handshake["auth"])
+
+        @socket.on("message")
+        def message(*args: Any) -> None:
+            socket.emit("message-back", *args)
+
+        @socket.on("message-with-ack")
+        def message_with_ack(*args: Any, ack: Any) -> None:
+            ack(*args)
+
+    @io.of("/custom").on("connection")
+    def on_custom(socket: Socket) -> None:
+        socket.emit("auth", socket.handshake["auth"])
+
+
+@pytest.fixture
+async def url(serve: Factory) -> str:
+    _, base = await serve(conformance_app, ping_interval=0.3, ping_timeout=0.2,
+                          connect_timeout=1.0)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("connect", "reply_prefix", "auth"),
+    [
+        ("0", "0{", "{}"),
+        ('0{"token":"123"}', "0{", '{"token":"123"}'),
+        ("0/custom,", "0/custom,{", "{}"),
+        ("0/custom", "0/custom,{", "{}"),
+        ('0/custom,{"token":"abc"}', "0/custom,{", '{"token":"abc"}'),
+    ],
+)
+async def test_connect_reply_precedes_auth_event(
+    url: str, connect: str, reply_prefix: str, auth: str
+) -> None:
+    peer = await RawWs.open(url)
+    await peer.send(connect)
+    reply = await peer.recv()
+    assert isinstance(reply, str) and reply.startswith(reply_prefix)
+    body = json.loads(reply[reply.index("{"):])
+    assert list(body) == ["sid"] and len(body["sid"]) == 20
+    nsp = "/custom," if "custom" in connect else ""
+    assert await peer.recv() == f'2{nsp}["auth",{auth}]'
+    await peer.close()
+
+
+async def test_unknown_namespace_keeps_the_connection(url: str) -> None:
+    peer = await RawWs.open(url)
+    await peer.send("0/random")
+    assert await peer.recv() == '4/random,{"message":"Invalid namespace"}'
+    await peer.send("0")
+    assert (await peer.recv()).startswith("0{")  # type: ignore[union-attr]
+    await peer.close()
+
+
+async def test_leaving_root_keeps_session_next_frame_is_ping(url: str) -> None:
+    peer = await RawWs.open(url)
+    await peer.send("0")
+    await peer.recv()
+    await peer.recv()  # auth
+    await peer.send("1")
+    assert await peer.recv_frame(timeout=2) == "2"
+
+
+async def test_leaving_custom_keeps_root(url: str) -> None:
+    peer = await RawWs.open(url)
+    await peer.send("0", "0/custom,")
+    got = {await peer.recv() for _ in range(4)}
+    assert '2["auth",{}]' in got and '2/custom,["auth",{}]' in got
+    await peer.send("1/custom,")
+    await peer.send('2["message",1]')
+    assert await peer.recv() == '2["message-back",1]'
+    await peer.close()
+
+
+async def test_echo_compact_json_key_order(url: str) -> None:
+    peer = await RawWs.open(url)
+    await peer.send("0")
+    await peer.recv()
+    await peer.recv()
+    await peer.send('2["message",1,"2",{"3":[true]}]')
+    assert await peer.recv() == '2["message-back",1,"2",{"3":[true]}]'
+    await peer.send('2["message",{"z":1,"a":"é"}]')
+    assert await peer.recv() == '2["message-back",{"z":1,"a":"é"}]'
+    await peer.close()
+
+
+async def test_binary_echo(url: str) -> None:
+    peer = await RawWs.open(url)
+    await peer.send("0")
+    await peer.recv()
+    await peer.recv()
+    head = '52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]'
+    await peer.send(head, b"\x01\x02\x03", b"\x04\x05\x06")
+    assert await peer.recv() == head.replace("message", "message-back")
+    assert await peer.recv() == b"\x01\x02\x03"
+    assert await peer.recv() == b"\x04\x05\x06"
+    await peer.close()
+
+
+async def test_acks_text_and_binary(url: str) -> None:
+    peer = await RawWs.open(url)
+    await peer.send("0")
+    await peer.recv()
+    await peer.recv()
+    await peer.send('2456["message-with-ack",1,"2",{"3":[false]}]')
+    assert await peer.recv() == '3456[1,"2",{"3":[false]}]'
+    await peer.send(
+        '52-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+        b"\x01\x02\x03",
+        b"\x04\x05\x06",
+    )
+    reply = '62-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]'
+    assert await peer.recv() == reply
+    assert await peer.recv() == b"\x01\x02\x03"
+    assert await peer.recv() == b"\x04\x05\x06"
+    await peer.close()
+
+
+@pytest.mark.parametrize("bad", ["4abc", "42{}", '42abc["message"]', '42["connect"]'])
+async def test_invalid_packets_close_the_connection(url: str, bad: str) -> None:
+    peer = await RawWs.open(url)
+    await peer.send("0")
+    await peer.recv()
+    await peer.recv()
+    await peer.send_raw(bad)
+    assert await peer.closed(timeout=0.4)  # before the 0.5 s ping timeout could
+
+
+async def test_no_connect_closes(url: str) -> None:
+    peer = await RawWs.open(url)
+    assert await peer.closed(timeout=2)
+
+
+async def test_connect_timeout_without_heartbeat_help(serve: Factory) -> None:
+    _, base = await serve(conformance_app, ping_interval=5, ping_timeout=5, connect_timeout=0.3)
+    peer = await RawWs.open(base)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    assert await peer.closed(timeout=2)
+    assert 0.25 < loop.time() - start < 1.5
+
+
+async def test_event_in_same_payload_as_connect_is_invalid_state(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        peer = await RawPolling.open(url, session)
+        assert await peer.post("40", '42["message",1]') == 200
+        status, packets = await peer.get()
+        assert status == 200
+        # the connection is closed: the CONNECT reply never comes, the close packet does
+        assert packets[-1] in ("1", "6") and not any(p.startswith("40{") for p in packets)
+
+
+async def test_attachment_limit_and_unexpected_binary(url: str) -> None:
+    peer = await RawWs.open(url)
+    await peer.send("0")
+    await peer.recv()
+    await peer.recv()
+    await peer.send(b"\x01")  # binary while no packet awaits attachments
+    assert await peer.closed(timeout=0.4)
+    peer = await RawWs.open(url)
+    await peer.send("0")
+    await peer.recv()
+    await peer.recv()
+    await peer.send('511-["message"]')
+    assert await peer.closed(timeout=0.4)
+
+
+async def test_ack_ids_are_per_namespace_and_shared(serve: Factory) -> None:
+    sockets: list[Socket] = []
+
+    def setup(io: Server) -> None:
+        io.on("connection", sockets.append)
+
+    io, base = await serve(setup)
+    a, b = await RawWs.open(base), await RawWs.open(base)
+    for peer in (a, b):
+        await peer.send("0")
+        await peer.recv()
+    await wait_for(_until(lambda: len(sockets) == 2))
+    sockets[0].emit("x", callback=lambda *r: None)
+    sockets[1].emit("x", callback=lambda *r: None)
+    io.timeout(1).emit("y", callback=lambda *r: None)
+    assert await a.recv() == '20["x"]'
+    assert await b.recv() == '21["x"]'
+    assert {await a.recv(), await b.recv()} == {'22["y"]'}
+
+
+async def _until(predicate: Any, interval: float = 0.01) -> None:
+    while not predicate():
+        await asyncio.sleep(interval)
