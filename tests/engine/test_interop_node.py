@@ -1,0 +1,146 @@
+"""npm engine.io-client 6.6.8 (a real peer nobody here wrote) against the echo server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+INTEROP_DIR = Path(__file__).resolve().parents[1] / "interop"
+
+pytestmark = pytest.mark.interop
+
+
+async def run_node(node_bin: str, url: str, transports: str, count: int = 3) -> dict:
+    proc = await asyncio.create_subprocess_exec(
+        node_bin,
+        "engine-client.js",
+        url,
+        transports,
+        str(count),
+        cwd=INTEROP_DIR,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 15)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    assert proc.returncode == 0, err.decode()
+    return json.loads(out.decode().strip().splitlines()[-1])
+
+
+async def test_engine_io_client_upgrades_and_echoes(echo, node_bin):
+    report = await run_node(node_bin, echo.url, "polling,websocket")
+    assert report["echoesMatch"] is True, report
+    assert report["transports"] == ["polling", "websocket"]
+    assert report["finalTransport"] == "websocket"
+    conn = echo.conns[0]
+    assert report["sid"] == conn.id and conn.upgraded
+    reason, _ = await echo.closed_with(conn.id, timeout=3)
+    assert reason == "transport close"
+    names = echo.names(conn.id)
+    # Node's order: upgrading then upgrade, the messages after it, close last
+    assert names.index("upgrading") < names.index("upgrade") < names.index("message")
+    assert names[-1] == "close"
+    # every flush is followed by its drain before the next flush
+    flow = [n for n in names if n in ("flush", "drain")]
+    assert flow and flow == ["flush", "drain"] * (len(flow) // 2)
+    created = [args[0] for s, n, args in echo.events if s == conn.id and n == "packetCreate"]
+    received = [args[0] for s, n, args in echo.events if s == conn.id and n == "packet"]
+    assert [p for p in created if p["type"] == "message"] == [
+        p for p in received if p["type"] == "message"
+    ]
+
+
+async def test_engine_io_client_websocket_only(echo, node_bin):
+    report = await run_node(node_bin, echo.url, "websocket")
+    assert report["echoesMatch"] is True, report
+    assert report["transports"] == ["websocket"] and report["upgraded"] is None
+
+
+async def test_engine_io_client_polling_only_with_big_batches(echo, node_bin):
+    report = await run_node(node_bin, echo.url, "polling", count=40)
+    assert report["echoesMatch"] is True, report
+    assert report["finalTransport"] == "polling"
+    assert (await echo.closed_with(echo.conns[0].id, timeout=3))[0] == "transport close"
+
+
+def _show(data: object) -> object:
+    if data is None or isinstance(data, str):
+        return data
+    return {"hex": bytes(data).hex()}  # type: ignore[arg-type]
+
+
+def _our_trace(echo, sid: str) -> list[dict]:
+    trace = []
+    for s, name, args in echo.events:
+        if s != sid:
+            continue
+        if name in ("packet", "packetCreate"):
+            trace.append({"ev": name, "type": args[0]["type"], "data": _show(args[0].get("data"))})
+        elif name == "message":
+            trace.append({"ev": name, "data": _show(args[0])})
+        elif name == "close":
+            trace.append({"ev": name, "reason": args[0]})
+        else:
+            trace.append({"ev": name})
+    return trace
+
+
+def _comparable(trace: list[dict]) -> list[dict]:
+    """Drop what depends on timing: batching (flush/drain) and heartbeats."""
+    return [
+        e
+        for e in trace
+        if e["ev"] not in ("flush", "drain", "heartbeat")
+        and e.get("type") not in ("ping", "pong", "noop")
+    ]
+
+
+@pytest.mark.parametrize("transports", ["polling,websocket", "websocket", "polling"])
+async def test_conn_events_match_node_engine_io(node_bin, transports):
+    from .conftest import start_echo
+
+    node = await asyncio.create_subprocess_exec(
+        node_bin,
+        "engine-node-server.js",
+        cwd=INTEROP_DIR,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    srv, runner = await start_echo(ping_interval=5, ping_timeout=5)
+    try:
+        assert node.stdout is not None
+        port = json.loads(await asyncio.wait_for(node.stdout.readline(), 10))["port"]
+        node_report = await run_node(node_bin, f"http://127.0.0.1:{port}", transports, 2)
+        our_report = await run_node(node_bin, srv.url, transports, 2)
+        assert node_report["echoesMatch"] and our_report["echoesMatch"]
+        assert node_report["transports"] == our_report["transports"]
+        await srv.closed_with(srv.conns[0].id, timeout=3)
+        node_trace: list[dict] = []
+        while not node_trace or node_trace[-1]["ev"] != "close":
+            line = await asyncio.wait_for(node.stdout.readline(), 5)
+            node_trace.append(json.loads(line))
+        for e in node_trace:
+            e.pop("sid")
+        ours = _our_trace(srv, srv.conns[0].id)
+        assert _comparable(ours) == _comparable(node_trace)
+        # flush is always followed by drain, in both
+        for trace in (ours, node_trace):
+            flow = [e["ev"] for e in trace if e["ev"] in ("flush", "drain")]
+            assert flow == ["flush", "drain"] * (len(flow) // 2)
+    finally:
+        if node.stdin is not None:
+            node.stdin.close()
+        try:
+            await asyncio.wait_for(node.wait(), 5)
+        except TimeoutError:
+            node.kill()
+            await node.wait()
+        await srv.eng.close()
+        await runner.cleanup()
