@@ -90,15 +90,15 @@ function meter() {
   };
 }
 
-// Wait until the server has gone quiet (less than 2% of a core over 100 ms), so the
+// Wait until the server has gone quiet (less than 2% of a core over 50 ms), so the
 // previous phase's tail (closes, GC) is not billed to the next one. Bounded.
 async function quiesce(maxMs = 3000) {
   const end = performance.now() + maxMs;
   let prev = serverCpuNs();
   while (performance.now() < end) {
-    await sleep(100);
+    await sleep(50);
     const now = serverCpuNs();
-    if (now - prev < 2e6) return;
+    if (now - prev < 1e6) return;
     prev = now;
   }
 }
@@ -435,7 +435,7 @@ async function scenarioIdle() {
   const warm = await connectMany(Math.min(10, cfg.clients), cfg.concurrency);
   await closeAll(warm.clients);
   await quiesce();
-  await sleep(300);
+  await sleep(Math.min(300, cfg.settleS * 1000));
   const rss0 = serverRssKb();
   const m = meter();
   const { clients, lat, errors } = await connectMany(cfg.clients, cfg.concurrency);
