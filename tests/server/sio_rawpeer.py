@@ -91,7 +91,9 @@ class RawPolling:
     async def post(self, *packets: str) -> int:
         body = "\x1e".join(packets)
         async with self.session.post(
-            self.url, data=body.encode(), headers={"Content-Type": "text/plain;charset=UTF-8"},
+            self.url,
+            data=body.encode(),
+            headers={"Content-Type": "text/plain;charset=UTF-8"},
             timeout=aiohttp.ClientTimeout(total=WAIT),
         ) as resp:
             await resp.read()

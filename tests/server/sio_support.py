@@ -27,8 +27,9 @@ async def serve_fixture() -> AsyncIterator[Factory]:
     """``await serve(**server_options)`` -> (io, "http://127.0.0.1:<port>")."""
     runners: list[tuple[Server, web.AppRunner]] = []
 
-    async def start(setup: Callable[[Server], Any] | None = None, **opts: Any
-                    ) -> tuple[Server, str]:
+    async def start(
+        setup: Callable[[Server], Any] | None = None, **opts: Any
+    ) -> tuple[Server, str]:
         opts.setdefault("ping_interval", 0.5)
         opts.setdefault("ping_timeout", 0.5)
         io = Server(**opts)
@@ -55,3 +56,61 @@ async def serve_fixture() -> AsyncIterator[Factory]:
 async def wait_for(fut: Awaitable[Any], timeout: float = WAIT) -> Any:
     """Await with the suite's bound."""
     return await asyncio.wait_for(fut, timeout)
+
+
+@pytest.fixture(name="py_client")
+async def py_client_fixture() -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """``await py_client(url, **connect_kwargs)`` -> a connected python-socketio client."""
+    import socketio
+
+    made: list[socketio.AsyncClient] = []
+
+    async def connect(
+        url: str, *, setup: Callable[[Any], Any] | None = None, **kwargs: Any
+    ) -> socketio.AsyncClient:
+        client = socketio.AsyncClient(reconnection=False)
+        if setup is not None:
+            setup(client)
+        made.append(client)
+        kwargs.setdefault("wait_timeout", WAIT)
+        await client.connect(url, **kwargs)
+        return client
+
+    yield connect
+    for client in made:
+        if client.connected:
+            await asyncio.wait_for(client.disconnect(), WAIT)
+
+
+class Recorder:
+    """Collects calls and lets a test await the n-th one, bounded."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, *args: Any) -> None:
+        self.calls.append(args)
+        self._changed.set()
+
+    async def wait(self, count: int = 1, timeout: float = WAIT) -> list[tuple[Any, ...]]:
+        async def until() -> None:
+            while len(self.calls) < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(until(), timeout)
+        return self.calls
+
+    async def wait_until(
+        self, predicate: Callable[[list[tuple[Any, ...]]], bool], timeout: float = WAIT
+    ) -> list[tuple[Any, ...]]:
+        """Wait until ``predicate(calls)`` holds."""
+
+        async def until() -> None:
+            while not predicate(self.calls):
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(until(), timeout)
+        return self.calls

@@ -37,8 +37,7 @@ def conformance_app(io: Server) -> None:
 
 @pytest.fixture
 async def url(serve: Factory) -> str:
-    _, base = await serve(conformance_app, ping_interval=0.3, ping_timeout=0.2,
-                          connect_timeout=1.0)
+    _, base = await serve(conformance_app, ping_interval=0.3, ping_timeout=0.2, connect_timeout=1.0)
     return base
 
 
@@ -59,7 +58,7 @@ async def test_connect_reply_precedes_auth_event(
     await peer.send(connect)
     reply = await peer.recv()
     assert isinstance(reply, str) and reply.startswith(reply_prefix)
-    body = json.loads(reply[reply.index("{"):])
+    body = json.loads(reply[reply.index("{") :])
     assert list(body) == ["sid"] and len(body["sid"]) == 20
     nsp = "/custom," if "custom" in connect else ""
     assert await peer.recv() == f'2{nsp}["auth",{auth}]'
