@@ -218,9 +218,11 @@ class EngineServer(EventEmitter):
             try:
                 result = self.allow_request(request)
                 if inspect.isawaitable(result):
-                    await result
+                    result = await result
             except Exception as exc:
                 raise _Refused(FORBIDDEN, {"message": str(exc) or "Forbidden"}) from exc
+            if result is False:
+                raise _Refused(FORBIDDEN, {"message": "Forbidden"})
         return None
 
     def _refuse(

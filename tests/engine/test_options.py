@@ -190,3 +190,12 @@ def test_bad_transport_option_is_a_clear_error():
 
     with pytest.raises(ValueError, match="unknown transport"):
         EngineServer(transports=("polling", "carrier-pigeon"))
+
+
+async def test_allow_request_sync_false_is_403_forbidden(make_echo, http):
+    srv = await make_echo(allow_request=lambda request: "bad" not in request.query)
+    async with http.get(srv.endpoint("EIO=4&transport=polling&bad=1")) as resp:
+        assert resp.status == 403
+        assert json.loads(await resp.text()) == {"code": 4, "message": "Forbidden"}
+    async with websockets.connect(srv.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        assert (await recv(ws))[0] == "0"

@@ -61,3 +61,46 @@ async def test_upgrade_probe_then_nothing_after_5(echo, http):
         await ws.send("4still")
         assert await recv_skipping_pings(ws) == "4still"
     assert await post(http, echo, sid, "4x") != (200, "ok")
+
+
+async def test_get_right_after_upgrade_packet_is_400(echo, http):
+    """The suite sends ``5`` and polls at once: ws frames must be processed promptly."""
+    for _ in range(5):
+        sid = (await handshake(http, echo))["sid"]
+        url = echo.ws_endpoint(f"EIO=4&transport=websocket&sid={sid}")
+        async with websockets.connect(url) as ws:
+            await ws.send("2probe")
+            assert await recv(ws) == "3probe"
+            await ws.send("5")
+            assert (await get(http, echo, sid))[0] == 400
+            await ws.send("4hello")
+            assert await recv_skipping_pings(ws) == "4hello"
+
+
+async def test_upgrade_timeout_abandons_the_websocket(http):
+    from .conftest import start_echo
+
+    srv, runner = await start_echo(upgrade_timeout=0.2, ping_interval=5, ping_timeout=5)
+    try:
+        sid = (await handshake(http, srv))["sid"]
+        url = srv.ws_endpoint(f"EIO=4&transport=websocket&sid={sid}")
+        async with websockets.connect(url) as ws:
+            await ws.send("2probe")
+            assert await recv(ws) == "3probe"
+            await asyncio.wait_for(ws.wait_closed(), 2)  # no "5" in time: closed
+        conn = srv.eng.clients[sid]
+        assert conn.transport.name == "polling" and not conn.upgrading and not conn.upgraded
+        assert await post(http, srv, sid, "4still-polling") == (200, "ok")
+        assert await get(http, srv, sid) == (200, "4still-polling")
+    finally:
+        await srv.eng.close()
+        await runner.cleanup()
+
+
+async def test_unexpected_packet_during_probe_closes_only_the_websocket(echo, http):
+    sid = (await handshake(http, echo))["sid"]
+    async with websockets.connect(echo.ws_endpoint(f"EIO=4&transport=websocket&sid={sid}")) as ws:
+        await ws.send("4too-early")
+        await asyncio.wait_for(ws.wait_closed(), 2)
+    assert echo.eng.clients[sid].transport.name == "polling"
+    assert await post(http, echo, sid, "4ok") == (200, "ok")
