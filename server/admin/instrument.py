@@ -54,6 +54,7 @@ log = logging.getLogger("sioscope.admin")
 
 STATS_INTERVAL = 2.0  # Node: setInterval(emitStats, 2000), not configurable there
 FLUSH_TICK = 0.05  # how often the stream's flush task looks for due batches
+MAX_ADMIN_BACKLOG = 1_000  # packets an admin connection may have waiting to be written
 PACKET_FEATURE = "X_SIOSCOPE_PACKETS"
 EV_PACKETS = "sioscope:packets"
 EV_SNAPSHOT = "sioscope:snapshot"
@@ -113,6 +114,7 @@ class Admin:
         )
         self.buffer = EventBuffer()
         self.polling_clients = 0
+        self.dropped_events = 0  # admin messages skipped for admin clients that lag
         self.packet_stream = packet_stream
         self.log = PacketLog(stream_capacity)
         self.subscribers: dict[str, Subscriber] = {}  # admin socket id -> its cursor
@@ -186,9 +188,27 @@ class Admin:
     # -- the admin side --------------------------------------------------------------
 
     def _broadcast(self, event: str, *args: Any) -> None:
-        """Rule 3: one broadcast to the admin namespace, skipped when nobody listens."""
-        if self.nsp.sockets:
+        """Rule 3: one broadcast to the admin namespace, skipped when nobody listens.
+
+        An admin connection whose write buffer already holds ``MAX_ADMIN_BACKLOG``
+        packets (a client that stopped reading) is skipped and the skip counted in
+        ``dropped_events``: Node would buffer for it without limit.
+        """
+        sockets = self.nsp.sockets
+        if not sockets:
+            return
+        slow: list[str] | None = None
+        for sid, socket in sockets.items():
+            if len(socket.conn.write_buffer) > MAX_ADMIN_BACKLOG:
+                if slow is None:
+                    slow = []
+                slow.append(sid)
+        if slow is None:
             self.nsp.emit(event, *args)
+            return
+        self.dropped_events += len(slow)
+        if len(slow) < len(sockets):
+            self.nsp.except_(slow).emit(event, *args)
 
     async def _on_admin_connection(self, socket: Any) -> None:
         conn = socket.conn

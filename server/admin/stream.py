@@ -19,9 +19,10 @@ window between its cursor and the ring's head *is* its bounded queue:
 2. A subscriber gets at most one batch per ``interval`` seconds (about 10 a second)
    and at most ``max_batch`` records in a batch.
 3. A subscriber with a batch in flight (handed to its connection, not yet drained)
-   gets nothing more until :meth:`Subscriber.ack` (the connection drained) or until
-   ``stall_timeout`` passes; meanwhile the ring keeps moving and its backlog turns
-   into ``dropped``. So a slow admin client never makes the server buffer more.
+   gets nothing more until :meth:`Subscriber.ack` (its connection drained: the batch
+   reached the transport). Meanwhile the ring keeps moving and its backlog turns into
+   ``dropped``. So a slow admin client holds at most one batch in the server's write
+   buffer, however slow it is; a stuck one is closed by the heartbeat.
 4. ``seq`` starts at 1 with the first batch after a (re)subscribe or a resync and
    grows by one per batch. A client that sees a jump, or ``dropped > 0``, lost
    records and may ask for a resync.
@@ -38,7 +39,6 @@ PREVIEW_CHARS = 120
 DEFAULT_CAPACITY = 20_000
 DEFAULT_MAX_BATCH = 1_000
 DEFAULT_INTERVAL = 0.1
-DEFAULT_STALL_TIMEOUT = 2.0
 
 # (ts_ms, client_id, kind, type, data): data is the packet payload (str, bytes or
 # None), kept raw so the hot path never measures or slices it.
@@ -108,7 +108,6 @@ class Subscriber:
         "log",
         "max_batch",
         "seq",
-        "stall_timeout",
         "total_dropped",
     )
 
@@ -118,12 +117,10 @@ class Subscriber:
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
         interval: float = DEFAULT_INTERVAL,
-        stall_timeout: float = DEFAULT_STALL_TIMEOUT,
     ) -> None:
         self.log = log
         self.max_batch = max_batch
         self.interval = interval
-        self.stall_timeout = stall_timeout
         self.cursor = log.head
         self.seq = 0
         self.total_dropped = 0
@@ -145,10 +142,8 @@ class Subscriber:
     def poll(self, now: float) -> dict[str, Any] | None:
         """The next batch if one is due now, else None (rules 1 to 3 of the module doc)."""
         if self._in_flight_since is not None:
-            if now - self._in_flight_since < self.stall_timeout:
-                self._account_lag()
-                return None
-            self._in_flight_since = None
+            self._account_lag()
+            return None
         if self._last_sent is not None and now - self._last_sent < self.interval:
             self._account_lag()
             return None
