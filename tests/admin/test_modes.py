@@ -1,0 +1,115 @@
+"""Modes and options: readonly, production, auth=False, header redaction, self-exclusion."""
+
+from __future__ import annotations
+
+import asyncio
+
+import socketio
+
+from .apps import PASSWORD, running_server
+from .client import AdminClient
+
+GOOD = {"username": "admin", "password": PASSWORD}
+
+
+async def _sync(admin: AdminClient) -> None:
+    """Commands of one connection run in order: a refused one answers, so every command
+    sent before it has been handled once its answer arrives."""
+    mark = len(admin.events)
+    await admin.command("sioscope:subscribe", "sync")
+    await admin.wait_for("sioscope:command_error", since=mark)
+
+
+async def test_readonly_advertises_and_registers_no_command() -> None:
+    async with running_server(readonly=True) as srv:
+        admin = AdminClient()
+        await admin.connect(srv.url, GOOD)
+        (config,) = await admin.wait_for("config")
+        assert config["supportedFeatures"] == [
+            "AGGREGATED_EVENTS",
+            "ALL_EVENTS",
+            "X_SIOSCOPE_PACKETS",
+        ]
+        user = socketio.AsyncClient(reconnection=False)
+        await asyncio.wait_for(user.connect(srv.url, transports=["websocket"]), 10)
+        try:
+            sid = user.get_sid("/")
+            await admin.command("join", "/", "nope", sid)
+            await admin.command("_disconnect", "/", True, sid)
+            await _sync(admin)
+            assert user.connected
+            assert "nope" not in srv.io.namespaces["/"].sockets[sid].rooms
+        finally:
+            await user.disconnect()
+            await admin.close()
+
+
+async def test_production_sends_only_config_and_stats() -> None:
+    async with running_server(mode="production", stats_interval=0.1) as srv:
+        admin = AdminClient()
+        await admin.connect(srv.url, GOOD)
+        (config,) = await admin.wait_for("config")
+        assert "ALL_EVENTS" not in config["supportedFeatures"]
+        assert "EMIT" in config["supportedFeatures"]  # Node keeps commands in production
+        user = socketio.AsyncClient(reconnection=False)
+        await asyncio.wait_for(user.connect(srv.url, transports=["websocket"]), 10)
+        try:
+            await user.emit("hello", "x")
+            await user.emit("join", "vip")
+            mark = len(admin.events)
+            (stats,) = await admin.wait_for(
+                "server_stats",
+                lambda s: any(n["name"] == "/" and n["socketsCount"] == 1 for n in s["namespaces"]),
+                since=mark,
+            )
+            assert stats["clientsCount"] == 1  # the user; the admin connection is not counted
+            kinds = {e["type"] for e in stats["aggregatedEvents"]}
+            await admin.wait_for("server_stats", since=len(admin.events))
+            seen = {ev for ev, _ in admin.events}
+            assert seen <= {"session", "config", "server_stats"}, seen
+            assert kinds <= {"rawConnection", "packetsIn", "packetsOut", "bytesIn", "bytesOut"}
+        finally:
+            await user.disconnect()
+            await admin.close()
+
+
+async def test_auth_false_admits_anyone() -> None:
+    async with running_server(auth=False) as srv:
+        admin = AdminClient()
+        await admin.connect(srv.url, None)
+        await admin.wait_for("all_sockets")
+        assert not admin.named("session")
+        await admin.close()
+
+
+async def test_headers_are_redacted_unless_asked_and_admin_never_listed() -> None:
+    headers = {
+        "Cookie": "session=secret",
+        "Authorization": "Bearer secret",
+        "Proxy-Authorization": "Basic p",
+        "X-Trace": "t1",
+    }
+    for redact, expect in ((None, "[redacted]"), ((), "session=secret")):
+        kw = {} if redact is None else {"redact_headers": redact}
+        async with running_server(stats_interval=0.1, **kw) as srv:
+            user = socketio.AsyncClient(reconnection=False)
+            await asyncio.wait_for(
+                user.connect(srv.url, transports=["websocket"], headers=headers), 10
+            )
+            admin = AdminClient()
+            await admin.connect(srv.url, GOOD)
+            try:
+                (sockets,) = await admin.wait_for("all_sockets")
+                assert [s["nsp"] for s in sockets] == ["/"]  # the admin socket is not listed
+                h = sockets[0]["handshake"]["headers"]
+                assert h["x-trace"] == "t1"
+                assert h["authorization"] == ("[redacted]" if redact is None else "Bearer secret")
+                assert h["proxy-authorization"] == ("[redacted]" if redact is None else "Basic p")
+                # aiohttp's client sometimes routes Cookie through its jar and drops it
+                if "cookie" in h:
+                    assert h["cookie"] == expect
+                (stats,) = await admin.wait_for("server_stats")
+                assert [n["name"] for n in stats["namespaces"]] == ["/"]
+            finally:
+                await user.disconnect()
+                await admin.close()
