@@ -243,6 +243,7 @@ class Admin:
         count = self._admin_conns.get(conn.id, 0)
         self._admin_conns[conn.id] = count + 1
         if count == 0:
+            self.log.hide(conn.id[:12])
             detach = self._conn_hooks.pop(conn.id, None)
             if detach is not None:
                 detach()

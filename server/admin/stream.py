@@ -61,7 +61,7 @@ def wire_record(raw: RawRecord) -> list[Any]:
 class PacketLog:
     """A fixed-size ring of raw records, indexed by a global, ever-growing position."""
 
-    __slots__ = ("_buf", "capacity", "head")
+    __slots__ = ("_buf", "capacity", "head", "hidden")
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         if capacity < 1:
@@ -69,6 +69,15 @@ class PacketLog:
         self.capacity = capacity
         self._buf: list[RawRecord | None] = [None] * capacity
         self.head = 0  # position the next record gets
+        # Client ids whose records are never sent (found out to be admin connections
+        # after their first packets were already recorded); see :meth:`hide`.
+        self.hidden: dict[str, None] = {}
+
+    def hide(self, client_id: str, keep: int = 4096) -> None:
+        """Never send ``client_id``'s records; remembers the latest ``keep`` ids only."""
+        self.hidden[client_id] = None
+        while len(self.hidden) > keep:
+            del self.hidden[next(iter(self.hidden))]
 
     def append(self, record: RawRecord) -> None:
         """Store one record, overwriting the oldest once full (the hot path)."""
@@ -155,7 +164,7 @@ class Subscriber:
         batch = {
             "seq": self.seq,
             "dropped": self._dropped,
-            "records": [wire_record(r) for r in raw],
+            "records": [wire_record(r) for r in raw if r[1] not in self.log.hidden],
         }
         self.total_dropped += self._dropped
         self._dropped = 0

@@ -125,3 +125,16 @@ def test_restart_begins_a_new_sequence_at_the_head() -> None:
     _fill(log, 1, start=6)
     batch = sub.poll(3.0)
     assert batch["seq"] == 1 and [r[5] for r in batch["records"]] == ["p6"]
+
+
+def test_hidden_clients_are_never_sent_and_the_set_is_bounded() -> None:
+    log = PacketLog(capacity=100)
+    sub = Subscriber(log, interval=0.0)
+    log.append((1, "admin", "in", "message", "x"))
+    log.append((2, "user", "in", "message", "y"))
+    log.hide("admin")
+    batch = sub.poll(1.0)
+    assert [r[1] for r in batch["records"]] == ["user"]
+    for i in range(10):
+        log.hide(f"c{i}", keep=3)
+    assert list(log.hidden) == ["c7", "c8", "c9"]
