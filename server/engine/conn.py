@@ -304,6 +304,9 @@ class Conn(EventEmitter):
             if timer is not None:
                 timer.cancel()
         self._ping_interval_timer = self._ping_timeout_timer = self._flush_handle = None
+        # The session is gone, so a later GET gets 400: no need to wait for one to
+        # deliver a close packet (a parked GET still gets it; see PollingTransport).
+        self.transport.discard()
         self._clear_transport()
         self.server._remove(self)
         if self._upgrade_cleanup is not None:

@@ -36,6 +36,7 @@ _TYPES_BY_CODE: dict[str, str] = {str(i): name for i, name in enumerate(PACKET_T
 SEPARATOR = "\x1e"
 """Record separator between packets of a polling payload."""
 
+
 def error_packet() -> Packet:
     """A fresh copy of the parse-error pseudo-packet (listeners may mutate packets)."""
     return {"type": "error", "data": "parser error"}
