@@ -1,0 +1,133 @@
+"""Network-free checks of the object model: adapter bookkeeping and events, operator
+immutability, the handler-arity convention, ids."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from server.adapter import Adapter, BroadcastOptions
+from server.broadcast import BroadcastOperator
+from server.socket import call_handler, generate_id, handler_spec
+
+
+class _Nsp:
+    name = "/"
+
+    def __init__(self) -> None:
+        self.sockets: dict[str, Any] = {}
+
+
+def test_adapter_room_events_in_node_order() -> None:
+    adapter = Adapter(_Nsp())  # type: ignore[arg-type]
+    events: list[tuple[Any, ...]] = []
+    for name in ("create-room", "join-room", "leave-room", "delete-room"):
+        adapter.on(name, lambda *args, name=name: events.append((name, *args)))
+    adapter.add_all("s1", ["s1", "red"])
+    adapter.add_all("s2", ["red"])
+    adapter.add_all("s2", ["red"])  # already there: nothing
+    adapter.delete("s1", "red")
+    adapter.del_all("s2")
+    assert events == [
+        ("create-room", "s1"),
+        ("join-room", "s1", "s1"),
+        ("create-room", "red"),
+        ("join-room", "red", "s1"),
+        ("join-room", "red", "s2"),
+        ("leave-room", "red", "s1"),
+        ("leave-room", "red", "s2"),
+        ("delete-room", "red"),
+    ]
+    assert adapter.rooms == {"s1": {"s1"}} and adapter.sids == {"s1": {"s1"}}
+
+
+def test_apply_selects_connected_once_honouring_except() -> None:
+    nsp = _Nsp()
+    adapter = Adapter(nsp)  # type: ignore[arg-type]
+    for sid, rooms in {"a": ["x", "y"], "b": ["y"], "c": ["z"], "pending": ["x"]}.items():
+        adapter.add_all(sid, [sid, *rooms])
+        if sid != "pending":
+            nsp.sockets[sid] = type("S", (), {"id": sid})()
+    select = lambda **kw: [s.id for s in adapter._apply(BroadcastOptions(**kw))]  # noqa: E731
+    assert select(rooms=("x", "y")) == ["a", "b"]  # no duplicate, no unconnected
+    assert select(rooms=("y",), except_rooms=("x",)) == ["b"]
+    assert sorted(select()) == ["a", "b", "c"]
+    assert sorted(select(except_rooms=("y",))) == ["c"]
+    assert BroadcastOptions(("r",), ("e",), {"volatile": True}).to_dict() == {
+        "rooms": ["r"],
+        "except": ["e"],
+        "flags": {"volatile": True},
+    }
+
+
+def test_operator_is_immutable() -> None:
+    adapter = Adapter(_Nsp())  # type: ignore[arg-type]
+    base = BroadcastOperator(adapter)
+    red = base.to("red")
+    both = red.in_(["blue", "red"]).except_("x").timeout(1).volatile.compress(False).local
+    assert base._rooms == () and base._flags == {}
+    assert red._rooms == ("red",)
+    assert both._rooms == ("red", "blue") and both._except_rooms == ("x",)
+    assert both._flags == {"timeout": 1, "volatile": True, "compress": False, "local": True}
+
+
+def _kw(a, b, ack=None): ...
+def _kw_only(*args, ack): ...
+def _pos(a, callback): ...
+def _one(a): ...
+def _none(): ...
+
+
+class _Handlers:
+    def method(self, a, ack=None): ...
+
+
+@pytest.mark.parametrize(
+    ("fn", "ack_keyword", "max_positional"),
+    [
+        (_kw, True, 2),
+        (_kw_only, True, None),
+        (_pos, False, 2),
+        (_one, False, 1),
+        (_none, False, 0),
+        (_Handlers().method, True, 1),
+        (print, False, None),
+    ],
+)
+def test_handler_spec(fn: Any, ack_keyword: bool, max_positional: int | None) -> None:
+    spec = handler_spec(fn)
+    assert (spec.ack_keyword, spec.max_positional) == (ack_keyword, max_positional)
+    assert handler_spec(fn) is spec or fn is print  # cached per function
+
+
+def test_call_handler_convention() -> None:
+    calls: list[tuple[Any, ...]] = []
+    ack = object()
+
+    def kw(a: Any, ack: Any = None) -> None:
+        calls.append(("kw", a, ack))
+
+    def positional(a: Any, callback: Any) -> None:
+        calls.append(("pos", a, callback))
+
+    def one(a: Any) -> None:
+        calls.append(("one", a))
+
+    def broken(a: Any) -> None:
+        calls.append(("broken", a))
+        raise TypeError("inside the handler")
+
+    call_handler(kw, [1, 2, 3], ack)  # extra args dropped, ack as keyword
+    call_handler(kw, [1], None)  # no ack requested: ack=None
+    call_handler(positional, [1], ack)  # ack appended
+    call_handler(one, [1, 2], ack)  # no room for ack or extras: dropped
+    call_handler(broken, [1], None)  # logged, called exactly once
+    assert calls == [("kw", 1, ack), ("kw", 1, None), ("pos", 1, ack), ("one", 1), ("broken", 1)]
+
+
+def test_ids_are_node_shaped_and_unique() -> None:
+    ids = {generate_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{20}", i) for i in ids)
