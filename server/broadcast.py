@@ -257,4 +257,3 @@ class RemoteSocket:
         """Disconnect this socket."""
         self._operator.disconnect_sockets(close)
         return self
-

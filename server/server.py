@@ -53,8 +53,12 @@ class Server:
     ) -> None:
         from server.engine import EngineServer
 
-        self.path = path.rstrip("/") or ""
-        self.connect_timeout = connect_timeout or 45.0
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValueError(f"path must start with '/', got {path!r}")
+        if connect_timeout < 0:
+            raise ValueError(f"connect_timeout must be >= 0 seconds, got {connect_timeout!r}")
+        self.path = path.rstrip("/")
+        self.connect_timeout = connect_timeout or 45.0  # Node: `|| 45000`
         self._adapter_factory = adapter
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self._nsps: dict[str, Namespace] = {}
@@ -87,6 +91,10 @@ class Server:
         """The namespace ``name`` (created when new), or a dynamic parent for a regex or a
         function ``fn(name, auth) -> bool`` (sync or async)."""
         if not isinstance(name, str):
+            if not isinstance(name, re.Pattern) and not callable(name):
+                raise TypeError(
+                    f"a namespace is a name, a compiled regex or a function, not {name!r}"
+                )
             parent = ParentNamespace(self, name)
             self._parent_nsps.append(parent)
             if fn is not None:
