@@ -23,9 +23,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
+import struct
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import WSMsgType, web
 
@@ -42,6 +43,9 @@ aborted long-poll (Node's ``"poll connection closed prematurely"``) either way.
 """
 
 COMPRESSION_THRESHOLD = 1024
+
+WRITE_HIGH_WATER = 64 * 1024
+"""Above this many unsent bytes, WebSocket frames go through the writer, which waits."""
 
 
 class TransportError(Exception):
@@ -295,12 +299,34 @@ class WebSocketTransport(Transport):
         self._frames: list[str | bytes] = []
         self._wake: asyncio.Future[None] | None = None
         self._close_ws = False
+        # Frames may bypass aiohttp's writer only when they need no compression.
+        self._raw: asyncio.WriteTransport | None = (
+            None if ws.compress else cast(asyncio.WriteTransport, request.transport)
+        )
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     def send(self, packets: list[Packet]) -> None:
-        """Queue one frame per packet; the writer sends them in order, then ``on_ready``."""
+        """One frame per packet, in order: written at once when possible, else queued.
+
+        Fast path: with no compression negotiated, nothing queued and the socket's
+        buffer below the high-water mark, the frames are built here and handed to the
+        asyncio transport in one write, so an echo costs no task switch. Otherwise the
+        writer coroutine sends them (awaiting flow control) and then calls
+        ``on_ready``, as Node's transport emits ``ready`` after its last frame.
+        """
+        frames = [encode_packet(p) for p in packets]
+        if not self._frames and self.ready_state == "open" and not self._close_ws:
+            sock = self._raw
+            if (
+                sock is not None
+                and not self.ws.closed
+                and not sock.is_closing()
+                and sock.get_write_buffer_size() <= WRITE_HIGH_WATER
+            ):
+                sock.write(b"".join([ws_frame(f) for f in frames]))
+                return
         self.writable = False
-        self._frames.extend([encode_packet(p) for p in packets])
+        self._frames.extend(frames)
         self._wakeup()
 
     def _wakeup(self) -> None:
@@ -370,6 +396,22 @@ class WebSocketTransport(Transport):
         self._close_ws = True
         self._wakeup()
         fn()
+
+
+def ws_frame(data: str | bytes) -> bytes:
+    """One unmasked, unfragmented server WebSocket frame (RFC 6455 section 5.2)."""
+    if isinstance(data, str):
+        payload = data.encode()
+        first = 0x81  # FIN + text
+    else:
+        payload = data
+        first = 0x82  # FIN + binary
+    size = len(payload)
+    if size < 126:
+        return bytes((first, size)) + payload
+    if size < 65536:
+        return struct.pack("!BBH", first, 126, size) + payload
+    return struct.pack("!BBQ", first, 127, size) + payload
 
 
 def _gone(request: web.Request | None) -> bool:

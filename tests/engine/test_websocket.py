@@ -104,3 +104,30 @@ async def test_unexpected_packet_during_probe_closes_only_the_websocket(echo, ht
         await asyncio.wait_for(ws.wait_closed(), 2)
     assert echo.eng.clients[sid].transport.name == "polling"
     assert await post(http, echo, sid, "4ok") == (200, "ok")
+
+
+async def test_frames_of_every_length_class_and_bursts_keep_order(echo):
+    async with websockets.connect(
+        echo.ws_endpoint("EIO=4&transport=websocket"), max_size=None
+    ) as ws:
+        sid = json.loads((await recv(ws))[1:])["sid"]
+        for size in (0, 1, 125, 126, 65535, 65536, 300_000):
+            await ws.send("4" + "a" * size)
+            assert await recv_skipping_pings(ws) == "4" + "a" * size
+            await ws.send(b"\x07" * size)
+            assert await recv_skipping_pings(ws) == b"\x07" * size
+        conn = echo.eng.clients[sid]
+        # A burst far above the socket's high-water mark while the client does not
+        # read: the first frames are written at once, the rest queue for the writer
+        # coroutine, which waits for the socket to drain. Order must hold throughout.
+        saw_backpressure = False
+        ws.transport.pause_reading()
+        for i in range(4000):
+            conn.send(f"{i:04d}" + "x" * 4000)
+            if i % 200 == 199:
+                await asyncio.sleep(0)
+                saw_backpressure = saw_backpressure or not conn.transport.writable
+        ws.transport.resume_reading()
+        assert saw_backpressure
+        for i in range(4000):
+            assert (await recv_skipping_pings(ws))[:5] == f"4{i:04d}"
