@@ -131,3 +131,43 @@ async def test_frames_of_every_length_class_and_bursts_keep_order(echo):
         assert saw_backpressure
         for i in range(4000):
             assert (await recv_skipping_pings(ws))[:5] == f"4{i:04d}"
+
+
+async def test_packet_while_awaiting_pong_extends_the_timeout_once(http):
+    from .conftest import start_echo
+
+    srv, runner = await start_echo(ping_interval=0.2, ping_timeout=0.4)
+    loop = asyncio.get_running_loop()
+    try:
+        async with websockets.connect(srv.ws_endpoint("EIO=4&transport=websocket")) as ws:
+            sid = json.loads((await recv(ws))[1:])["sid"]
+            assert await recv(ws) == "2"
+            pinged = loop.time()
+            await asyncio.sleep(0.3)
+            await ws.send("4x")  # not a pong: the 0.4 s wait restarts, once
+            assert await recv(ws) == "4x"
+            await ws.send("4y")  # a second one does not extend it again
+            reason, _ = await srv.closed_with(sid, timeout=3)
+            closed = loop.time()
+        assert reason == "ping timeout"
+        assert closed - pinged >= 0.65
+    finally:
+        await srv.eng.close()
+        await runner.cleanup()
+
+
+async def test_close_requested_during_upgrade_completes_after_it(echo, http):
+    sid = (await handshake(http, echo))["sid"]
+    async with websockets.connect(echo.ws_endpoint(f"EIO=4&transport=websocket&sid={sid}")) as ws:
+        await ws.send("2probe")
+        assert await recv(ws) == "3probe"
+        conn = echo.eng.clients[sid]
+        conn.send("queued")
+        conn.close()  # waits for the buffer to drain, which the upgrade allows
+        assert conn.ready_state == "closing"
+        await ws.send("5")
+        assert await recv(ws) == "4queued"
+        await asyncio.wait_for(ws.wait_closed(), 2)
+    assert (await echo.closed_with(sid))[0] == "forced close"
+    names = echo.names(sid)
+    assert names.index("upgrade") < names.index("drain") < names.index("close")
