@@ -133,9 +133,17 @@ class Adapter(EventEmitter):
             members = self.rooms.get(room)
             if members:
                 excepted.update(members)
-        if opts.rooms:
+        rooms = opts.rooms
+        if len(rooms) == 1 and not excepted:  # the common case: one room, nobody excepted
+            members = self.rooms.get(rooms[0])
+            if members:
+                for sid in tuple(members):
+                    socket = sockets.get(sid)
+                    if socket is not None:
+                        yield socket
+        elif rooms:
             seen: set[str] = set()
-            for room in opts.rooms:
+            for room in rooms:
                 members = self.rooms.get(room)
                 if not members:
                     continue
@@ -162,10 +170,20 @@ class Adapter(EventEmitter):
         volatile = bool(flags.get("volatile"))
         compress = flags.get("compress", True) is not False
         data = packet.data
+        if len(encoded) != 1:
+            for socket in self._apply(opts):
+                if socket._any_outgoing:
+                    socket._notify_outgoing(data)
+                socket.client._write_encoded(encoded, volatile, compress)
+            return
+        # One text message (no attachments): the per-recipient loop, inlined.
+        message = encoded[0]
         for socket in self._apply(opts):
             if socket._any_outgoing:
                 socket._notify_outgoing(data)
-            socket.client._write_encoded(encoded, volatile, compress)
+            conn = socket.client.conn
+            if conn.ready_state == "open" and (not volatile or conn.transport.writable):
+                conn.send(message, compress=compress)
 
     def broadcast_with_ack(
         self,

@@ -12,10 +12,12 @@ effect mandatory (without ``timeout()`` Node fires after about 1 ms; so do we).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from server.adapter import BroadcastOptions
+from server.emitter import run_listener
 from server.parser import RESERVED_EVENTS, Packet, PacketType
 
 if TYPE_CHECKING:
@@ -24,6 +26,16 @@ if TYPE_CHECKING:
 __all__ = ["BroadcastOperator", "RemoteSocket", "check_reserved", "rooms_tuple"]
 
 _NO_TIMEOUT_DELAY = 0.001  # Node's setTimeout(fn, undefined)
+
+log = logging.getLogger("sioscope")
+
+
+def _call_safely(callback: Callable[..., Any], *args: Any) -> None:
+    """A user's ack callback (sync or async) must not break the timer that calls it."""
+    try:
+        run_listener(callback, *args)
+    except Exception:
+        log.exception("ack callback %r failed", callback)
 
 
 def check_reserved(event: str) -> None:
@@ -130,7 +142,7 @@ class BroadcastOperator:
                     if socket._acks.get(ack_id) is collect:
                         del socket._acks[ack_id]
             error = TimeoutError("operation has timed out")
-            callback(error, None if single else responses)
+            _call_safely(callback, error, None if single else responses)
 
         delay = self._flags.get("timeout")
         timer = loop.call_later(_NO_TIMEOUT_DELAY if delay is None else delay, on_timeout)
@@ -143,7 +155,8 @@ class BroadcastOperator:
             ):
                 state["timed_out"] = True  # completed: ignore anything late
                 timer.cancel()
-                callback(None, (responses[0] if responses else None) if single else responses)
+                result = (responses[0] if responses else None) if single else responses
+                _call_safely(callback, None, result)
 
         def on_count(count: int) -> None:
             state["clients"] += count

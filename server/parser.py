@@ -140,8 +140,15 @@ def has_binary(data: Any) -> bool:
     return False
 
 
+_TYPES = tuple(PacketType)
+_TYPE_CHARS = tuple(str(int(t)) for t in PacketType)
+_DIGITS = "0123456789"
+_EVENT, _ACK = PacketType.EVENT, PacketType.ACK
+_BINARY_EVENT, _BINARY_ACK = PacketType.BINARY_EVENT, PacketType.BINARY_ACK
+
+
 def _header(ptype: int, nsp: str, ack_id: int | None, attachments: int | None) -> str:
-    head = str(ptype)
+    head = _TYPE_CHARS[ptype]
     if attachments is not None:
         head += f"{attachments}-"
     if nsp != "/":
@@ -160,27 +167,37 @@ def encode(packet: Packet) -> list[str | bytes]:
     data = packet.data
     if data is None:
         return [_header(ptype, packet.nsp, packet.id, None)]
-    if ptype in (PacketType.EVENT, PacketType.ACK, PacketType.BINARY_EVENT, PacketType.BINARY_ACK):
+    if ptype == _EVENT or ptype == _ACK:
         try:
             text = dumps(data)
         except TypeError:
-            buffers: list[bytes] = []
-            text = dumps(_deconstruct(data, buffers))
-            if ptype == PacketType.EVENT:
-                ptype = PacketType.BINARY_EVENT
-            elif ptype == PacketType.ACK:
-                ptype = PacketType.BINARY_ACK
-            out: list[str | bytes] = [_header(ptype, packet.nsp, packet.id, len(buffers)) + text]
-            out.extend(buffers)
-            return out
-        if ptype in (PacketType.BINARY_EVENT, PacketType.BINARY_ACK):
-            # Asked for binary but nothing binary inside: Node still sends "0-".
-            return [_header(ptype, packet.nsp, packet.id, 0) + text]
-        return [_header(ptype, packet.nsp, packet.id, None) + text]
+            return _encode_binary(packet, _BINARY_EVENT if ptype == _EVENT else _BINARY_ACK)
+        # the hot path: no binary, so no walk over the data
+        head = _TYPE_CHARS[ptype]
+        if packet.nsp != "/":
+            head += packet.nsp + ","
+        if packet.id is not None:
+            head += str(packet.id)
+        return [head + text]
+    if ptype == _BINARY_EVENT or ptype == _BINARY_ACK:
+        return _encode_binary(packet, ptype)
     return [_header(ptype, packet.nsp, packet.id, None) + dumps(data)]
 
 
+def _encode_binary(packet: Packet, ptype: PacketType) -> list[str | bytes]:
+    buffers: list[bytes] = []
+    text = dumps(_deconstruct(packet.data, buffers))
+    out: list[str | bytes] = [_header(ptype, packet.nsp, packet.id, len(buffers)) + text]
+    out.extend(buffers)
+    return out
+
+
 def _is_payload_valid(ptype: PacketType, payload: Any) -> bool:
+    if ptype == _EVENT:  # the common case first
+        if payload.__class__ is list and payload:
+            first = payload[0]
+            if first.__class__ is str:
+                return first not in RESERVED_EVENTS
     if ptype == PacketType.CONNECT:
         return isinstance(payload, dict)
     if ptype == PacketType.DISCONNECT:
@@ -201,16 +218,16 @@ def _is_payload_valid(ptype: PacketType, payload: Any) -> bool:
 
 def _decode_string(text: str) -> tuple[Packet, int | None]:
     """Decode a text message; returns the packet and its attachment count (or None)."""
-    if not text:
-        raise ParseError("empty packet")
-    ch = text[0]
-    if not ("0" <= ch <= "6"):
-        raise ParseError(f"unknown packet type {ch!r}")
-    ptype = PacketType(int(ch))
-    i = 1
     n = len(text)
+    if not n:
+        raise ParseError("empty packet")
+    code = ord(text[0]) - 48
+    if code < 0 or code > 6:
+        raise ParseError(f"unknown packet type {text[0]!r}")
+    ptype = _TYPES[code]
+    i = 1
     attachments: int | None = None
-    if ptype in (PacketType.BINARY_EVENT, PacketType.BINARY_ACK):
+    if code == 5 or code == 6:
         dash = text.find("-", 1)
         count = text[1:dash] if dash != -1 else ""
         if not count or not count.isascii() or not count.isdigit():
@@ -227,33 +244,28 @@ def _decode_string(text: str) -> tuple[Packet, int | None]:
         else:
             nsp, i = text[i:comma], comma + 1
     ack_id: int | None = None
-    start = i
-    while i < n and "0" <= text[i] <= "9":
+    if i < n and text[i] in _DIGITS:
+        start = i
         i += 1
-    if i > start:
+        while i < n and text[i] in _DIGITS:
+            i += 1
         if i - start > 16:
             raise ParseError("invalid ack id")
         ack_id = int(text[start:i])
         if ack_id > _MAX_SAFE_INTEGER:
             raise ParseError("invalid ack id")
-    packet = Packet(ptype, nsp, None, ack_id)
     if i < n:
         try:
-            payload = _loads(text[i:])
+            payload = _loads(text[i:] if i else text)
         except ValueError:
             raise ParseError("invalid payload") from None
         if not _is_payload_valid(ptype, payload):
             raise ParseError("invalid payload")
-        packet.data = payload
-    elif ptype in (
-        PacketType.EVENT,
-        PacketType.BINARY_EVENT,
-        PacketType.ACK,
-        PacketType.BINARY_ACK,
-    ):
+        return Packet(ptype, nsp, payload, ack_id), attachments
+    if code == 2 or code == 3 or code == 5 or code == 6:
         # Node lets a data-less EVENT through and then fails on it; refuse it here.
         raise ParseError("invalid payload")
-    return packet, attachments
+    return Packet(ptype, nsp, None, ack_id), attachments
 
 
 def _reconstruct(data: Any, buffers: list[bytes]) -> Any:

@@ -492,3 +492,41 @@ async def test_binary_events_from_python_client(serve: Factory, py_client: Any) 
     await client.emit("upload", ("f.bin", b"\x01\x02\x03", {"parts": [b"\x04"]}))
     assert await got.wait() == [("f.bin", b"\x01\x02\x03", {"parts": [b"\x04"]})]
     assert await wait_for(stored) == b"\x03\x02\x01"
+
+
+async def test_broadcast_encodes_once_and_prepend_any(serve: Factory, py_client: Any) -> None:
+    io, url = await serve()
+    created = Recorder()
+    order: list[str] = []
+
+    @io.on("connection")
+    def on_connection(socket: Socket) -> None:
+        socket.conn.on("packetCreate", created)
+        socket.on_any_outgoing(lambda *args: order.append("second"))
+        socket.prepend_any_outgoing(lambda *args: order.append("first"))
+
+    connections = capture_connections(io)
+    for _ in range(3):
+        await py_client(url, transports=["websocket"])
+    await connections.wait(3)
+    created.calls.clear()
+    io.emit("news", {"x": 1})
+    calls = await created.wait(3)
+    messages = [packet["data"] for (packet,) in calls if packet["type"] == "message"]
+    assert messages == ['2["news",{"x":1}]'] * 3
+    assert messages[0] is messages[1] is messages[2]  # the same string, encoded once
+    assert order == ["first", "second"] * 3
+
+
+async def test_async_ack_callbacks_run(serve: Factory, py_client: Any) -> None:
+    io, url = await serve()
+    connections = capture_connections(io)
+    await py_client(url, setup=lambda c: c.on("q", lambda: "a"))
+    await connections.wait()
+    done = Recorder()
+
+    async def on_acks(err: Exception | None, responses: list[Any]) -> None:
+        done(err, responses)
+
+    io.timeout(2).emit("q", callback=on_acks)
+    assert await done.wait() == [(None, ["a"])]
