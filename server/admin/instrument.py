@@ -323,12 +323,18 @@ class Admin:
         nsp.prepend_listener("connection", lambda socket: self._on_user_connection(nsp, socket))
         loop_call_soon = self._call_soon
 
+        admins = self.nsp.sockets
+
         def joined(room: str, sid: str) -> None:
+            if not admins:
+                return
             self._broadcast("room_joined", name, room, sid, iso_now())
 
         def left(room: str, sid: str) -> None:
             # Node defers room_left to process.nextTick, so on disconnect the
             # socket_disconnected comes first; call_soon is the asyncio equivalent.
+            if not admins:
+                return
             ts = iso_now()
             loop_call_soon(lambda: self._broadcast("room_left", name, room, sid, ts))
 
@@ -368,12 +374,18 @@ class Admin:
 
         conn.on("upgrade", upgraded)
 
+        admins = self.nsp.sockets  # the live dict: an empty one means nobody to tell
+
         def incoming(*args: Any) -> None:
+            if not admins:
+                return
             if args and callable(args[-1]):
                 args = args[:-1]  # the ack function, stripped as Node does
             self._broadcast("event_received", name, sid, list(args), iso_now())
 
         def outgoing(*args: Any) -> None:
+            if not admins:
+                return
             self._broadcast("event_sent", name, sid, list(args), iso_now())
 
         socket.on_any(incoming)
