@@ -230,6 +230,9 @@ class PollingTransport(Transport):
         except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
             self._error("data request connection closed prematurely", exc)
             return web.Response(status=400, headers=headers)
+        except asyncio.CancelledError:  # the client went away (handler_cancellation)
+            self._error("data request connection closed prematurely")
+            raise
         finally:
             self._posting = False
         self._on_data(b"".join(chunks).decode("utf-8", errors="replace"))

@@ -52,7 +52,9 @@ TRACED = (
 )
 
 
-async def start_echo(**options: Any) -> tuple[EchoServer, web.AppRunner]:
+async def start_echo(
+    handler_cancellation: bool = False, **options: Any
+) -> tuple[EchoServer, web.AppRunner]:
     opts: dict[str, Any] = {
         "ping_interval": 0.3,
         "ping_timeout": 0.2,
@@ -63,7 +65,7 @@ async def start_echo(**options: Any) -> tuple[EchoServer, web.AppRunner]:
     eng = EngineServer(**opts)
     app = web.Application()
     eng.attach(app)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, handler_cancellation=handler_cancellation)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
