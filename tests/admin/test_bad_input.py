@@ -134,3 +134,22 @@ async def test_missing_filter_keeps_nodes_whole_namespace_semantics() -> None:
             for u in users:
                 await u.disconnect()
             await admin.close()
+
+
+async def test_an_oversized_command_costs_only_its_own_connection() -> None:
+    async with running_server(server_options={"max_http_buffer_size": 100_000}) as srv:
+        admin = AdminClient()
+        await admin.connect(srv.url, GOOD)
+        await admin.wait_for("all_sockets")
+        await admin.command("emit", "/", None, "big", "x" * 200_000)
+        for _ in range(100):  # bounded: the engine closes that connection
+            if not admin.sio.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert not admin.sio.connected
+        assert set(srv.io.namespaces) == {"/", "/admin"}
+        again = AdminClient()  # unharmed
+        await again.connect(srv.url, GOOD)
+        await again.wait_for("all_sockets")
+        await again.close()
+        await admin.close()
