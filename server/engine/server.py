@@ -251,6 +251,14 @@ class EngineServer(EventEmitter):
             headers=headers,
         )
 
+    def _emit_headers(self, headers: dict[str, str], request: web.Request) -> None:
+        """Node's ``initial_headers`` (handshake only) and ``headers``: listeners may
+        add or change response headers (a cookie, say) before they are sent."""
+        if "sid" not in request.query and "initial_headers" in self._events:
+            self.emit("initial_headers", headers, request)
+        if "headers" in self._events:
+            self.emit("headers", headers, request)
+
     def _register(self, conn: Conn) -> None:
         self.clients[conn.id] = conn
 
@@ -263,6 +271,7 @@ class EngineServer(EventEmitter):
             http_compression=self.http_compression,
             close_timeout=self.close_timeout,
         )
+        transport.on_headers = self._emit_headers
         conn = Conn(self, generate_id(), transport, request)
         self._register(conn)
         fut = transport.start_get(request)  # answers with the open packet at once
@@ -275,6 +284,10 @@ class EngineServer(EventEmitter):
             max_msg_size=self.max_http_buffer_size,
             timeout=2.0,
         )
+        if "headers" in self._events or "initial_headers" in self._events:
+            extra: dict[str, str] = {}
+            self._emit_headers(extra, request)
+            ws.headers.update(extra)
         try:
             await ws.prepare(request)
         except web.HTTPException as exc:

@@ -9,6 +9,9 @@ Node's engine.io ``Transport`` emits ``packet``, ``error``, ``close`` and ``read
 * ``on_close()``: the transport is closed (peer closed, or our own close finished).
 * ``on_ready()``: the transport became writable again; the owner flushes.
 
+The server also plugs ``on_headers(headers, request)`` in, called before each
+successful polling response, where Node's transport emits ``headers``.
+
 ``detach()`` swaps them for no-ops, the way Node's ``clearTransport`` removes its
 listeners, so a discarded transport can no longer reach the connection.
 
@@ -76,6 +79,7 @@ class Transport:
         self.on_error: Callable[[TransportError], Any] = _noop
         self.on_close: Callable[[], Any] = _noop
         self.on_ready: Callable[[], Any] = _noop
+        self.on_headers: Callable[[dict[str, str], web.Request], Any] = _noop
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.ready_state} writable={self.writable}>"
@@ -171,6 +175,7 @@ class PollingTransport(Transport):
             raise
         headers["Content-Type"] = "text/plain; charset=UTF-8"
         headers["Cache-Control"] = "no-store"
+        self.on_headers(headers, request)
         data = body.encode()
         if self.http_compression and len(data) >= COMPRESSION_THRESHOLD:
             data = _compress(request, data, headers)
@@ -238,6 +243,7 @@ class PollingTransport(Transport):
         self._on_data(b"".join(chunks).decode("utf-8", errors="replace"))
         headers["Content-Type"] = "text/html"
         headers["Cache-Control"] = "no-store"
+        self.on_headers(headers, request)
         return web.Response(status=200, body=b"ok", headers=headers)
 
     def _on_data(self, body: str) -> None:

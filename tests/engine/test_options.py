@@ -199,3 +199,30 @@ async def test_allow_request_sync_false_is_403_forbidden(make_echo, http):
         assert json.loads(await resp.text()) == {"code": 4, "message": "Forbidden"}
     async with websockets.connect(srv.ws_endpoint("EIO=4&transport=websocket")) as ws:
         assert (await recv(ws))[0] == "0"
+
+
+async def test_initial_headers_and_headers_events(echo, http):
+    seen = []
+
+    @echo.eng.on("initial_headers")
+    def first(headers, request):
+        headers["X-First"] = "1"
+        seen.append(("initial", request.query.get("transport")))
+
+    @echo.eng.on("headers")
+    def every(headers, request):
+        headers["X-Every"] = "1"
+
+    async with http.get(echo.endpoint("EIO=4&transport=polling")) as resp:
+        assert resp.headers["X-First"] == resp.headers["X-Every"] == "1"
+        sid = json.loads((await resp.text())[1:])["sid"]
+    url = echo.endpoint(f"EIO=4&transport=polling&sid={sid}")
+    async with http.post(url, data="4x") as resp:
+        assert "X-First" not in resp.headers and resp.headers["X-Every"] == "1"
+    async with http.get(url) as resp:
+        assert "X-First" not in resp.headers and resp.headers["X-Every"] == "1"
+    async with websockets.connect(echo.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        assert ws.response.headers["X-First"] == ws.response.headers["X-Every"] == "1"
+    async with websockets.connect(echo.ws_endpoint(f"EIO=4&transport=websocket&sid={sid}")) as ws:
+        assert "X-First" not in ws.response.headers and ws.response.headers["X-Every"] == "1"
+    assert seen == [("initial", "polling"), ("initial", "websocket")]
