@@ -1,0 +1,43 @@
+"""A tiny run of the echo_admin bench scenario (bench/admin_scenario.py), so it never rots.
+
+Real processes throughout: the instrumented server, the Node load generator, and the
+admin client subscribed to the packet stream. Figures are not judged here (a smoke run
+is too short); only that both phases were measured and the admin client was streamed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.interop
+
+
+@pytest.mark.timeout(90)
+def test_echo_admin_smoke_run_streams_and_reports_a_ratio(node_bin, tmp_path) -> None:
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "bench", "--scale", "smoke", "--rounds", "1", "--quiet"),
+            *("--servers", "sioscope-admin", "--scenarios", "echo_admin", "--out", str(tmp_path)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=80,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert not [r for r in records if "error" in r], records
+    by_name = {r["scenario"]: r for r in records}
+    off, on = by_name["echo_admin_off"], by_name["echo_admin_on"]
+    assert off["ops"] > 0 and on["ops"] > 0
+    assert on["ratio"] > 0 and on["cpu_ratio"] > 0
+    assert len(on["admin"]) == 2  # one admin client per "on" phase
+    for counts in on["admin"]:
+        assert counts["records"] > 0 and counts["batches"] > 0
+        assert counts["seq_gaps"] == 0
