@@ -23,7 +23,7 @@ from bench import report
 from bench.run import ROOT, machine_info, run_matrix
 from bench.scenarios import DEFAULT_SCENARIOS, SCALES, SCENARIOS, Scenario
 from bench.scenarios import add as add_scenario
-from bench.servers import SERVERS, ServerSpec
+from bench.servers import SERVERS, ServerSpec, resolve
 from bench.servers import add as add_server
 
 PLUGINS = ("bench.admin_scenario", "bench.inspector_load")
@@ -65,7 +65,12 @@ def _csv(value: str) -> list[str]:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    p.add_argument("--servers", type=_csv, default=list(DEFAULT_SERVERS))
+    p.add_argument(
+        "--servers",
+        type=_csv,
+        default=list(DEFAULT_SERVERS),
+        help="comma-separated; NAME@DIR runs NAME from another checkout (A/B of a change)",
+    )
     p.add_argument("--scenarios", type=_csv, default=list(DEFAULT_SCENARIOS))
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--scale", choices=sorted(SCALES), default="full")
@@ -100,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         if plugins:
             print("plugins:", ", ".join(plugins))
         return 0
-    unknown = [s for s in args.servers if s not in SERVERS]
+    unknown = [s for s in args.servers if resolve(s) is None]
     unknown += [s for s in args.scenarios if s not in SCENARIOS]
     if unknown:
         print(f"unknown server or scenario: {', '.join(unknown)} (see --list)", file=sys.stderr)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bench.scenarios import SCALES, SCENARIOS, RunContext, Scenario
-from bench.servers import SERVERS, ServerSpec
+from bench.servers import ServerSpec, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 LOADGEN = ROOT / "bench" / "loadgen.js"
@@ -82,7 +82,7 @@ def start_server(spec: ServerSpec, log: IO[str], pin: int | None = None) -> Serv
     argv = _pin(pin) + spec.argv()
     proc = subprocess.Popen(
         [*argv, "--port", "0", "--host", "127.0.0.1"],
-        cwd=ROOT,
+        cwd=spec.cwd or ROOT,
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
@@ -158,7 +158,8 @@ def run_matrix(
         params = dict(sizes.get(scen_name, {}))
         for rnd in range(1, rounds + 1):
             for name in servers:
-                spec = SERVERS[name]
+                spec = resolve(name)
+                assert spec is not None, name
                 if scen_name in spec.skips:
                     continue
                 base = {
@@ -168,7 +169,8 @@ def run_matrix(
                     "scale": scale,
                     "time": datetime.now(UTC).isoformat(timespec="seconds"),
                 }
-                log_path = log_dir / f"{name}.{scen_name}.{rnd}.log"
+                safe = name.replace("/", "_")
+                log_path = log_dir / f"{safe}.{scen_name}.{rnd}.log"
                 results: list[dict]
                 with open(log_path, "w") as log:
                     try:

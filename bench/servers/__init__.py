@@ -43,6 +43,24 @@ class ServerSpec:
     argv: Callable[[], list[str]]
     # scenario names it cannot serve (the floor has no long-polling)
     skips: frozenset[str] = field(default_factory=frozenset)
+    # run from another checkout (A/B of a change); None: this repository
+    cwd: Path | None = None
+
+
+def resolve(name: str) -> ServerSpec | None:
+    """A registered server, or ``<name>@<dir>``: that server run from another checkout.
+
+    ``sioscope@/tmp/wt`` starts ``python -m bench.servers.sioscope_server`` with ``/tmp/wt``
+    as working directory, so its ``server`` package (first on ``sys.path``) is the one
+    measured: two versions of the core side by side in one interleaved run.
+    """
+    if name in SERVERS:
+        return SERVERS[name]
+    base, sep, tree = name.partition("@")
+    if not sep or base not in SERVERS or not Path(tree, "server").is_dir():
+        return None
+    spec = SERVERS[base]
+    return ServerSpec(name, f"{spec.label} from {tree}", spec.argv, spec.skips, Path(tree))
 
 
 SERVERS: dict[str, ServerSpec] = {}

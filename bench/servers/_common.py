@@ -27,6 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="asyncio",
         help="auto: uvloop when installed, else asyncio",
     )
+    parser.add_argument("--profile", help="write cProfile stats to this file at exit")
     return parser.parse_args(argv)
 
 
@@ -49,6 +50,12 @@ def serve(make_app: Callable[[], web.Application], argv: list[str] | None = None
     args = parse_args(argv)
     loop_name = install_loop(args.loop)
 
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+
     async def main() -> None:
         app = make_app()
         runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -62,7 +69,12 @@ def serve(make_app: Callable[[], web.Application], argv: list[str] | None = None
             loop.add_signal_handler(sig, stop.set)
         sys.stdout.write(json.dumps({"port": port, "pid": os.getpid(), "loop": loop_name}) + "\n")
         sys.stdout.flush()
+        if profiler is not None:
+            profiler.enable()
         await stop.wait()
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         # No graceful drain: open long-polls would hold cleanup for seconds, and the run
         # this server served is already measured.
         os._exit(0)
