@@ -113,3 +113,37 @@ async def test_headers_are_redacted_unless_asked_and_admin_never_listed() -> Non
             finally:
                 await user.disconnect()
                 await admin.close()
+
+
+async def test_later_namespaces_polling_counts_and_close_true() -> None:
+    async with running_server(stats_interval=0.1) as srv:
+        chat = srv.io.of("/chat")  # created after instrument(): hooked via new_namespace
+        chat.on("connection", lambda socket: socket.join("room-c"))
+        admin = AdminClient()
+        await admin.connect(srv.url, GOOD)
+        await admin.wait_for("all_sockets")
+        user = socketio.AsyncClient(reconnection=False)
+        await asyncio.wait_for(
+            user.connect(srv.url, namespaces=["/", "/chat"], transports=["polling"]), 10
+        )
+        try:
+            chat_sid = user.get_sid("/chat")
+            (sock, _ts) = await admin.wait_for("socket_connected", lambda s, t: s["nsp"] == "/chat")
+            assert sock["id"] == chat_sid and sock["transport"] == "polling"
+            await admin.wait_for("room_joined", lambda n, r, i, t: (n, r) == ("/chat", "room-c"))
+            mark = len(admin.events)
+            (stats,) = await admin.wait_for("server_stats", since=mark)
+            assert stats["pollingClientsCount"] == 1 and stats["clientsCount"] == 1
+            assert {"name": "/chat", "socketsCount": 1} in stats["namespaces"]
+            # close=true closes the whole connection: both namespaces' sockets go.
+            await admin.command("_disconnect", "/chat", True, chat_sid)
+            gone = [
+                await admin.wait_for(
+                    "socket_disconnected", lambda n, i, *a, s=s: i == s, since=mark
+                )
+                for s in (chat_sid, user.get_sid("/"))
+            ]
+            assert all(g[2] == "server namespace disconnect" for g in gone), gone
+        finally:
+            await user.disconnect()
+            await admin.close()
