@@ -12,7 +12,7 @@ import pytest
 from sio_rawpeer import RawPolling, RawWs
 from sio_support import Factory, serve_fixture, wait_for  # noqa: F401
 
-from server import Server, Socket
+from server import ConnectionRefused, Server, Socket
 
 
 def conformance_app(io: Server) -> None:
@@ -210,3 +210,48 @@ async def test_ack_ids_are_per_namespace_and_shared(serve: Factory) -> None:
 async def _until(predicate: Any, interval: float = 0.01) -> None:
     while not predicate():
         await asyncio.sleep(interval)
+
+
+async def test_volatile_dropped_when_transport_not_writable(serve: Factory) -> None:
+    sockets: list[Socket] = []
+    _, url = await serve(lambda io: io.on("connection", sockets.append))
+    async with aiohttp.ClientSession() as session:
+        peer = await RawPolling.open(url, session)
+        await peer.post("40")
+        status, packets = await peer.get()
+        assert status == 200 and packets[0].startswith("40{")
+        (socket,) = sockets
+        assert socket.conn.transport.writable is False  # no GET parked
+        socket.volatile.emit("dropped", 1)
+        socket.emit("kept", 2)
+        socket.broadcast.emit("not for the sender")
+        status, packets = await peer.get()
+        assert (status, packets) == (200, ['42["kept",2]'])
+
+
+async def test_middlewares_per_namespace_and_rooms_joined_in_middleware(serve: Factory) -> None:
+    joined: list[Socket] = []
+
+    def setup(io: Server) -> None:
+        @io.use
+        def refuse_root(socket: Socket) -> None:
+            raise ConnectionRefused("root is closed")
+
+        custom = io.of("/custom")
+
+        @custom.use
+        async def vip(socket: Socket) -> None:
+            await asyncio.sleep(0)
+            socket.join("vip")
+            socket.data["checked"] = True
+
+        custom.on("connection", joined.append)
+
+    _, url = await serve(setup)
+    peer = await RawWs.open(url)
+    await peer.send("0")
+    assert await peer.recv() == '4{"message":"root is closed"}'
+    await peer.send("0/custom,")
+    assert (await peer.recv()).startswith("0/custom,{")  # type: ignore[union-attr]
+    (socket,) = joined
+    assert socket.rooms == {"vip", socket.id} and socket.data == {"checked": True}
