@@ -255,3 +255,25 @@ async def test_middlewares_per_namespace_and_rooms_joined_in_middleware(serve: F
     assert (await peer.recv()).startswith("0/custom,{")  # type: ignore[union-attr]
     (socket,) = joined
     assert socket.rooms == {"vip", socket.id} and socket.data == {"checked": True}
+
+
+async def test_client_error_event_number_names_and_once(serve: Factory) -> None:
+    seen: list[tuple[Any, ...]] = []
+
+    def setup(io: Server) -> None:
+        @io.on("connection")
+        def on_connection(socket: Socket) -> None:
+            socket.on("error", lambda *args: seen.append(("error", *args)))
+            socket.on("7", lambda *args: seen.append(("7", *args)))
+            socket.once("first", lambda x, ack=None: (seen.append(("first", x)), ack and ack(x)))
+            socket.on("done", lambda: seen.append(("done",)))
+
+    _, url = await serve(setup)
+    peer = await RawWs.open(url)
+    await peer.send("0")
+    await peer.recv()
+    await peer.send('2["error","from the client"]', '2[7,"numbered"]')
+    await peer.send('21["first",1]', '22["first",2]', '2["done"]')
+    assert await peer.recv() == "31[1]"
+    await wait_for(_until(lambda: ("done",) in seen))
+    assert seen == [("error", "from the client"), ("7", "numbered"), ("first", 1), ("done",)]
