@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import select
+import subprocess
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -13,6 +16,7 @@ from sio_rawpeer import RawPolling, RawWs
 from sio_support import Factory, serve_fixture, wait_for  # noqa: F401
 
 from server import ConnectionRefused, Server, Socket
+from tests.conftest import INTEROP_DIR
 
 
 def conformance_app(io: Server) -> None:
@@ -35,8 +39,33 @@ def conformance_app(io: Server) -> None:
         socket.emit("auth", socket.handshake["auth"])
 
 
-@pytest.fixture
-async def url(serve: Factory) -> str:
+@pytest.fixture(scope="module")
+def node_reference(node_bin: str) -> Iterator[str]:
+    """Node's socket.io 4.8.4 with the same app: the reference these frames come from."""
+    process = subprocess.Popen(
+        [node_bin, "sio-conformance-server.js"],
+        cwd=INTEROP_DIR,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 10)
+        assert ready, "the Node reference server did not start"
+        port = json.loads(process.stdout.readline())["port"]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait(5)
+
+
+@pytest.fixture(params=["sioscope", "node"])
+async def url(request: pytest.FixtureRequest, serve: Factory) -> str:
+    """Every conformance test runs against our server and against Node's."""
+    if request.param == "node":
+        return request.getfixturevalue("node_reference")
     _, base = await serve(conformance_app, ping_interval=0.3, ping_timeout=0.2, connect_timeout=1.0)
     return base
 
