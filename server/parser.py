@@ -309,6 +309,9 @@ class Decoder:
         except ParseError:
             self.reset()
             raise
+        except RecursionError:  # JSON.parse takes deeper nesting; we refuse it cleanly
+            self.reset()
+            raise ParseError("invalid payload: nested too deeply") from None
 
     def reset(self) -> None:
         """Drop any half-received binary packet."""

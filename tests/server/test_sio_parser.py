@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from server.parser import Decoder, Packet, PacketType, ParseError, encode
@@ -160,3 +162,53 @@ def test_tuple_and_int_keys_encode_like_js() -> None:
 def test_unserialisable_data_raises_type_error() -> None:
     with pytest.raises(TypeError):
         encode(Packet(T.EVENT, "/", ["ev", {1, 2}]))
+
+
+@pytest.mark.parametrize("depth", [100, 5000, 200_000])
+def test_deep_nesting_is_a_parse_error_or_fine(depth: int) -> None:
+    text = '2["a",' + "[" * depth + "]" * depth + "]"
+    binary = '51-["a",' + "[" * depth + '{"_placeholder":true,"num":0}' + "]" * depth + "]"
+    for messages in ([text], [binary, b"x"]):
+        dec = Decoder()
+        try:
+            results = [dec.feed(m) for m in messages]
+        except ParseError as err:
+            assert "nested too deeply" in str(err)
+            assert not dec.awaiting_attachments
+        else:
+            assert results[-1] is not None and depth < 1000
+
+
+def test_random_input_only_ever_raises_parse_error() -> None:
+    rng = random.Random(1234)
+    seeds = [
+        '2["message",1,"2",{"3":[true]}]',
+        '0/custom,{"token":"abc"}',
+        "1/custom,",
+        '452-["m",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+        '3456[1,"2",{"3":[false]}]',
+        '4{"message":"x"}',
+        '61-/a,7[{"_placeholder":true,"num":0}]',
+    ]
+    alphabet = '0123456789-/,[]{}":_ptrueahlcnm\\x\x00é'
+    decoded = errors = 0
+    for _ in range(3000):
+        text = list(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            op = rng.randrange(3)
+            pos = rng.randrange(len(text) + 1)
+            if op == 0:
+                text.insert(pos, rng.choice(alphabet))
+            elif text and op == 1:
+                del text[min(pos, len(text) - 1)]
+            elif text:
+                text[min(pos, len(text) - 1)] = rng.choice(alphabet)
+        dec = Decoder()
+        try:
+            packet = dec.feed("".join(text))
+            while packet is None and dec.awaiting_attachments:
+                packet = dec.feed(rng.choice([b"\x01", b""]))
+            decoded += 1
+        except ParseError:
+            errors += 1
+    assert decoded > 100 and errors > 100  # both paths were exercised
