@@ -290,8 +290,10 @@ class EngineServer(EventEmitter):
             ws.headers.update(extra)
         try:
             await ws.prepare(request)
-        except web.HTTPException as exc:
+        except web.HTTPException as exc:  # not a valid WebSocket handshake
             return web.Response(status=400, text=exc.text or "Bad request")
+        except ConnectionError:  # the client left during the handshake
+            return ws
         if request.query.get("transport") != "websocket":
             await ws.close()
             return ws

@@ -227,3 +227,11 @@ async def test_aborted_post_is_transport_error(http, handler_cancellation):
     finally:
         await echo.eng.close()
         await runner.cleanup()
+
+
+async def test_broken_websocket_handshake_is_400(echo, http):
+    headers = {"Upgrade": "websocket", "Connection": "Upgrade"}  # no key, no version
+    async with http.get(echo.endpoint("EIO=4&transport=websocket"), headers=headers) as resp:
+        assert resp.status == 400
+    assert echo.eng.clients_count == 0
+    await assert_echo_still_works(echo, http)

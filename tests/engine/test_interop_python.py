@@ -88,3 +88,46 @@ async def test_heartbeat_keeps_a_quiet_client_alive(echo):
         assert conn.ready_state == "open"
     finally:
         await asyncio.wait_for(client.disconnect(), 5)
+
+
+async def test_many_clients_with_misbehaving_neighbours(echo, http, monkeypatch):
+    """Well-behaved clients on every transport keep echoing while others send garbage."""
+    import websockets
+    from engineio import payload
+
+    # The client (not the server) drops a whole polling response of more than 16
+    # packets unless told otherwise; our server, like Node's, batches without a limit.
+    monkeypatch.setattr(payload.Payload, "max_decode_packets", 1000)
+
+    from .helpers import handshake, post
+
+    async def good(transports, tag):
+        payloads = [f"{tag}-{i}" for i in range(20)] + [bytes([i]) * 3 for i in range(5)]
+        transport, echoes = await run_client(echo, transports, payloads)
+        assert echoes == payloads
+        return transport
+
+    async def bad_polling():
+        sid = (await handshake(http, echo))["sid"]
+        await post(http, echo, sid, "\x1e\x1e garbage")
+
+    async def bad_ws():
+        async with websockets.connect(echo.ws_endpoint("EIO=4&transport=websocket")) as ws:
+            await ws.recv()
+            await ws.send("x")
+            await asyncio.wait_for(ws.wait_closed(), 3)
+
+    jobs = []
+    for i in range(6):
+        jobs += [
+            good(["polling", "websocket"], f"up{i}"),
+            good(["polling"], f"poll{i}"),
+            good(["websocket"], f"ws{i}"),
+            bad_polling(),
+            bad_ws(),
+        ]
+    results = await asyncio.wait_for(asyncio.gather(*jobs), 20)
+    transports = [r for r in results if r is not None]
+    assert sorted(set(transports)) == ["polling", "websocket"]
+    reasons = [fut.result()[0] for fut in echo.closed.values() if fut.done()]
+    assert reasons.count("parse error") == 12
