@@ -324,7 +324,7 @@ class WebSocketTransport(Transport):
         ``on_ready``, as Node's transport emits ``ready`` after its last frame.
         """
         frames = [encode_packet(p) for p in packets]
-        if not self._frames and self.ready_state == "open" and not self._close_ws:
+        if self.writable and not self._frames and self.ready_state == "open" and not self._close_ws:
             sock = self._raw
             if (
                 sock is not None
