@@ -165,7 +165,8 @@ class EngineServer(EventEmitter):
         if conn is None:
             return await self._handshake_polling(request, headers)
         transport = conn.transport
-        if not isinstance(transport, PollingTransport):  # pragma: no cover - verify stops it
+        if not isinstance(transport, PollingTransport):
+            # a plain HTTP request for a websocket session (Node would leave it hanging)
             return web.Response(status=400, headers=headers)
         if request.method == "GET":
             fut = transport.start_get(request)

@@ -235,3 +235,14 @@ async def test_broken_websocket_handshake_is_400(echo, http):
         assert resp.status == 400
     assert echo.eng.clients_count == 0
     await assert_echo_still_works(echo, http)
+
+
+async def test_plain_http_request_for_a_websocket_session_is_400(echo, http):
+    async with websockets.connect(echo.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        sid = json.loads((await recv(ws))[1:])["sid"]
+        for method in ("GET", "POST"):
+            url = echo.endpoint(f"EIO=4&transport=websocket&sid={sid}")
+            async with http.request(method, url, data="4x") as resp:
+                assert resp.status == 400
+        await ws.send("4fine")
+        assert await recv_skipping_pings(ws) == "4fine"

@@ -171,3 +171,10 @@ async def test_close_requested_during_upgrade_completes_after_it(echo, http):
     assert (await echo.closed_with(sid))[0] == "forced close"
     names = echo.names(sid)
     assert names.index("upgrade") < names.index("drain") < names.index("close")
+
+
+async def test_abrupt_tcp_loss_is_transport_close(echo):
+    ws = await websockets.connect(echo.ws_endpoint("EIO=4&transport=websocket"))
+    sid = json.loads((await recv(ws))[1:])["sid"]
+    ws.transport.abort()  # no close frame: the peer just vanishes
+    assert (await echo.closed_with(sid))[0] == "transport close"
