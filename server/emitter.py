@@ -41,7 +41,7 @@ def run_listener(listener: Listener, *args: Any) -> Any:
     Returns the task (for a coroutine listener) or the listener's return value.
     """
     result = listener(*args)
-    if inspect.isawaitable(result):
+    if result is not None and inspect.isawaitable(result):  # most listeners return None
         task = asyncio.ensure_future(result)
         _background.add(task)
         task.add_done_callback(_log_task_result)
