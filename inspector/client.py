@@ -1,0 +1,298 @@
+"""The admin-namespace client: one Socket.IO namespace over python-engineio's AsyncClient.
+
+python-socketio would do this too, but it is only a test dependency here, and this way
+the Socket.IO framing is ``server/parser.py`` (so the inspector exercises our codec
+against Node's) while python-engineio carries polling, websocket and the upgrade.
+
+The client folds every event straight into a ``Model`` (same event loop, no locks) and
+calls ``on_change`` so the app knows a flush is due. It owns reconnection: after the first
+successful connect, a lost connection is retried with capped exponential backoff and
+jitter, and the state shows in ``state`` / ``detail``. Only the *first* connect reports
+failures by raising (``AdminConnectError``), so the command line can print one clear
+line and exit instead of opening a TUI on nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import engineio
+
+from inspector.model import Model
+from server.parser import Decoder, Packet, PacketType, ParseError, encode
+
+log = logging.getLogger("sioscope.inspector")
+
+CONNECT_TIMEOUT = 10.0
+
+
+class AdminConnectError(Exception):
+    """The admin namespace could not be reached or refused us; the message is user-facing."""
+
+
+class AuthRefused(AdminConnectError):
+    """The server answered CONNECT_ERROR (wrong credentials, or no such namespace)."""
+
+
+@dataclass(slots=True)
+class ClientOptions:
+    """Where and how to attach; mirrors the official UI's connection modal."""
+
+    url: str
+    namespace: str = "/admin"
+    path: str = "/socket.io"
+    username: str | None = None
+    password: str | None = None
+    websocket_only: bool = False
+    packets: bool = True
+    """Ask for the ``sioscope:packets`` stream (ignored by servers without it)."""
+
+    def endpoint(self) -> tuple[str, str]:
+        """(base URL, namespace) after validating the URL; ``ValueError`` says why not.
+
+        A path in the URL is taken as the namespace (``http://host:3000/admin``), as
+        socket.io-client does.
+        """
+        parts = urlsplit(self.url)
+        scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+        if scheme not in ("http", "https"):
+            raise ValueError(f"bad URL {self.url!r}: expected http://host:port (or https, ws, wss)")
+        if not parts.hostname:
+            raise ValueError(f"bad URL {self.url!r}: no host")
+        try:
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError:
+            raise ValueError(f"bad URL {self.url!r}: bad port") from None
+        namespace = self.namespace
+        if parts.path not in ("", "/"):
+            namespace = parts.path.rstrip("/")
+        if not namespace.startswith("/"):
+            namespace = "/" + namespace
+        base = urlunsplit((scheme, parts.netloc, "", parts.query, ""))
+        return base, namespace
+
+
+class AdminClient:
+    """Attaches to an admin namespace and keeps ``model`` in sync with it."""
+
+    def __init__(
+        self,
+        options: ClientOptions,
+        model: Model,
+        on_change: Callable[[], None] | None = None,
+        backoff: tuple[float, float] = (0.5, 5.0),
+    ) -> None:
+        self.options = options
+        self.base_url, self.namespace = options.endpoint()
+        self.model = model
+        self.on_change = on_change or (lambda: None)
+        self.backoff = backoff
+        self.state = "idle"
+        self.detail = ""
+        self.attempt = 0
+        self.sid: str | None = None
+        self.transport: str | None = None
+        self._eio: engineio.AsyncClient | None = None
+        self._decoder = Decoder()
+        self._ack: asyncio.Future[Packet] | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # -- connecting
+
+    def _auth(self, use_session: bool) -> dict[str, Any]:
+        auth: dict[str, Any] = {}
+        if use_session and self.model.session_id:
+            auth["sessionId"] = self.model.session_id
+        elif self.options.username is not None:
+            auth["username"] = self.options.username
+            auth["password"] = self.options.password or ""
+        if self.options.packets:
+            auth["sioscope"] = {"packets": True}
+        return auth
+
+    def _set_state(self, state: str, detail: str = "") -> None:
+        self.state, self.detail = state, detail
+        self.on_change()
+
+    async def connect(self) -> None:
+        """Connect once; raise ``AdminConnectError`` with a one-line reason on failure."""
+        try:
+            await self._connect(use_session=True)
+        except AuthRefused:
+            if not self.model.session_id:
+                raise
+            # A restarted server forgets sessions: fall back to the credentials once.
+            self.model.session_id = None
+            await self._connect(use_session=False)
+
+    async def _connect(self, use_session: bool) -> None:
+        self._set_state("connecting", self.base_url)
+        eio = engineio.AsyncClient(handle_sigint=False, request_timeout=CONNECT_TIMEOUT)
+        eio.on("message", self._on_message)
+        self._decoder = Decoder()
+        loop = asyncio.get_running_loop()
+        self._ack = loop.create_future()
+        transports = ["websocket"] if self.options.websocket_only else ["polling", "websocket"]
+        try:
+            await asyncio.wait_for(
+                eio.connect(
+                    self.base_url,
+                    transports=transports,
+                    engineio_path=self.options.path.strip("/") or "socket.io",
+                ),
+                CONNECT_TIMEOUT,
+            )
+        except (engineio.exceptions.ConnectionError, ValueError, OSError) as exc:
+            await _quiet_disconnect(eio)
+            raise AdminConnectError(f"cannot reach {self.base_url}: {_reason(exc)}") from None
+        except TimeoutError:
+            await _quiet_disconnect(eio)
+            raise AdminConnectError(f"cannot reach {self.base_url}: timed out") from None
+        self._eio = eio
+        packet = Packet(PacketType.CONNECT, self.namespace, self._auth(use_session))
+        for part in encode(packet):
+            await eio.send(part)
+        try:
+            ack = await asyncio.wait_for(asyncio.shield(self._ack), CONNECT_TIMEOUT)
+        except TimeoutError:
+            await _quiet_disconnect(eio)
+            raise AdminConnectError(
+                f"no answer from namespace {self.namespace} at {self.base_url} "
+                f"(is the path {self.options.path!r} right?)"
+            ) from None
+        if ack.type == PacketType.CONNECT_ERROR:
+            await _quiet_disconnect(eio)
+            message = ack.data.get("message") if isinstance(ack.data, dict) else ack.data
+            raise AuthRefused(f"{self.namespace} refused the connection: {message}")
+        self.sid = ack.data.get("sid") if isinstance(ack.data, dict) else None
+        self.transport = eio.transport()
+        self.attempt = 0
+        self._set_state("connected", f"{self.base_url}{self.namespace} via {self.transport}")
+
+    async def _quiet_close(self) -> None:
+        if self._eio is not None:
+            await _quiet_disconnect(self._eio)
+            self._eio = None
+
+    # -- running
+
+    def start(self) -> asyncio.Task[None]:
+        """Keep the connection alive in the background (reconnecting as needed)."""
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.ensure_future(self._run())
+        return self._runner
+
+    async def _run(self) -> None:
+        while not self._closing:
+            if self._eio is not None and self.state == "connected":
+                await self._eio.wait()
+                if self._closing:
+                    break
+                self._set_state("reconnecting", "connection lost")
+                self._eio = None
+            self.attempt += 1
+            low, high = self.backoff
+            delay = min(high, low * 2 ** min(self.attempt - 1, 8)) * random.uniform(0.8, 1.2)
+            self._set_state("reconnecting", f"attempt {self.attempt} in {delay:.1f}s")
+            await asyncio.sleep(delay)
+            if self._closing:
+                break
+            try:
+                await self.connect()
+            except AdminConnectError as exc:
+                self._set_state("reconnecting", str(exc))
+            except Exception as exc:  # a reconnect loop must never die on a surprise
+                log.exception("reconnect failed")
+                self._set_state("reconnecting", f"{type(exc).__name__}: {exc}")
+
+    async def close(self) -> None:
+        """Disconnect and stop reconnecting."""
+        self._closing = True
+        if self._eio is not None:
+            with contextlib.suppress(Exception):
+                for part in encode(Packet(PacketType.DISCONNECT, self.namespace)):
+                    await self._eio.send(part)
+        await self._quiet_close()
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._runner
+        self._set_state("closed")
+
+    # -- receiving
+
+    def _on_message(self, message: str | bytes) -> None:
+        """Runs in engineio's order (a plain function, so its tasks cannot interleave)."""
+        try:
+            packet = self._decoder.feed(message)
+        except ParseError as exc:
+            log.warning("bad packet from server: %s", exc)
+            return
+        if packet is None or packet.nsp != self.namespace:
+            return
+        if packet.type in (PacketType.CONNECT, PacketType.CONNECT_ERROR):
+            if self._ack is not None and not self._ack.done():
+                self._ack.set_result(packet)
+            return
+        if packet.type == PacketType.DISCONNECT:
+            self._set_state("reconnecting", "the server closed the admin namespace")
+            if self._eio is not None:
+                asyncio.ensure_future(_quiet_disconnect(self._eio))
+            return
+        if packet.type in (PacketType.EVENT, PacketType.BINARY_EVENT) and packet.data:
+            name, *args = packet.data
+            self.model.apply(str(name), args)
+            if self.model.take_resync():
+                asyncio.ensure_future(self.command("sioscope:resync"))
+            self.on_change()
+
+    # -- commands (never acked, as in the official protocol)
+
+    async def command(self, name: str, *args: Any) -> None:
+        """Send one admin command; ``AdminConnectError`` if not connected."""
+        if self._eio is None or self.state != "connected":
+            raise AdminConnectError(f"not connected ({self.state})")
+        for part in encode(Packet(PacketType.EVENT, self.namespace, [name, *args])):
+            await self._eio.send(part)
+
+    async def disconnect_socket(self, nsp: str, socket_id: str, close: bool = False) -> None:
+        """``_disconnect``: ``close`` also closes the socket's whole Engine.IO client."""
+        if not socket_id:
+            raise ValueError("refusing to disconnect without a target: that hits the namespace")
+        await self.command("_disconnect", nsp, close, socket_id)
+
+    async def join(self, nsp: str, room: str, socket_id: str) -> None:
+        if not socket_id or not room:
+            raise ValueError("join needs a socket and a room")
+        await self.command("join", nsp, room, socket_id)
+
+    async def leave(self, nsp: str, room: str, socket_id: str) -> None:
+        if not socket_id or not room:
+            raise ValueError("leave needs a socket and a room")
+        await self.command("leave", nsp, room, socket_id)
+
+    async def emit(self, nsp: str, target: str, event: str, *args: Any) -> None:
+        """Emit to a socket id or a room; an empty target is refused (whole namespace)."""
+        if not target or not event:
+            raise ValueError("emit needs a target (socket id or room) and an event name")
+        await self.command("emit", nsp, target, event, *args)
+
+
+async def _quiet_disconnect(eio: engineio.AsyncClient) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(eio.disconnect(abort=True), 2.0)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if exc.args and isinstance(exc.args[-1], BaseException):
+        text = str(exc.args[-1]) or text
+    return text.splitlines()[0] if text else type(exc).__name__

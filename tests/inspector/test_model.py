@@ -1,0 +1,275 @@
+"""The inspector's model, fed the official event shapes (admin-ui.md §2.3/2.4)."""
+
+from __future__ import annotations
+
+import pytest
+
+from inspector.model import Filter, FilterError, Model, PacketLog, PacketRecord, deep_merge
+
+T0 = 1_795_556_800.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def wire_socket(sid: str, nsp: str = "/", rooms: list[str] | None = None, **kw) -> dict:
+    return {
+        "id": sid,
+        "clientId": kw.get("client", sid[:12]),
+        "transport": kw.get("transport", "polling"),
+        "nsp": nsp,
+        "data": kw.get("data", {}),
+        "handshake": {
+            "address": kw.get("address", "127.0.0.1"),
+            "headers": {"user-agent": "node-XMLHttpRequest"},
+            "query": {"EIO": "4", "transport": "polling"},
+            "issued": kw.get("issued", int(T0 * 1000)),
+            "secure": False,
+            "time": "Tue Nov 24 2026 21:46:55 GMT+0000 (Coordinated Universal Time)",
+            "url": "/socket.io/?EIO=4&transport=polling",
+            "xdomain": False,
+        },
+        "rooms": rooms if rooms is not None else [sid],
+    }
+
+
+@pytest.fixture
+def model() -> Model:
+    return Model(clock=Clock())
+
+
+def test_snapshot_then_deltas(model: Model) -> None:
+    model.apply(
+        "config", [{"supportedFeatures": ["EMIT", "DISCONNECT", "AGGREGATED_EVENTS", "ALL_EVENTS"]}]
+    )
+    model.apply("all_sockets", [[wire_socket("aaa"), wire_socket("bbb", "/chat")]])
+    assert set(model.sockets) == {"aaa", "bbb"}
+    model.apply(
+        "socket_connected", [wire_socket("ccc", data={"user": "carol"}), "2026-11-24T21:46:55.855Z"]
+    )
+    model.apply("room_joined", ["/", "lobby", "ccc", "2026-11-24T21:46:55.855Z"])
+    assert model.sockets["ccc"].rooms == ["ccc", "lobby"]
+    assert model.rooms()["/"]["lobby"] == ["ccc"]
+    model.apply("room_left", ["/", "lobby", "ccc", "2026-11-24T21:46:58.559Z"])
+    assert model.sockets["ccc"].rooms == ["ccc"]
+    model.apply("socket_disconnected", ["/", "ccc", "transport close", "2026-11-24T21:46:59.961Z"])
+    assert "ccc" not in model.sockets
+    # a delta for an unknown socket changes nothing
+    model.apply("room_joined", ["/", "lobby", "zzz", "2026-11-24T21:46:55.855Z"])
+    assert "zzz" not in model.sockets
+    assert model.can("DISCONNECT") and not model.can("JOIN")
+
+
+def test_events_before_connect_ack_and_before_snapshot(model: Model) -> None:
+    # session and room_joined come before the CONNECT ack and before all_sockets
+    model.apply("session", ["8931c0c4cf0aef75"])
+    model.apply("room_joined", ["/admin", "adm1", "adm1", "2026-11-24T21:47:19.274Z"])
+    model.apply("config", [{"supportedFeatures": ["AGGREGATED_EVENTS", "ALL_EVENTS"]}])
+    model.apply("all_sockets", [[wire_socket("adm1", "/admin")]])
+    assert model.session_id == "8931c0c4cf0aef75"
+    assert model.sockets["adm1"].rooms == ["adm1"]
+
+
+def test_socket_updated_is_a_deep_merge(model: Model) -> None:
+    model.apply(
+        "all_sockets", [[wire_socket("a", data={"user": {"name": "alice", "tags": [1, 2]}})]]
+    )
+    model.apply(
+        "socket_updated", [{"id": "a", "nsp": "/", "data": {"user": {"age": 3}, "score": 1}}]
+    )
+    assert model.sockets["a"].data == {
+        "user": {"name": "alice", "tags": [1, 2], "age": 3},
+        "score": 1,
+    }
+    model.apply("socket_updated", [{"id": "a", "nsp": "/", "transport": "websocket"}])
+    assert model.sockets["a"].transport == "websocket"
+    assert deep_merge({"l": [{"a": 1}, 2]}, {"l": [{"b": 2}]}) == {"l": [{"a": 1, "b": 2}, 2]}
+
+
+def test_malformed_events_never_raise(model: Model) -> None:
+    model.apply("socket_connected", [])
+    model.apply("server_stats", ["not a dict"])
+    model.apply("room_joined", [None])
+    model.apply("what_is_this", [1, 2])
+    assert model.unknown_events["what_is_this"] == 1
+    assert model.unknown_events["malformed server_stats"] == 1
+
+
+def test_filter_grammar(model: Model) -> None:
+    model.apply(
+        "all_sockets",
+        [
+            [
+                wire_socket(
+                    "alpha", rooms=["alpha", "lobby"], transport="websocket", data={"user": "ann"}
+                ),
+                wire_socket("beta", "/chat", rooms=["beta", "vip"], address="10.0.0.7"),
+                wire_socket("gamma", rooms=["gamma", "lobby"]),
+            ]
+        ],
+    )
+    cases = {
+        "": ["alpha", "beta", "gamma"],
+        "lobby": ["alpha", "gamma"],
+        "room:vip": ["beta"],
+        "!polling": ["alpha"],
+        "transport:polling room:lobby": ["gamma"],
+        "10.0.0": ["beta"],
+        "data:ann": ["alpha"],
+        "re:^(al|ga)": ["alpha", "gamma"],
+        "nsp:/chat": ["beta"],
+    }
+    model.set_sort("id")
+    for expr, expected in cases.items():
+        model.set_filter(expr)
+        assert model.visible_ids() == expected, expr
+    with pytest.raises(FilterError):
+        model.set_filter("colour:red")
+    with pytest.raises(FilterError):
+        model.set_filter("re:(")
+    assert model.filter.expression == "nsp:/chat"  # the bad ones left the last good filter
+
+
+def test_sort_and_cache(model: Model) -> None:
+    model.apply(
+        "all_sockets",
+        [
+            [
+                wire_socket("b", issued=int(T0 * 1000) + 2000),
+                wire_socket("a", issued=int(T0 * 1000) + 5000, rooms=["a", "x", "y"]),
+                wire_socket("c", issued=int(T0 * 1000) + 1000),
+            ]
+        ],
+    )
+    model.set_sort("age", reverse=False)
+    assert model.visible_ids() == ["c", "b", "a"]
+    model.set_sort("age")  # same key again flips the order
+    assert model.visible_ids() == ["a", "b", "c"]
+    model.set_sort("rooms", reverse=True)
+    assert model.visible_ids()[0] == "a"
+    first = model.visible_ids()
+    assert model.visible_ids() is first  # cached while nothing changed
+    model.apply("socket_updated", [{"id": "c", "nsp": "/", "transport": "websocket"}])
+    assert model.visible_ids() is not first
+
+
+def test_take_changes_tracks_keys(model: Model) -> None:
+    model.apply("all_sockets", [[wire_socket("a"), wire_socket("b")]])
+    dirty, structural = model.take_changes()
+    assert dirty == {"a", "b"} and structural
+    model.apply("room_joined", ["/", "r", "a", None])
+    assert model.take_changes() == ({"a"}, False)
+    assert model.take_changes() == (set(), False)
+
+
+def test_server_stats_multi_server_and_health(model: Model) -> None:
+    clock = model.clock
+    assert isinstance(clock, Clock)
+    stats = {
+        "serverId": "s1",
+        "hostname": "vm",
+        "pid": 1,
+        "uptime": 2.0,
+        "clientsCount": 5,
+        "pollingClientsCount": 2,
+        "aggregatedEvents": [
+            {"timestamp": int((T0 - 1) * 1000), "type": "rawConnection", "count": 4},
+            {"timestamp": int((T0 - 1) * 1000), "type": "bytesOut", "count": 1654},
+            {
+                "timestamp": int((T0 - 1) * 1000),
+                "type": "rawDisconnection",
+                "subType": "transport close",
+                "count": 3,
+            },
+        ],
+        "namespaces": [{"name": "/", "socketsCount": 3}, {"name": "/admin", "socketsCount": 1}],
+    }
+    model.apply("config", [{"supportedFeatures": ["AGGREGATED_EVENTS"]}])  # production
+    model.apply("server_stats", [stats])
+    model.apply("server_stats", [dict(stats, serverId="s2", clientsCount=1, pollingClientsCount=1)])
+    assert model.clients() == (3, 3)
+    assert model.namespaces() == {"/": 6, "/admin": 2}
+    assert model.series["connections"].last(T0) == 8
+    assert model.series["bytesOut"].values(T0)[-1] == 3308
+    assert all(ok for _, ok in model.server_health())
+    clock.now += 11
+    model.apply("server_stats", [dict(stats, serverId="s2")])
+    health = dict((s.server_id, ok) for s, ok in model.server_health())
+    assert health == {"s1": False, "s2": True}
+
+
+def test_packet_stream_gap_sets_resync(model: Model) -> None:
+    model.apply("config", [{"supportedFeatures": ["ALL_EVENTS", "X_SIOSCOPE_PACKETS"]}])
+    model.apply("all_sockets", [[wire_socket("sock1", client="XzESIe3kwZmq")]])
+    model.apply("sioscope:snapshot", [{"seq": 0, "serverId": "s"}])
+    rec = [int(T0 * 1000), "XzESIe3kwZmq", "in", "message", 27, '2["chat","hi"]']
+    model.apply("sioscope:packets", [{"seq": 1, "dropped": 0, "records": [rec]}])
+    model.apply(
+        "sioscope:packets",
+        [
+            {
+                "seq": 2,
+                "dropped": 0,
+                "records": [rec, [int(T0 * 1000), "XzESIe3kwZmq", "upgrade", "websocket", 0, None]],
+            }
+        ],
+    )
+    assert not model.take_resync()
+    assert len(model.packets.view) == 3
+    assert model.packets.view[2].type == "upgrade:websocket"
+    assert model.packets.for_socket(model.sockets["sock1"])[0].preview == '2["chat","hi"]'
+    model.apply("sioscope:packets", [{"seq": 4, "dropped": 7, "records": []}])
+    assert model.take_resync() and not model.take_resync()
+    assert model.gaps == 1 and model.dropped == 7
+    model.apply("sioscope:snapshot", [{"seq": 0, "serverId": "s"}])
+    model.apply("sioscope:packets", [{"seq": 1, "dropped": 0, "records": []}])
+    assert not model.take_resync()
+
+
+def test_node_fallback_events_fill_the_packet_log(model: Model) -> None:
+    model.apply("config", [{"supportedFeatures": ["AGGREGATED_EVENTS", "ALL_EVENTS"]}])
+    model.apply("all_sockets", [[wire_socket("s1")]])
+    model.apply("event_received", ["/", "s1", ["hello", "world"], "2026-11-24T21:46:57.353Z"])
+    model.apply("event_sent", ["/", "s1", ["welcome", {"n": 42}], "2026-11-24T21:46:57.354Z"])
+    view = list(model.packets.view)
+    assert [(r.direction, r.type) for r in view] == [
+        ("in", "event:hello"),
+        ("out", "event:welcome"),
+    ]
+    assert view[1].preview == '["welcome",{"n":42}]'
+    assert model.packets.for_socket(model.sockets["s1"]) == view
+
+
+def _rec(i: int, direction: str = "in", type_: str = "message") -> PacketRecord:
+    return PacketRecord(T0 + i, f"c{i % 3}", direction, type_, i, f"p{i}")
+
+
+def test_packet_log_pause_filter_and_bounds() -> None:
+    log = PacketLog(capacity=100)
+    log.append(_rec(i) for i in range(10))
+    log.pause()
+    log.append(_rec(i, "out") for i in range(10, 15))
+    assert len(log.view) == 10 and log.pending == 5
+    log.resume()
+    assert len(log.view) == 15 and log.pending == 0
+    log.set_filter("dir:out")
+    assert len(log.view) == 5
+    log.pause()
+    log.append([_rec(20, "in"), _rec(21, "out")])
+    assert log.pending == 1  # only what matches the filter is pending
+    log.resume()
+    log.append(_rec(i) for i in range(1000))
+    assert len(log.records) == 100 and log.total == 1017
+    with pytest.raises(FilterError):
+        log.set_filter("colour:x")
+
+
+def test_filter_negated_regex_field() -> None:
+    flt = Filter("!type:re:^p[io]ng$")
+    assert flt.matches(_rec(1))
+    assert not flt.matches(_rec(1, type_="ping"))
