@@ -23,6 +23,7 @@ from aiohttp import web
 
 from ..emitter import EventEmitter
 from .conn import Conn
+from .cookie import Cookie, CookieOption
 from .cors import CorsOrigins, CorsPolicy
 from .transports import PollingTransport, WebSocketTransport
 
@@ -84,6 +85,7 @@ class EngineServer(EventEmitter):
         http_compression: bool = False,
         trust_forwarded: bool = False,
         allow_request: AllowRequest | None = None,
+        cookie: CookieOption = None,
         close_timeout: float = 30.0,
     ) -> None:
         super().__init__()
@@ -102,6 +104,7 @@ class EngineServer(EventEmitter):
         self.http_compression = http_compression
         self.trust_forwarded = trust_forwarded
         self.allow_request = allow_request
+        self.cookie = Cookie.from_option(cookie)
         self.close_timeout = close_timeout
         self.clients: dict[str, Conn] = {}
         self._ping_interval_ms = round(self.ping_interval * 1000)
@@ -252,11 +255,15 @@ class EngineServer(EventEmitter):
             headers=headers,
         )
 
-    def _emit_headers(self, headers: dict[str, str], request: web.Request) -> None:
+    def _emit_headers(self, headers: dict[str, str], request: web.Request, sid: str) -> None:
         """Node's ``initial_headers`` (handshake only) and ``headers``: listeners may
-        add or change response headers (a cookie, say) before they are sent."""
-        if "sid" not in request.query and "initial_headers" in self._events:
-            self.emit("initial_headers", headers, request)
+        add or change response headers before they are sent. The ``cookie`` option's
+        ``Set-Cookie`` (the sid, for sticky load balancing) goes on the handshake."""
+        if "sid" not in request.query:
+            if self.cookie is not None:
+                headers["Set-Cookie"] = self.cookie.serialize(sid)
+            if "initial_headers" in self._events:
+                self.emit("initial_headers", headers, request)
         if "headers" in self._events:
             self.emit("headers", headers, request)
 
@@ -272,8 +279,9 @@ class EngineServer(EventEmitter):
             http_compression=self.http_compression,
             close_timeout=self.close_timeout,
         )
-        transport.on_headers = self._emit_headers
-        conn = Conn(self, generate_id(), transport, request)
+        sid = generate_id()
+        transport.on_headers = lambda headers, req: self._emit_headers(headers, req, sid)
+        conn = Conn(self, sid, transport, request)
         self._register(conn)
         fut = transport.start_get(request)  # answers with the open packet at once
         self.emit("connection", conn)
@@ -285,9 +293,14 @@ class EngineServer(EventEmitter):
             max_msg_size=self.max_http_buffer_size,
             timeout=2.0,
         )
-        if "headers" in self._events or "initial_headers" in self._events:
+        sid = conn.id if conn is not None else generate_id()
+        if (
+            self.cookie is not None
+            or "headers" in self._events
+            or "initial_headers" in self._events
+        ):
             extra: dict[str, str] = {}
-            self._emit_headers(extra, request)
+            self._emit_headers(extra, request, sid)
             ws.headers.update(extra)
         try:
             await ws.prepare(request)
@@ -300,7 +313,7 @@ class EngineServer(EventEmitter):
             return ws
         transport = WebSocketTransport(request, ws)
         if conn is None:
-            conn = Conn(self, generate_id(), transport, request)
+            conn = Conn(self, sid, transport, request)
             self._register(conn)
             conn._flush()  # the open packet is the first frame
             self.emit("connection", conn)

@@ -226,3 +226,23 @@ async def test_initial_headers_and_headers_events(echo, http):
     async with websockets.connect(echo.ws_endpoint(f"EIO=4&transport=websocket&sid={sid}")) as ws:
         assert "X-First" not in ws.response.headers and ws.response.headers["X-Every"] == "1"
     assert seen == [("initial", "polling"), ("initial", "websocket")]
+
+
+async def test_cookie_option_sets_the_sid_on_the_handshake_only(make_echo, http):
+    srv = await make_echo(cookie=True)
+    async with http.get(srv.endpoint("EIO=4&transport=polling")) as resp:
+        sid = json.loads((await resp.text())[1:])["sid"]
+        assert resp.headers["Set-Cookie"] == f"io={sid}; Path=/; HttpOnly; SameSite=Lax"
+    async with http.get(srv.endpoint(f"EIO=4&transport=polling&sid={sid}&t=1")) as resp:
+        assert "Set-Cookie" not in resp.headers
+    custom = await make_echo(cookie={"name": "lb", "httpOnly": False, "maxAge": 60})
+    async with websockets.connect(custom.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        sid = json.loads((await recv(ws))[1:])["sid"]
+        assert ws.response.headers["Set-Cookie"] == f"lb={sid}; Max-Age=60; Path=/; SameSite=Lax"
+
+
+def test_bad_cookie_option_is_a_clear_error():
+    from server.engine import EngineServer
+
+    with pytest.raises(ValueError, match="bad cookie option"):
+        EngineServer(cookie={"flavour": "chocolate"})
