@@ -60,6 +60,9 @@ class TransportError(Exception):
         self.description = description
 
 
+_COMPRESS = {"compress": True}
+
+
 def _noop(*_args: Any) -> None:
     return None
 
@@ -130,7 +133,7 @@ class PollingTransport(Transport):
         self.max_http_buffer_size = max_http_buffer_size
         self.http_compression = http_compression
         self.close_timeout = close_timeout
-        self._poll: asyncio.Future[str] | None = None
+        self._poll: asyncio.Future[tuple[str, bool]] | None = None
         self._poll_request: web.Request | None = None
         self._watch: asyncio.TimerHandle | None = None
         self._posting = False
@@ -139,7 +142,7 @@ class PollingTransport(Transport):
 
     # -- GET ---------------------------------------------------------------------------
 
-    def start_get(self, request: web.Request) -> asyncio.Future[str] | None:
+    def start_get(self, request: web.Request) -> asyncio.Future[tuple[str, bool]] | None:
         """Park a GET (the synchronous half); ``None`` means refused (overlap)."""
         if self._poll is not None:
             if _gone(self._poll_request):
@@ -148,7 +151,7 @@ class PollingTransport(Transport):
                 self._error("overlap from client")
             return None
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[str] = loop.create_future()
+        fut: asyncio.Future[tuple[str, bool]] = loop.create_future()
         self._poll = fut
         self._poll_request = request
         self.request = request
@@ -161,13 +164,16 @@ class PollingTransport(Transport):
         return fut
 
     async def finish_get(
-        self, request: web.Request, fut: asyncio.Future[str] | None, headers: dict[str, str]
+        self,
+        request: web.Request,
+        fut: asyncio.Future[tuple[str, bool]] | None,
+        headers: dict[str, str],
     ) -> web.StreamResponse:
         """Wait for the payload of a parked GET and answer it."""
         if fut is None:
             return web.Response(status=400, headers=headers)
         try:
-            body = await fut
+            body, compress = await fut
         except asyncio.CancelledError:
             # aiohttp cancels the handler when the client went away (handler_cancellation)
             if self._poll is fut:
@@ -177,7 +183,7 @@ class PollingTransport(Transport):
         headers["Cache-Control"] = "no-store"
         self.on_headers(headers, request)
         data = body.encode()
-        if self.http_compression and len(data) >= COMPRESSION_THRESHOLD:
+        if compress and self.http_compression and len(data) >= COMPRESSION_THRESHOLD:
             data = _compress(request, data, headers)
         return web.Response(status=200, body=data, headers=headers)
 
@@ -196,7 +202,7 @@ class PollingTransport(Transport):
         fut = self._poll
         self._release_poll()
         if fut is not None and not fut.done():
-            fut.set_result("6")  # nobody reads it: the client is gone
+            fut.set_result(("6", False))  # nobody reads it: the client is gone
         self._error("poll connection closed prematurely")
 
     def _release_poll(self) -> None:
@@ -267,7 +273,9 @@ class PollingTransport(Transport):
             packets = [*packets, {"type": "close"}]
             self._should_close = None
         if fut is not None and not fut.done():
-            fut.set_result(encode_payload(packets))
+            # Node compresses a response if any of its packets may be compressed
+            compress = any(p.get("options", _COMPRESS)["compress"] for p in packets)
+            fut.set_result((encode_payload(packets), compress))
         if should_close is not None:
             should_close()
 

@@ -136,6 +136,10 @@ async def test_http_compression_of_large_polling_responses(make_echo, http):
     async with http.get(url, headers={"Accept-Encoding": "gzip"}, auto_decompress=False) as resp:
         assert resp.headers["Content-Encoding"] == "gzip"
         assert gzip.decompress(await resp.read()).decode() == big
+    srv.eng.clients[sid].send("z" * 5000, compress=False)  # Node's socket.compress(false)
+    async with http.get(url, headers={"Accept-Encoding": "gzip"}, auto_decompress=False) as resp:
+        assert "Content-Encoding" not in resp.headers
+        assert await resp.text() == "4" + "z" * 5000
 
 
 async def test_server_close_shuts_every_conn_down(echo, http):
