@@ -38,6 +38,11 @@ __all__ = [
     "loads",
 ]
 
+
+def _std_dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
 try:  # pragma: no cover - which branch runs depends on the environment
     import orjson
 
@@ -56,10 +61,7 @@ try:  # pragma: no cover - which branch runs depends on the environment
             return _std_loads(text)
 
 except ImportError:  # pragma: no cover
-
-    def dumps(data: Any) -> str:
-        """Compact JSON text of ``data``, in ``JSON.stringify``'s form."""
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    dumps = _std_dumps
 
     def _loads(text: str) -> Any:
         return _std_loads(text)

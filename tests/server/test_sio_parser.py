@@ -212,3 +212,18 @@ def test_random_input_only_ever_raises_parse_error() -> None:
         except ParseError:
             errors += 1
     assert decoded > 100 and errors > 100  # both paths were exercised
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ["message", 1, "2", {"3": [True, None, 1.5, -0.25]}],
+        {"z": 1, "a": 'é ✓ \u2028 "quoted" \\ \n', "nested": {"k": [[], {}]}},
+        ["ev", 2**53 - 1, -(2**31), "", "</script>"],
+        {1: "int keys become strings", "2": (1, 2)},
+    ],
+)
+def test_stdlib_fallback_writes_what_orjson_writes(data: object) -> None:
+    from server.parser import _std_dumps, dumps
+
+    assert _std_dumps(data) == dumps(data)
