@@ -18,7 +18,7 @@ from sio_support import (  # noqa: F401
     wait_for,
 )
 
-from server import ConnectionRefused, Server, Socket
+from server import ConnectionRefused, RemoteSocket, Server, Socket
 
 pytestmark = pytest.mark.interop
 
@@ -534,3 +534,35 @@ async def test_async_ack_callbacks_run(serve: Factory, py_client: Any) -> None:
 
     io.timeout(2).emit("q", callback=on_acks)
     assert await done.wait() == [(None, ["a"])]
+
+
+async def test_remote_socket_acts_through_the_adapter(serve: Factory, py_client: Any) -> None:
+    io, url = await serve()
+    connections = capture_connections(io)
+    inbox = Recorder()
+    client = await py_client(url, setup=lambda c: (c.on("hi", inbox), c.on("q", lambda: "a")))
+    ((socket,),) = await connections.wait()
+    details = {
+        "id": socket.id,
+        "handshake": socket.handshake,
+        "rooms": list(socket.rooms),
+        "data": {"from": "elsewhere"},
+    }
+    remote = RemoteSocket(io.sockets.adapter, details)
+    assert remote.rooms == {socket.id} and remote.data == {"from": "elsewhere"}
+    remote.emit("hi", 1)
+    assert await inbox.wait() == [(1,)]
+    single = Recorder()
+    remote.timeout(2).emit("q", callback=single)
+    assert await single.wait() == [(None, "a")]  # one response, not a list
+    remote.join("r")
+    assert socket.rooms == {socket.id, "r"}
+    remote.leave("r")
+    assert socket.rooms == {socket.id}
+    assert remote.disconnect() is remote
+    await asyncio.wait_for(_until(lambda: not client.connected), WAIT)
+
+
+async def _until(predicate: Any) -> None:
+    while not predicate():
+        await asyncio.sleep(0.01)
