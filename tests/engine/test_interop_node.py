@@ -13,13 +13,16 @@ INTEROP_DIR = Path(__file__).resolve().parents[1] / "interop"
 pytestmark = pytest.mark.interop
 
 
-async def run_node(node_bin: str, url: str, transports: str, count: int = 3) -> dict:
+async def run_node(
+    node_bin: str, url: str, transports: str, count: int = 3, mode: str = "after-upgrade"
+) -> dict:
     proc = await asyncio.create_subprocess_exec(
         node_bin,
         "engine-client.js",
         url,
         transports,
         str(count),
+        mode,
         cwd=INTEROP_DIR,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -55,6 +58,15 @@ async def test_engine_io_client_upgrades_and_echoes(echo, node_bin):
     assert [p for p in created if p["type"] == "message"] == [
         p for p in received if p["type"] == "message"
     ]
+
+
+async def test_engine_io_client_messages_cross_the_upgrade(echo, node_bin):
+    report = await run_node(node_bin, echo.url, "polling,websocket", count=30, mode="eager")
+    assert report["echoesMatch"] is True, report
+    assert report["finalTransport"] == "websocket"
+    conn = echo.conns[0]
+    assert conn.upgraded
+    assert (await echo.closed_with(conn.id, timeout=3))[0] == "transport close"
 
 
 async def test_engine_io_client_websocket_only(echo, node_bin):

@@ -1,11 +1,13 @@
 // Drives npm engine.io-client 6.6.8 (a real peer) against a server URL from argv.
-// Usage: node engine-client.js <url> <transports comma-separated> [count]
+// Usage: node engine-client.js <url> <transports comma-separated> [count] [eager]
+// With "eager", half the messages go out as soon as the session opens (so they and
+// their echoes cross the polling-to-websocket upgrade in flight), half after it.
 // Sends text and binary messages, waits for their echoes, prints one JSON line with
 // what it saw (echoes with their types, transport names, upgrade), then closes.
 "use strict";
 const { Socket } = require("engine.io-client");
 
-const [url, transportsArg, countArg] = process.argv.slice(2);
+const [url, transportsArg, countArg, mode] = process.argv.slice(2);
 const transports = (transportsArg || "polling,websocket").split(",");
 const count = Number(countArg || 3);
 const deadline = setTimeout(() => {
@@ -25,12 +27,14 @@ const report = { transports: [], upgraded: null, sid: null };
 socket.on("open", () => {
   report.sid = socket.id;
   report.transports.push(socket.transport.name);
-  const start = () => {
-    for (const data of sent) socket.send(data);
+  const sendRange = (from, to) => () => {
+    for (const data of sent.slice(from, to)) socket.send(data);
   };
+  const half = mode === "eager" ? sent.length / 2 : 0;
+  sendRange(0, half)();
   // With polling first, wait for the upgrade so both directions cross the websocket too.
-  if (transports.length > 1) socket.once("upgrade", start);
-  else start();
+  if (transports.length > 1) socket.once("upgrade", sendRange(half, sent.length));
+  else sendRange(half, sent.length)();
 });
 socket.on("upgrade", (transport) => {
   report.upgraded = transport.name;
