@@ -67,7 +67,26 @@ class _Refused(Exception):
 
 
 class EngineServer(EventEmitter):
-    """An Engine.IO v4 server. Durations are seconds; the handshake advertises ms."""
+    """An Engine.IO v4 server with Node's engine.io options, events and outcomes.
+
+    Durations are seconds (the handshake advertises milliseconds, as Node's does).
+    Options beyond the obvious ones:
+
+    * ``cors_allowed_origins``: Node's ``cors`` ``origin``: ``None`` sends no CORS
+      headers and checks nothing (Node's default), ``"*"``, one origin, a list
+      (the request's origin is echoed when listed), or ``True`` (always echoed).
+    * ``trust_forwarded``: take ``remote_address`` from ``X-Forwarded-For``; only
+      behind a proxy you trust, since any client can send that header.
+    * ``allow_request(request)``: sync or async; raising (or returning ``False``)
+      refuses the handshake with 403 ``{"code":4,"message":...}``.
+    * ``cookie``: ``True``, a name, or a mapping; sets the sid cookie on handshakes.
+    * ``close_timeout``: how long a server close over polling waits for a GET to
+      deliver its close packet (Node: 30 s).
+
+    Events: ``connection(conn)``, ``connection_error({request, code, message,
+    context})``, ``initial_headers(headers, request)``, ``headers(headers, request)``,
+    ``flush(conn, packets)``, ``drain(conn)``.
+    """
 
     def __init__(
         self,
