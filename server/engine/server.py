@@ -108,7 +108,7 @@ class EngineServer(EventEmitter):
         close_timeout: float = 30.0,
     ) -> None:
         super().__init__()
-        self.path = path.rstrip("/") + "/"
+        self.path = "/" + path.strip("/") + "/" if path.strip("/") else "/"
         self.ping_interval = float(ping_interval)
         self.ping_timeout = float(ping_timeout)
         self.upgrade_timeout = float(upgrade_timeout)

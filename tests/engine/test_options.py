@@ -250,3 +250,21 @@ def test_bad_cookie_option_is_a_clear_error():
 
     with pytest.raises(ValueError, match="bad cookie option"):
         EngineServer(cookie={"flavour": "chocolate"})
+
+
+@pytest.mark.parametrize(
+    ("given", "routed"),
+    [("/engine.io/", "/engine.io/"), ("/engine.io", "/engine.io/"), ("custom", "/custom/")],
+)
+def test_path_is_normalised_like_node(given, routed):
+    from server.engine import EngineServer
+
+    assert EngineServer(path=given).path == routed
+
+
+async def test_custom_path_prefix_match(make_echo, http):
+    srv = await make_echo(path="/custom")
+    async with http.get(f"{srv.url}/custom/?EIO=4&transport=polling") as resp:
+        assert resp.status == 200 and (await resp.text())[0] == "0"
+    async with http.get(f"{srv.url}/engine.io/?EIO=4&transport=polling") as resp:
+        assert resp.status == 404
