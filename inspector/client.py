@@ -104,6 +104,7 @@ class AdminClient:
         self._ack: asyncio.Future[Packet] | None = None
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     # -- connecting
 
@@ -245,14 +246,19 @@ class AdminClient:
         if packet.type == PacketType.DISCONNECT:
             self._set_state("reconnecting", "the server closed the admin namespace")
             if self._eio is not None:
-                asyncio.ensure_future(_quiet_disconnect(self._eio))
+                self._spawn(_quiet_disconnect(self._eio))
             return
         if packet.type in (PacketType.EVENT, PacketType.BINARY_EVENT) and packet.data:
             name, *args = packet.data
             self.model.apply(str(name), args)
             if self.model.take_resync():
-                asyncio.ensure_future(self.command("sioscope:resync"))
+                self._spawn(self.command("sioscope:resync"))
             self.on_change()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # -- commands (never acked, as in the official protocol)
 

@@ -1,0 +1,640 @@
+"""The inspector App: four views over one Model, refreshed by a ~10 Hz flush.
+
+Events never touch widgets. The admin client folds them into the Model and raises a
+flag; ``flush`` (every 100 ms) reads the model's change counters and updates only the
+view on screen: the socket table gets its new key order (the cursor stays on its socket),
+the packet view its ring, the dashboard its series. That is what keeps 10,000 sockets
+and 1,000 packets a second fluid: the cost is per frame, not per event.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import ContentSwitcher, Footer, Input, Sparkline, Static, Tree
+
+from inspector import keys as keymod
+from inspector.client import AdminClient, AdminConnectError
+from inspector.model import SORT_KEYS, FilterError, Model, SocketInfo
+from inspector.screens.confirm import ConfirmScreen
+from inspector.screens.detail import DetailScreen, human_age
+from inspector.screens.help import HelpScreen
+from inspector.screens.prompt import PromptScreen
+from inspector.widgets.packet_view import PacketView
+from inspector.widgets.table import KeyedTable
+
+VIEWS = (keymod.SOCKETS, keymod.ROOMS, keymod.PACKETS, keymod.DASHBOARD)
+SOCKET_COLUMNS = [
+    ("ID", 22),
+    ("NAMESPACE", 12),
+    ("ADDRESS", 16),
+    ("TRANSPORT", 10),
+    ("ROOMS", 0),
+    ("AGE", 8),
+]
+ROOM_LEAF_LIMIT = 200
+"""Sockets listed under one room in the tree; the count is always exact."""
+
+
+class ActionsProvider(Provider):
+    """The command palette: every key of the binding table that applies right now."""
+
+    async def discover(self) -> Hits:
+        app = self.app
+        assert isinstance(app, InspectorApp)
+        for key, action in app.palette_entries():
+            yield DiscoveryHit(key.description, action, help=key.help)
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        assert isinstance(app, InspectorApp)
+        matcher = self.matcher(query)
+        for key, action in app.palette_entries():
+            text = f"{key.description}: {key.help}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), action, help=key.display_key)
+
+
+class InspectorApp(App[None]):
+    """sioscope's inspector. ``client`` may be None (a replayed or synthetic model)."""
+
+    TITLE = "sioscope"
+    CSS = """
+    #status { height: 1; background: $primary-background; padding: 0 1; }
+    #status.-bad { background: $error 40%; }
+    #banner { height: auto; display: none; background: $warning 40%; padding: 0 1; }
+    #banner.-on { display: block; }
+    #filter { display: none; dock: bottom; margin-bottom: 1; }
+    #filter.-on { display: block; }
+    #filter.-invalid { border: tall $error; }
+    #dashboard { padding: 0 1; }
+    #dashboard .label { height: 1; margin-top: 1; }
+    #dashboard Sparkline { height: 2; }
+    #dash-tables { height: auto; margin-top: 1; }
+    #dash-tables > Static { width: 1fr; }
+    #packets-header { height: 1; padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = keymod.bindings()
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+
+    def __init__(
+        self,
+        model: Model,
+        client: AdminClient | None = None,
+        *,
+        readonly: bool = False,
+        export_dir: Path | None = None,
+        source: str = "",
+        flush_interval: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.client = client
+        self.readonly = readonly
+        self.export_dir = export_dir or Path.cwd()
+        self.source = source
+        self.flush_interval = flush_interval
+        self.view = keymod.SOCKETS
+        self.error = ""
+        self._dirty = True
+        self._seen: dict[str, Any] = {}
+        self._last_second = -1
+        self.flush_count = 0
+        self.flush_seconds = 0.0
+        if client is not None:
+            client.on_change = self.mark_dirty
+
+    # -- layout
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        yield Static(id="banner")
+        with ContentSwitcher(initial=keymod.SOCKETS, id="views"):
+            yield KeyedTable(
+                SOCKET_COLUMNS, self._socket_cells, empty="no sockets", id=keymod.SOCKETS
+            )
+            yield Tree("namespaces", id=keymod.ROOMS)
+            with Vertical(id=keymod.PACKETS):
+                yield Static(
+                    "TIME (UTC)   SOCKET / CLIENT      DIR   TYPE                  SIZE PREVIEW",
+                    id="packets-header",
+                )
+                yield PacketView(id="packet-view")
+            with Vertical(id=keymod.DASHBOARD):
+                yield Static(classes="label", id="lbl-clients")
+                yield Sparkline([], id="spark-clients")
+                yield Static(classes="label", id="lbl-conn")
+                yield Sparkline([], id="spark-conn")
+                yield Static(classes="label", id="lbl-bytes")
+                yield Sparkline([], id="spark-bytes")
+                with Horizontal(id="dash-tables"):
+                    yield Static(id="dash-servers")
+                    yield Static(id="dash-namespaces")
+        yield Input(placeholder="filter: text  field:value  !negate  re:regex", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{keymod.ROOMS}", Tree).show_root = False
+        self.set_interval(self.flush_interval, self.flush)
+        self.flush()
+        self.query_one(f"#{keymod.SOCKETS}", KeyedTable).focus()
+
+    def mark_dirty(self) -> None:
+        self._dirty = True
+
+    # -- cells
+
+    def _socket_cells(self, sid: str) -> tuple[str, ...]:
+        sock = self.model.sockets.get(sid)
+        if sock is None:
+            return (sid, "", "", "", "(gone)", "")
+        rooms = ", ".join(sock.public_rooms)
+        age = human_age(self.model.clock() - sock.issued)
+        return (sock.id, sock.nsp, sock.address, sock.transport, rooms, age)
+
+    # -- the flush
+
+    def flush(self) -> None:
+        """Bring the visible view up to date with the model; cheap when nothing changed."""
+        started = time.perf_counter()
+        now = self.model.clock()
+        second = int(now)
+        tick = second != self._last_second
+        self._last_second = second
+        if self._dirty or tick:
+            self._dirty = False
+            self._update_status()
+        dirty, structural = self.model.take_changes()
+        self._pending_dirty = getattr(self, "_pending_dirty", set()) | dirty
+        if isinstance(self.screen, DetailScreen):
+            if dirty or tick or self._changed("detail-packets", self.model.packets.total):
+                self.screen.refresh_from_model()
+        elif self.view == keymod.SOCKETS:
+            table = self.query_one(f"#{keymod.SOCKETS}", KeyedTable)
+            ids = self.model.visible_ids()
+            if self._changed("sockets", (id(ids), structural)) or self._pending_dirty:
+                table.set_keys(ids, changed=None if tick else self._pending_dirty)
+                self._pending_dirty = set()
+            elif tick:
+                table.set_keys(ids)  # ages moved on
+        elif self.view == keymod.PACKETS:
+            log = self.model.packets
+            if self._changed("packets", (log.version, id(log.view))):
+                self.query_one("#packet-view", PacketView).set_records(log.view)
+        elif self.view == keymod.ROOMS:
+            if tick and self._changed("rooms", self.model.sockets_version):
+                self._rebuild_rooms()
+        elif self.view == keymod.DASHBOARD and tick:
+            self._update_dashboard()
+        self.flush_count += 1
+        self.flush_seconds += time.perf_counter() - started
+
+    def _changed(self, key: str, value: object) -> bool:
+        if self._seen.get(key) == value:
+            return False
+        self._seen[key] = value
+        return True
+
+    def _update_status(self) -> None:
+        model = self.model
+        parts: list[str] = []
+        bad = False
+        if self.client is not None:
+            state = self.client.state
+            dot = {"connected": "[green]●[/]", "connecting": "[yellow]◌[/]"}.get(state, "[red]●[/]")
+            bad = state != "connected"
+            parts.append(f"{dot} {state} {self.client.detail}".rstrip())
+        else:
+            parts.append(f"[cyan]●[/] {self.source or 'offline'}")
+        servers = model.server_health()
+        if servers:
+            healthy = sum(1 for _, ok in servers if ok)
+            parts.append(f"servers {healthy}/{len(servers)} healthy")
+        shown = len(model.visible_ids())
+        count = f"{len(model.sockets)} sockets"
+        if model.filter:
+            count += f" ({shown} match)"
+        parts.append(count)
+        if self.readonly or not self._can_act():
+            parts.append("[b]READ-ONLY[/b]")
+        if not model.development and model.config_received:
+            parts.append("production mode: stats only")
+        if model.dropped or model.gaps:
+            parts.append(f"[red]lost: {model.dropped} dropped, {model.gaps} gaps[/]")
+        self.query_one("#status", Static).update("  │  ".join(parts))
+        self.query_one("#status").set_class(bad, "-bad")
+        self._update_banner()
+
+    def _update_banner(self) -> None:
+        log = self.model.packets
+        banner = self.query_one("#banner", Static)
+        text = ""
+        if log.paused:
+            text = f"⏸ PAUSED — {log.pending} new packets (p resumes)"
+        if self.error:
+            text = (text + "   " if text else "") + f"[b]{self.error}[/b]"
+        filters = []
+        if self.model.filter and self.view == keymod.SOCKETS:
+            filters.append(f"filter: {self.model.filter.expression}")
+        if log.filter and self.view == keymod.PACKETS:
+            filters.append(f"filter: {log.filter.expression} ({len(log.view)} shown)")
+        if filters:
+            text = (text + "   " if text else "") + "  ".join(filters)
+        banner.update(text)
+        banner.set_class(bool(text), "-on")
+
+    def _rebuild_rooms(self) -> None:
+        tree = self.query_one(f"#{keymod.ROOMS}", Tree)
+        expanded = {str(n.data) for n in _walk(tree.root) if n.is_expanded and n.data}
+        selected = tree.cursor_node.data if tree.cursor_node is not None else None
+        tree.clear()
+        for nsp, rooms in self.model.rooms().items():
+            public = {r: ids for r, ids in rooms.items() if not (len(ids) == 1 and ids[0] == r)}
+            nsp_node = tree.root.add(
+                f"[b]{nsp}[/b]  {len(rooms)} rooms, {len(public)} shared",
+                data=("nsp", nsp),
+                expand=("nsp", nsp).__repr__() in expanded or len(expanded) == 0,
+            )
+            for room, ids in public.items():
+                room_node = nsp_node.add(
+                    f"{room}  [dim]({len(ids)})[/dim]",
+                    data=("room", nsp, room),
+                    expand=repr(("room", nsp, room)) in expanded,
+                )
+                for sid in ids[:ROOM_LEAF_LIMIT]:
+                    room_node.add_leaf(sid, data=("socket", nsp, sid))
+                if len(ids) > ROOM_LEAF_LIMIT:
+                    room_node.add_leaf(f"[dim]… {len(ids) - ROOM_LEAF_LIMIT} more[/dim]")
+        if selected is not None:
+            for node in _walk(tree.root):
+                if node.data == selected:
+                    tree.move_cursor(node)
+                    break
+
+    def _update_dashboard(self) -> None:
+        model, now = self.model, self.model.clock()
+        ws, polling = model.clients()
+        series = model.series
+        self.query_one("#lbl-clients", Static).update(
+            f"[b]Clients[/b] {ws + polling}  (websocket {ws}, polling {polling})"
+        )
+        self.query_one("#spark-clients", Sparkline).data = series["clients"].values(now)
+        conn, disc = series["connections"].last(now), series["disconnections"].last(now)
+        self.query_one("#lbl-conn", Static).update(
+            f"[b]Connections/s[/b] {conn:.0f}   [b]disconnections/s[/b] {disc:.0f}"
+        )
+        self.query_one("#spark-conn", Sparkline).data = series["connections"].values(now)
+        bin_, bout = series["bytesIn"].last(now), series["bytesOut"].last(now)
+        pin, pout = series["packetsIn"].last(now), series["packetsOut"].last(now)
+        self.query_one("#lbl-bytes", Static).update(
+            f"[b]Bytes/s[/b] in {_size(bin_)}  out {_size(bout)}   "
+            f"[b]packets/s[/b] in {pin:.0f}  out {pout:.0f}"
+        )
+        total = [
+            a + b
+            for a, b in zip(
+                series["bytesIn"].values(now), series["bytesOut"].values(now), strict=True
+            )
+        ]
+        self.query_one("#spark-bytes", Sparkline).data = total
+        lines = ["[b]Servers[/b]"]
+        for server, ok in model.server_health():
+            ago = now - server.last_seen
+            state = "[green]healthy[/]" if ok else "[red]unhealthy[/]"
+            lines.append(
+                f"{server.server_id}  {server.hostname} pid {server.pid}"
+                f"  up {human_age(server.uptime)}"
+                f"  clients {server.clients}  seen {ago:.0f}s ago  {state}"
+            )
+        if len(lines) == 1:
+            lines.append("[dim]no server_stats yet (sent every 2 s)[/dim]")
+        self.query_one("#dash-servers", Static).update("\n".join(lines))
+        ns = ["[b]Namespaces[/b]"] + [f"{n}  {c}" for n, c in model.namespaces().items()]
+        self.query_one("#dash-namespaces", Static).update("\n".join(ns))
+
+    # -- views
+
+    def action_view(self, name: str) -> None:
+        if name not in VIEWS:
+            return
+        if isinstance(self.screen, DetailScreen):
+            self.pop_screen()
+        self.view = name
+        self.query_one("#views", ContentSwitcher).current = name
+        self._seen.clear()
+        self._last_second = -1
+        self._dirty = True
+        self.flush()
+        if name == keymod.ROOMS:
+            self._rebuild_rooms()
+        target = {keymod.PACKETS: "#packet-view"}.get(name, f"#{name}")
+        self.query_one(target).focus()
+
+    @on(KeyedTable.Selected)
+    def _open_socket(self, event: KeyedTable.Selected) -> None:
+        self.open_socket(event.key)
+
+    def open_socket(self, sid: str) -> None:
+        if sid in self.model.sockets:
+            self.push_screen(DetailScreen(self.model, sid))
+
+    @on(Tree.NodeSelected)
+    def _tree_selected(self, event: Tree.NodeSelected[Any]) -> None:
+        data = event.node.data
+        if isinstance(data, tuple) and data[0] == "socket":
+            self.open_socket(data[2])
+
+    # -- selection
+
+    def selected_socket(self) -> SocketInfo | None:
+        if isinstance(self.screen, DetailScreen):
+            return self.model.sockets.get(self.screen.socket_id)
+        if self.view == keymod.SOCKETS:
+            key = self.query_one(f"#{keymod.SOCKETS}", KeyedTable).cursor_key
+            return self.model.sockets.get(key) if key else None
+        if self.view == keymod.ROOMS:
+            node = self.query_one(f"#{keymod.ROOMS}", Tree).cursor_node
+            if node is not None and isinstance(node.data, tuple) and node.data[0] == "socket":
+                return self.model.sockets.get(node.data[2])
+        return None
+
+    def selected_room(self) -> tuple[str, str] | None:
+        if self.view == keymod.ROOMS and not isinstance(self.screen, DetailScreen):
+            node = self.query_one(f"#{keymod.ROOMS}", Tree).cursor_node
+            if node is not None and isinstance(node.data, tuple) and node.data[0] == "room":
+                return node.data[1], node.data[2]
+        return None
+
+    # -- availability (footer, help and palette all ask here)
+
+    def _can_act(self) -> bool:
+        return not self.readonly and self.client is not None
+
+    def key_available(self, key: keymod.Key) -> bool:
+        if key.destructive:
+            if not self._can_act():
+                return False
+            if key.feature and self.model.config_received and not self.model.can(key.feature):
+                return False
+        if key.views is not None:
+            where = keymod.DETAIL if isinstance(self.screen, DetailScreen) else self.view
+            if where not in key.views:
+                return False
+        return True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        key = keymod.by_action(action)
+        if key is None:
+            return True
+        if isinstance(self.screen, ModalScreen) and key.id != "quit":
+            return False
+        return self.key_available(key)
+
+    def palette_entries(self) -> Iterable[tuple[keymod.Key, str]]:
+        for key in keymod.KEYS:
+            if key.id in ("palette", "open") or not self.key_available(key):
+                continue
+            yield key, key.action
+
+    def _run_palette_action(self, action: str) -> None:
+        self.call_later(self.run_action, action)
+
+    # -- filter, sort, pause
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = (
+            self.model.packets.filter.expression
+            if self.view == keymod.PACKETS
+            else self.model.filter.expression
+        )
+        box.add_class("-on")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.apply_filter(event.value)
+
+    def apply_filter(self, expression: str) -> bool:
+        """Apply to the current view; a bad expression keeps the previous filter."""
+        box = self.query_one("#filter", Input)
+        try:
+            if self.view == keymod.PACKETS:
+                self.model.packets.set_filter(expression)
+            else:
+                self.model.set_filter(expression)
+        except FilterError as exc:
+            box.add_class("-invalid")
+            self.error = str(exc)
+            self._dirty = True
+            return False
+        box.remove_class("-invalid")
+        self.error = ""
+        self._dirty = True
+        self._seen.clear()
+        return True
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self._close_filter()
+
+    def _close_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.remove_class("-on")
+        target = "#packet-view" if self.view == keymod.PACKETS else f"#{self.view}"
+        self.query_one(target).focus()
+
+    def on_key(self, event: Any) -> None:
+        if getattr(event, "key", "") == "escape" and self.query_one("#filter").has_focus:
+            self._close_filter()
+            event.stop()
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#filter", Input).value = ""
+        self.apply_filter("")
+
+    def action_sort(self) -> None:
+        names = list(SORT_KEYS)
+        nxt = names[(names.index(self.model.sort_key) + 1) % len(names)]
+        self.model.set_sort(nxt, reverse=False)
+        self.notify(f"sorted by {nxt}", timeout=1.5)
+        self._dirty = True
+
+    def action_sort_reverse(self) -> None:
+        self.model.set_sort(self.model.sort_key, reverse=not self.model.sort_reverse)
+        self._dirty = True
+
+    def action_pause(self) -> None:
+        log = self.model.packets
+        if log.paused:
+            log.resume()
+        else:
+            log.pause()
+        self._dirty = True
+        self.flush()
+
+    # -- actions on the server
+
+    def _send(self, coro_factory: Callable[[], Any], done: str) -> None:
+        async def run() -> None:
+            try:
+                await coro_factory()
+            except (AdminConnectError, ValueError) as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self.notify(done, timeout=3)
+
+        self.run_worker(run(), group="commands")
+
+    def action_disconnect(self, close: bool) -> None:
+        sock = self.selected_socket()
+        if sock is None or self.client is None:
+            self.notify("no socket selected", severity="warning")
+            return
+        client = self.client
+        what = "whole client (every namespace)" if close else "socket"
+        target = (
+            f"socket    {sock.id}\nnamespace {sock.nsp}\naddress   {sock.address}\n"
+            f"client    {sock.client_id}   transport {sock.transport}"
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._send(
+                    lambda: client.disconnect_socket(sock.nsp, sock.id, close),
+                    f"disconnect sent for {sock.id}",
+                )
+            else:
+                self.notify("disconnect cancelled", timeout=1.5)
+
+        self.push_screen(ConfirmScreen(f"Force-disconnect this {what}?", target), answered)
+
+    def action_join(self) -> None:
+        self._room_command("join")
+
+    def action_leave(self) -> None:
+        self._room_command("leave")
+
+    def _room_command(self, verb: str) -> None:
+        sock = self.selected_socket()
+        if sock is None or self.client is None:
+            self.notify("no socket selected", severity="warning")
+            return
+        client = self.client
+        default = sock.public_rooms[0] if verb == "leave" and sock.public_rooms else ""
+
+        def answered(room: str | None) -> None:
+            if not room:
+                return
+            fn = client.join if verb == "join" else client.leave
+            self._send(lambda: fn(sock.nsp, room, sock.id), f"{verb} {room!r} sent for {sock.id}")
+
+        self.push_screen(
+            PromptScreen(
+                f"{verb.title()} which room? (socket {sock.id} on {sock.nsp})", value=default
+            ),
+            answered,
+        )
+
+    def action_emit(self) -> None:
+        room = self.selected_room()
+        sock = self.selected_socket()
+        if room is not None:
+            nsp, target, label = room[0], room[1], f"room {room[1]!r} on {room[0]}"
+        elif sock is not None:
+            nsp, target, label = sock.nsp, sock.id, f"socket {sock.id} on {sock.nsp}"
+        else:
+            self.notify("select a socket or a room first", severity="warning")
+            return
+        client = self.client
+        if client is None:
+            return
+
+        def answered(text: str | None) -> None:
+            if not text:
+                return
+            name, _, rest = text.partition(" ")
+            try:
+                args = json.loads(f"[{rest}]") if rest.strip() else []
+            except json.JSONDecodeError as exc:
+                self.notify(f"arguments must be JSON values: {exc}", severity="error")
+                return
+            self._send(
+                lambda: client.emit(nsp, target, name, *args), f"emitted {name!r} to {label}"
+            )
+
+        self.push_screen(
+            PromptScreen(
+                f"Emit to {label}",
+                placeholder='event  "arg"  {"json": 1}',
+                hint='event name, then JSON arguments separated by commas: chat "hi", 2',
+            ),
+            answered,
+        )
+
+    # -- data
+
+    def action_copy_handshake(self) -> None:
+        sock = self.selected_socket()
+        if sock is None:
+            self.notify("no socket selected", severity="warning")
+            return
+        self.copy_to_clipboard(json.dumps(sock.handshake, indent=2))
+        self.notify(f"handshake of {sock.id} copied", timeout=2)
+
+    def action_export(self) -> None:
+        try:
+            paths = self.export()
+        except OSError as exc:
+            self.notify(f"export failed: {exc}", severity="error")
+            return
+        self.notify("exported " + ", ".join(str(p) for p in paths), timeout=5)
+
+    def export(self) -> list[Path]:
+        """Write the visible socket list (JSON) and the packet view (JSONL)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.model.clock()))
+        self.export_dir.mkdir(parents=True, exist_ok=True)
+        sockets = self.export_dir / f"sioscope-sockets-{stamp}.json"
+        sockets.write_text(json.dumps(self.model.export_sockets(), indent=2, default=str))
+        packets = self.export_dir / f"sioscope-packets-{stamp}.jsonl"
+        with packets.open("w") as fh:
+            for rec in self.model.export_packets():
+                fh.write(json.dumps(rec, default=str) + "\n")
+        return [sockets, packets]
+
+    def action_help(self) -> None:
+        available = {k.id: self.key_available(k) or k.views is not None for k in keymod.KEYS}
+        for k in keymod.KEYS:
+            if k.destructive and not self._can_act():
+                available[k.id] = False
+        self.push_screen(HelpScreen(available))
+
+    async def action_quit(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+        self.exit()
+
+
+def _walk(node: Any) -> Iterable[Any]:
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"

@@ -1,0 +1,188 @@
+"""Every key of the inspector, as data.
+
+One table feeds the App's ``BINDINGS`` (hence the footer), the help screen and the
+command palette, so the three cannot drift apart. ``destructive`` keys change the
+server; read-only mode hides them, and so does a server that does not advertise the
+``feature`` they need (``supportedFeatures``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One binding: the key, its action, and what the user is told about it."""
+
+    id: str
+    key: str
+    action: str
+    description: str
+    group: str
+    help: str
+    show: bool = True
+    destructive: bool = False
+    feature: str | None = None
+    views: frozenset[str] | None = None
+    """Views where the action applies (``None``: everywhere)."""
+
+    @property
+    def display_key(self) -> str:
+        return self.key.split(",")[0]
+
+
+SOCKETS, ROOMS, PACKETS, DASHBOARD, DETAIL = "sockets", "rooms", "packets", "dashboard", "detail"
+_SOCKETISH = frozenset({SOCKETS, DETAIL})
+
+KEYS: tuple[Key, ...] = (
+    Key("view.sockets", "1", "view('sockets')", "Sockets", "Views", "Live table of sockets"),
+    Key("view.rooms", "2", "view('rooms')", "Rooms", "Views", "Namespace → room → sockets"),
+    Key("view.packets", "3", "view('packets')", "Packets", "Views", "Live packet stream"),
+    Key(
+        "view.dashboard",
+        "4",
+        "view('dashboard')",
+        "Dashboard",
+        "Views",
+        "Clients, rates and server health",
+    ),
+    Key("open", "enter", "open", "Open", "Views", "Open the selected socket's detail", show=False),
+    Key(
+        "filter",
+        "slash",
+        "filter",
+        "Filter",
+        "Find",
+        "Filter the current view: text, field:value, !negate, re:regex",
+    ),
+    Key(
+        "filter.clear",
+        "ctrl+l",
+        "clear_filter",
+        "Clear filter",
+        "Find",
+        "Remove the current view's filter",
+        show=False,
+    ),
+    Key("sort", "s", "sort", "Sort", "Find", "Cycle the sort column", views=frozenset({SOCKETS})),
+    Key(
+        "sort.reverse",
+        "S",
+        "sort_reverse",
+        "Reverse",
+        "Find",
+        "Reverse the sort order",
+        show=False,
+        views=frozenset({SOCKETS}),
+    ),
+    Key(
+        "pause",
+        "p,space",
+        "pause",
+        "Pause",
+        "Stream",
+        "Freeze the packet stream; new packets are counted",
+        views=frozenset({PACKETS}),
+    ),
+    Key(
+        "disconnect",
+        "d",
+        "disconnect(False)",
+        "Disconnect",
+        "Actions",
+        "Force-disconnect the selected socket (asks first)",
+        destructive=True,
+        feature="DISCONNECT",
+        views=_SOCKETISH,
+    ),
+    Key(
+        "disconnect.client",
+        "D",
+        "disconnect(True)",
+        "Kill client",
+        "Actions",
+        "Close the selected socket's whole Engine.IO client (asks first)",
+        show=False,
+        destructive=True,
+        feature="DISCONNECT",
+        views=_SOCKETISH,
+    ),
+    Key(
+        "join",
+        "J",
+        "join",
+        "Join",
+        "Actions",
+        "Make the selected socket join a room",
+        show=False,
+        destructive=True,
+        feature="JOIN",
+        views=_SOCKETISH,
+    ),
+    Key(
+        "leave",
+        "L",
+        "leave",
+        "Leave",
+        "Actions",
+        "Make the selected socket leave a room",
+        show=False,
+        destructive=True,
+        feature="LEAVE",
+        views=_SOCKETISH,
+    ),
+    Key(
+        "emit",
+        "e",
+        "emit",
+        "Emit",
+        "Actions",
+        "Emit an event to the selected socket or room",
+        destructive=True,
+        feature="EMIT",
+        views=frozenset({SOCKETS, DETAIL, ROOMS}),
+    ),
+    Key(
+        "copy",
+        "c",
+        "copy_handshake",
+        "Copy",
+        "Data",
+        "Copy the selected socket's handshake JSON",
+        show=False,
+        views=_SOCKETISH,
+    ),
+    Key(
+        "export",
+        "ctrl+s",
+        "export",
+        "Export",
+        "Data",
+        "Write the socket list (JSON) and the packet log (JSONL) to files",
+    ),
+    Key("help", "question_mark,f1", "help", "Help", "App", "This screen"),
+    Key(
+        "palette", "ctrl+p", "command_palette", "Palette", "App", "Search every action", show=False
+    ),
+    Key("quit", "q", "quit", "Quit", "App", "Leave the inspector"),
+)
+
+
+def bindings() -> list[Binding]:
+    """Textual bindings for the App, with ids so users can remap them with a keymap."""
+    return [
+        Binding(k.key, k.action, k.description, show=k.show, id=k.id, tooltip=k.help)
+        for k in KEYS
+        if k.id != "open"  # Enter belongs to the tables themselves
+    ]
+
+
+def by_action(action: str) -> Key | None:
+    """The key whose action name (without arguments) is ``action``."""
+    for k in KEYS:
+        if k.action.split("(")[0] == action:
+            return k
+    return None

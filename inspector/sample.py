@@ -1,0 +1,156 @@
+"""A seeded, fixed-clock feed of admin events: for snapshot tests, screenshots and the bench.
+
+It produces the official wire shapes (as Node sends them), so whatever it drives goes
+through ``Model.apply`` exactly like live traffic does.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+T0 = 1_795_556_800.0
+"""2026-11-24 16:26:40 UTC: every sample timestamp is relative to it."""
+
+ROOMS = ("lobby", "vip", "support", "game-1", "game-2", "beta")
+NAMESPACES = ("/", "/", "/", "/chat")
+
+
+class FixedClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _iso(ts: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+
+
+def make_id(rng: random.Random, n: int = 20) -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def wire_socket(rng: random.Random, i: int, now: float) -> dict[str, Any]:
+    sid = make_id(rng)
+    client = make_id(rng, 12)
+    nsp = NAMESPACES[i % len(NAMESPACES)]
+    rooms = [sid, *rng.sample(ROOMS, rng.randint(0, 2))]
+    issued = now - rng.randint(5, 5000)
+    transport = "websocket" if rng.random() < 0.8 else "polling"
+    address = f"10.0.{rng.randint(0, 9)}.{rng.randint(2, 250)}"
+    return {
+        "id": sid,
+        "clientId": client,
+        "transport": transport,
+        "nsp": nsp,
+        "data": {"user": {"name": f"user{i}", "plan": rng.choice(["free", "pro"])}},
+        "handshake": {
+            "address": address,
+            "headers": {
+                "host": "chat.example.com",
+                "user-agent": rng.choice(
+                    ["Mozilla/5.0 (X11; Linux x86_64)", "node-XMLHttpRequest"]
+                ),
+                "accept": "*/*",
+            },
+            "query": {"EIO": "4", "transport": "polling", "t": make_id(rng, 8)},
+            "issued": int(issued * 1000),
+            "secure": False,
+            "time": "Tue Nov 24 2026 16:26:40 GMT+0000 (Coordinated Universal Time)",
+            "url": "/socket.io/?EIO=4&transport=polling",
+            "xdomain": False,
+        },
+        "rooms": rooms,
+    }
+
+
+def snapshot_events(n_sockets: int, seed: int = 7, now: float = T0) -> list[tuple[str, list[Any]]]:
+    """What an admin client receives on connect: config, all_sockets, server_stats."""
+    rng = random.Random(seed)
+    sockets = [wire_socket(rng, i, now) for i in range(n_sockets)]
+    features = [
+        "EMIT",
+        "JOIN",
+        "LEAVE",
+        "DISCONNECT",
+        "MJOIN",
+        "MLEAVE",
+        "MDISCONNECT",
+        "AGGREGATED_EVENTS",
+        "ALL_EVENTS",
+        "X_SIOSCOPE_PACKETS",
+    ]
+    events: list[tuple[str, list[Any]]] = [
+        ("session", ["0123456789abcdef"]),
+        ("config", [{"supportedFeatures": features}]),
+        ("sioscope:snapshot", [{"seq": 0, "serverId": "demo"}]),
+        ("all_sockets", [sockets]),
+    ]
+    for k in range(60, 0, -1):
+        events.append(("server_stats", [stats(rng, now - k, n_sockets, "demo-1")]))
+    events.append(("server_stats", [stats(rng, now - 0.5, n_sockets, "demo-1")]))
+    events.append(("server_stats", [stats(rng, now - 30, n_sockets // 3, "demo-2")]))
+    return events
+
+
+def stats(rng: random.Random, ts: float, clients: int, server_id: str) -> dict[str, Any]:
+    second = int(ts) * 1000
+    return {
+        "serverId": server_id,
+        "hostname": "demo-host",
+        "pid": 4242 if server_id == "demo-1" else 4343,
+        "uptime": 3600.0 + ts - T0,
+        "clientsCount": clients,
+        "pollingClientsCount": clients // 5,
+        "aggregatedEvents": [
+            {"timestamp": second, "type": "rawConnection", "count": rng.randint(0, 12)},
+            {
+                "timestamp": second,
+                "type": "rawDisconnection",
+                "subType": "transport close",
+                "count": rng.randint(0, 8),
+            },
+            {"timestamp": second, "type": "packetsIn", "count": rng.randint(50, 300)},
+            {"timestamp": second, "type": "packetsOut", "count": rng.randint(50, 400)},
+            {"timestamp": second, "type": "bytesIn", "count": rng.randint(2000, 40000)},
+            {"timestamp": second, "type": "bytesOut", "count": rng.randint(4000, 90000)},
+        ],
+        "namespaces": [
+            {"name": "/", "socketsCount": clients * 3 // 4},
+            {"name": "/chat", "socketsCount": clients // 4},
+            {"name": "/admin", "socketsCount": 1},
+        ],
+    }
+
+
+def packet_batches(
+    client_ids: list[str], per_batch: int, batches: int, seed: int = 11, start: float = T0 - 10
+) -> Iterator[tuple[str, list[Any]]]:
+    """``sioscope:packets`` batches with consecutive ``seq``, 10 a second."""
+    rng = random.Random(seed)
+    kinds = (("in", "message"), ("out", "message"), ("out", "ping"), ("in", "pong"))
+    for b in range(batches):
+        ts = start + b * 0.1
+        records = []
+        for _ in range(per_batch):
+            kind, ptype = rng.choice(kinds)
+            payload = f'42["chat","message {rng.randint(0, 999)}"]' if ptype == "message" else None
+            records.append(
+                [
+                    int(ts * 1000),
+                    rng.choice(client_ids),
+                    kind,
+                    ptype,
+                    len(payload) if payload else 0,
+                    payload,
+                ]
+            )
+        yield "sioscope:packets", [{"seq": b + 1, "dropped": 0, "records": records}]

@@ -1,0 +1,65 @@
+"""The help screen, generated from the binding table so it cannot drift from the keys."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from inspector.keys import KEYS, Key
+
+FILTER_HELP = (
+    "Filter grammar: words must all match · [b]lobby[/b] anywhere · [b]room:lobby[/b] one "
+    "field · [b]!polling[/b] negates · [b]re:^ab[/b] regex.\n"
+    "Socket fields: id room address transport nsp data client · "
+    "Packet fields: socket client dir type nsp"
+)
+
+
+def help_table(available: dict[str, bool]) -> Table:
+    """Keys grouped; unavailable ones (read-only, unsupported) are shown dimmed, as htop does."""
+    table = Table(box=None, expand=True, show_header=True, header_style="bold")
+    table.add_column("Key", width=14)
+    table.add_column("Action", width=14)
+    table.add_column("What it does")
+    group = ""
+    for k in KEYS:
+        if k.group != group:
+            group = k.group
+            table.add_row(f"[b u]{group}[/]", "", "")
+        keys = " ".join(_pretty(x) for x in k.key.split(","))
+        ok = available.get(k.id, True)
+        note = "" if ok else "  (unavailable: read-only or not supported by the server)"
+        style = "" if ok else "dim strike"
+        table.add_row(keys, k.description, k.help + note, style=style)
+    return table
+
+
+def _pretty(key: str) -> str:
+    return {"slash": "/", "question_mark": "?", "space": "Space"}.get(key, key)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]  # noqa: RUF012
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 100; max-height: 90%; border: thick $accent; background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, available: dict[str, bool]) -> None:
+        super().__init__()
+        self.available = available
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static("[b]sioscope inspector — keys[/b]  (Esc closes)\n")
+            yield Static(help_table(self.available))
+            yield Static("\n" + FILTER_HELP)
+
+
+__all__ = ["HelpScreen", "Key", "help_table"]
