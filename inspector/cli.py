@@ -1,0 +1,112 @@
+"""The ``sioscope`` command: ``sioscope demo`` and ``sioscope inspect URL``.
+
+Failures a user can cause (a bad URL, a refused login, an unreachable host) end with one
+line on stderr and a non-zero status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from inspector.client import AdminClient, AdminConnectError, ClientOptions
+from inspector.model import Model
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sioscope",
+        description="Watch a Socket.IO server live through its admin namespace.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="start an embedded server with demo clients and inspect it")
+    demo.add_argument("--clients", type=int, default=36, help="demo clients (default 36)")
+    demo.add_argument("--readonly", action="store_true", help="hide every action")
+    insp = sub.add_parser(
+        "inspect", help="attach to a server instrumented with the admin namespace (ours or Node's)"
+    )
+    insp.add_argument("url", help="server URL, e.g. http://localhost:3000 (a path = namespace)")
+    insp.add_argument("--namespace", default="/admin", help="admin namespace (default /admin)")
+    insp.add_argument("--path", default="/socket.io", help="Socket.IO path (default /socket.io)")
+    insp.add_argument("--username", help="basic-auth user name (no auth when omitted)")
+    insp.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="read the password from this environment variable "
+        "(without it, the password is prompted for)",
+    )
+    insp.add_argument("--websocket-only", action="store_true", help="skip HTTP long-polling")
+    insp.add_argument("--readonly", action="store_true", help="hide every action")
+    insp.add_argument("--no-packets", action="store_true", help="do not ask for the packet stream")
+    insp.add_argument("--export-dir", type=Path, help="where ctrl+s writes (default: cwd)")
+    return parser
+
+
+def _fail(message: str, status: int = 2) -> int:
+    print(f"sioscope: {message}", file=sys.stderr)
+    return status
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    if args.username is None:
+        return None
+    if args.password_env:
+        value = os.environ.get(args.password_env)
+        if value is None:
+            raise ValueError(f"environment variable {args.password_env} is not set")
+        return value
+    if not sys.stdin.isatty():
+        raise ValueError("no terminal to prompt for the password: use --password-env VAR")
+    return getpass.getpass(f"password for {args.username}: ")
+
+
+async def inspect(options: ClientOptions, readonly: bool, export_dir: Path | None) -> int:
+    """Connect once (failing with one line), then run the TUI with reconnects."""
+    from inspector.app import InspectorApp
+
+    model = Model()
+    client = AdminClient(options, model)
+    try:
+        await client.connect()
+    except AdminConnectError as exc:
+        return _fail(str(exc), 1)
+    client.start()
+    app = InspectorApp(model, client, readonly=readonly, export_dir=export_dir, source=options.url)
+    try:
+        await app.run_async()
+    finally:
+        await client.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from inspector.demo import run_demo
+
+            return asyncio.run(run_demo(args.clients, args.readonly))
+        try:
+            options = ClientOptions(
+                url=args.url,
+                namespace=args.namespace,
+                path=args.path,
+                username=args.username,
+                password=_password(args),
+                websocket_only=args.websocket_only,
+                packets=not args.no_packets,
+            )
+            options.endpoint()
+        except ValueError as exc:
+            return _fail(str(exc))
+        return asyncio.run(inspect(options, args.readonly, args.export_dir))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""``sioscope demo``: our server with ``instrument()``, and a crowd of real clients on it.
+
+The clients are real Engine.IO connections (python-engineio's AsyncClient, framed with
+``server/parser.py``): they connect over polling and upgrade (a few stay on polling),
+join and leave rooms, chat, and now and then leave and come back, so every view of the
+inspector has something live to show. Everything binds 127.0.0.1 on a free port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass, field
+
+import engineio
+from aiohttp import web
+
+from server import Server, Socket
+from server.admin import instrument
+from server.parser import Decoder, Packet, PacketType, encode
+
+log = logging.getLogger("sioscope.demo")
+
+ROOMS = ("lobby", "general", "random", "support", "game-1", "game-2", "vip")
+NAMES = ("ada", "bob", "cleo", "dev", "eve", "finn", "gus", "hana", "ivo", "jules", "kai")
+
+
+def build_server(
+    *, readonly: bool = False, ping_interval: float = 5.0
+) -> tuple[web.Application, Server]:
+    """The demo application: a chat on ``/`` and ``/chat``, instrumented, auth disabled."""
+    app = web.Application()
+    io = Server(cors_allowed_origins="*", ping_interval=ping_interval, ping_timeout=5.0)
+    io.attach(app)
+    instrument(io, auth=False, readonly=readonly, server_id="sioscope-demo")
+
+    def setup(socket: Socket) -> None:
+        auth = socket.handshake.get("auth") or {}
+        socket.data["user"] = {"name": str(auth.get("name", "anon"))}
+        socket.join("lobby")
+
+        @socket.on("join")
+        def join(room: str) -> None:
+            if isinstance(room, str) and room:
+                socket.join(room)
+
+        @socket.on("leave")
+        def leave(room: str) -> None:
+            if isinstance(room, str) and room:
+                socket.leave(room)
+
+        @socket.on("chat")
+        def chat(room: str, text: str) -> None:
+            socket.data["messages"] = int(socket.data.get("messages", 0)) + 1
+            socket.to(str(room)).emit("chat", socket.data["user"]["name"], text)
+
+    io.on("connection", setup)
+    io.of("/chat").on("connection", setup)
+    return app, io
+
+
+@dataclass
+class Bot:
+    """One demo user: an Engine.IO connection with one or two namespace sockets."""
+
+    url: str
+    name: str
+    rng: random.Random
+    polling_only: bool = False
+    namespaces: list[str] = field(default_factory=lambda: ["/"])
+    eio: engineio.AsyncClient | None = None
+    rooms: set[str] = field(default_factory=set)
+
+    async def connect(self) -> None:
+        eio = engineio.AsyncClient(handle_sigint=False, request_timeout=5)
+        decoder = Decoder()
+
+        def on_message(msg: str | bytes) -> None:
+            with contextlib.suppress(Exception):
+                decoder.feed(msg)  # the bots do not care what they receive
+
+        eio.on("message", on_message)
+        transports = ["polling"] if self.polling_only else ["polling", "websocket"]
+        await eio.connect(self.url, transports=transports, engineio_path="socket.io")
+        self.eio = eio
+        for nsp in self.namespaces:
+            await self._send(Packet(PacketType.CONNECT, nsp, {"name": self.name}))
+
+    async def _send(self, packet: Packet) -> None:
+        if self.eio is None:
+            return
+        for part in encode(packet):
+            await self.eio.send(part)
+
+    async def act(self) -> None:
+        """One random action: chat (most often), join, leave."""
+        nsp = self.rng.choice(self.namespaces)
+        roll = self.rng.random()
+        if roll < 0.6:
+            room = self.rng.choice(sorted(self.rooms | {"lobby"}))
+            word = self.rng.choice(("hi", "hello", "gg", "brb", "lol"))
+            text = f"{word} #{self.rng.randint(1, 999)}"
+            await self._send(Packet(PacketType.EVENT, nsp, ["chat", room, text]))
+        elif roll < 0.8 or not self.rooms:
+            room = self.rng.choice(ROOMS)
+            self.rooms.add(room)
+            await self._send(Packet(PacketType.EVENT, nsp, ["join", room]))
+        else:
+            room = self.rng.choice(sorted(self.rooms))
+            self.rooms.discard(room)
+            await self._send(Packet(PacketType.EVENT, nsp, ["leave", room]))
+
+    async def close(self) -> None:
+        if self.eio is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.eio.disconnect(), 2.0)
+            self.eio = None
+
+
+class Demo:
+    """The embedded server plus its bots; ``await start()``, ``await stop()``."""
+
+    def __init__(self, clients: int = 36, *, readonly: bool = False, seed: int = 1) -> None:
+        self.n_clients = clients
+        self.readonly = readonly
+        self.rng = random.Random(seed)
+        self.port = 0
+        self.runner: web.AppRunner | None = None
+        self.io: Server | None = None
+        self.bots: list[Bot] = []
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        app, self.io = build_server(readonly=self.readonly)
+        self.runner = web.AppRunner(app, handle_signals=False)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets
+        self.port = server.sockets[0].getsockname()[1]
+        await asyncio.gather(*(self._spawn(i) for i in range(self.n_clients)))
+        self._task = asyncio.ensure_future(self._life())
+
+    async def _spawn(self, i: int) -> None:
+        name = f"{self.rng.choice(NAMES)}{i}"
+        namespaces = ["/", "/chat"] if self.rng.random() < 0.3 else ["/"]
+        bot = Bot(
+            self.url,
+            name,
+            random.Random(self.rng.random()),
+            polling_only=self.rng.random() < 0.15,
+            namespaces=namespaces,
+        )
+        try:
+            await bot.connect()
+        except Exception as exc:  # a bot that cannot connect is logged, the demo goes on
+            log.warning("demo bot %s could not connect: %s", name, exc)
+            return
+        self.bots.append(bot)
+
+    async def _life(self) -> None:
+        """Ticks ~5 times a second: bots chat and move; some leave, newcomers arrive."""
+        i = self.n_clients
+        while True:
+            await asyncio.sleep(0.2)
+            for bot in self.rng.sample(self.bots, min(len(self.bots), 4)):
+                with contextlib.suppress(Exception):
+                    await bot.act()
+            if self.bots and self.rng.random() < 0.08:
+                bot = self.rng.choice(self.bots)
+                self.bots.remove(bot)
+                await bot.close()
+            if len(self.bots) < self.n_clients and self.rng.random() < 0.15:
+                await self._spawn(i)
+                i += 1
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await asyncio.gather(*(b.close() for b in self.bots), return_exceptions=True)
+        self.bots.clear()
+        if self.io is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.io.close(), 3.0)
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+async def run_demo(clients: int = 36, readonly: bool = False) -> int:
+    """Start the demo and open the inspector on it; returns the exit status."""
+    from inspector.app import InspectorApp
+    from inspector.client import AdminClient, AdminConnectError, ClientOptions
+    from inspector.model import Model
+
+    demo = Demo(clients, readonly=readonly)
+    await demo.start()
+    model = Model()
+    client = AdminClient(ClientOptions(demo.url), model)
+    try:
+        await client.connect()
+    except AdminConnectError as exc:
+        await demo.stop()
+        print(f"sioscope: {exc}")
+        return 1
+    client.start()
+    app = InspectorApp(model, client, readonly=readonly, source=f"demo {demo.url}")
+    try:
+        await app.run_async()
+    finally:
+        await client.close()
+        await demo.stop()
+    return 0
