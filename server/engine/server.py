@@ -57,6 +57,11 @@ def generate_id() -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii")
 
 
+def _query(request: web.Request) -> dict[str, str]:
+    """The query string with the last value of a repeated key winning, as in Node."""
+    return dict(request.query.items())
+
+
 class _Refused(Exception):
     """A request refused with one of Node's error codes."""
 
@@ -198,7 +203,7 @@ class EngineServer(EventEmitter):
         return web.Response(status=500, headers=headers)
 
     async def _verify(self, request: web.Request, upgrade: bool) -> Conn | None:
-        query = request.query
+        query = _query(request)
         transport = query.get("transport")
         if transport not in self.transports:
             raise _Refused(UNKNOWN_TRANSPORT, {"transport": transport})
@@ -327,7 +332,7 @@ class EngineServer(EventEmitter):
             return web.Response(status=400, text=exc.text or "Bad request")
         except ConnectionError:  # the client left during the handshake
             return ws
-        if request.query.get("transport") != "websocket":
+        if _query(request).get("transport") != "websocket":
             await ws.close()
             return ws
         transport = WebSocketTransport(request, ws)

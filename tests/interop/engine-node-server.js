@@ -1,12 +1,20 @@
 // Node's own engine.io server (the reference), as an echo server that logs every
 // `conn` event as a JSON line, so pytest can compare our event order with Node's.
 // Prints {"port": N} first; exits when stdin closes or after 20 s.
+// Usage: node engine-node-server.js [pingInterval ms] [pingTimeout ms]
 "use strict";
 const http = require("http");
 const { Server } = require("engine.io");
 
 const httpServer = http.createServer();
-const engine = new Server({ pingInterval: 5000, pingTimeout: 5000, cors: { origin: "*" } });
+// argv: [pingInterval ms] [pingTimeout ms]
+const [pingInterval, pingTimeout] = process.argv.slice(2).map(Number);
+const engine = new Server({
+  pingInterval: pingInterval || 5000,
+  pingTimeout: pingTimeout || 5000,
+  maxHttpBufferSize: 1e6,
+  cors: { origin: "*" },
+});
 engine.attach(httpServer, { path: "/engine.io/" });
 
 const show = (data) =>

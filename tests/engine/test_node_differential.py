@@ -1,0 +1,295 @@
+"""Differential test: the same raw probes against Node's engine.io and against ours.
+
+Every scenario below drives raw HTTP requests and WebSocket frames and returns what
+it observed (statuses, bodies, frames, close codes, the server's close reason), with
+the session ids left out. Node's engine.io 6.6.12 (an echo server with the same
+settings as ours: ping 300/200 ms, maxPayload 1e6) is the reference: every
+observation must be equal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+import websockets
+
+from .conftest import start_echo
+
+pytestmark = [pytest.mark.interop, pytest.mark.asyncio(loop_scope="module")]
+
+INTEROP_DIR = Path(__file__).resolve().parents[1] / "interop"
+
+
+@dataclass
+class Target:
+    """A server under probe: its base URL and how to learn a session's close reason."""
+
+    url: str
+    reason: Callable[[str], Awaitable[str]]
+
+    def http(self, query: str) -> str:
+        return f"{self.url}/engine.io/?{query}"
+
+    def ws(self, query: str) -> str:
+        return self.http(query).replace("http://", "ws://")
+
+
+async def _get(s: aiohttp.ClientSession, t: Target, sid: str) -> tuple[int, str]:
+    async with s.get(t.http(f"EIO=4&transport=polling&sid={sid}")) as r:
+        return r.status, await r.text()
+
+
+async def _post(s: aiohttp.ClientSession, t: Target, sid: str, body: Any, **kw: Any):
+    async with s.post(t.http(f"EIO=4&transport=polling&sid={sid}"), data=body, **kw) as r:
+        return r.status, await r.text()
+
+
+async def _open(s: aiohttp.ClientSession, t: Target) -> str:
+    async with s.get(t.http("EIO=4&transport=polling")) as r:
+        return json.loads((await r.text())[1:])["sid"]
+
+
+async def _ws_open(ws: websockets.ClientConnection) -> str:
+    return json.loads((await asyncio.wait_for(ws.recv(), 2))[1:])["sid"]
+
+
+async def handshake(s, t):
+    async with s.get(t.http("EIO=4&transport=polling")) as r:
+        body = await r.text()
+        polling = (r.status, r.headers["Content-Type"], r.headers.get("Cache-Control"))
+    open_ = json.loads(body[1:])
+    async with websockets.connect(t.ws("EIO=4&transport=websocket")) as ws:
+        first = json.loads((await asyncio.wait_for(ws.recv(), 2))[1:])
+    strip = {k: v for k, v in open_.items() if k != "sid"}
+    return polling, body[0], sorted(open_), strip, {k: v for k, v in first.items() if k != "sid"}
+
+
+async def bad_requests(s, t):
+    out = []
+    queries = [
+        "transport=polling",
+        "EIO=abc&transport=polling",
+        "EIO=3&transport=polling",
+        "EIO=4",
+        "EIO=4&transport=abc",
+        "EIO=4&transport=polling&sid=nope",
+        "EIO=4&transport=websocket",
+    ]
+    for q in queries:
+        async with s.get(t.http(q)) as r:
+            out.append((q, r.status, r.headers.get("Content-Type"), await r.text()))
+    for method in ("POST", "PUT", "DELETE"):
+        async with s.request(method, t.http("EIO=4&transport=polling"), data="4x") as r:
+            out.append((method, r.status, await r.text()))
+    sid = await _open(s, t)
+    async with s.put(t.http(f"EIO=4&transport=polling&sid={sid}"), data="4x") as r:
+        out.append(("PUT with sid", r.status))
+    async with s.get(t.http(f"EIO=4&transport=polling&sid={sid}&EIO=3")) as r:
+        out.append(("EIO=3 with sid", r.status))
+    return out
+
+
+async def echo_batches(s, t):
+    sid = await _open(s, t)
+    return [
+        await _post(s, t, sid, "4test1\x1e4test2\x1e4test3"),
+        await _get(s, t, sid),
+        await _post(s, t, sid, "4hello\x1ebAQIDBA=="),
+        await _get(s, t, sid),
+        await _post(s, t, sid, "4é✓\x1eb\x1e4"),
+        await _get(s, t, sid),
+    ]
+
+
+async def invalid_post(s, t):
+    sid = await _open(s, t)
+    first = await _post(s, t, sid, "abc")
+    return first, (await _get(s, t, sid))[0], await t.reason(sid)
+
+
+async def duplicate_get(s, t):
+    sid = await _open(s, t)
+    first = asyncio.ensure_future(_get(s, t, sid))
+    await asyncio.sleep(0.05)
+    second = await _get(s, t, sid)
+    return await first, second[0], (await _get(s, t, sid))[0], await t.reason(sid)
+
+
+async def client_close_over_polling(s, t):
+    sid = await _open(s, t)
+    pending = asyncio.ensure_future(_get(s, t, sid))
+    await asyncio.sleep(0.05)
+    posted = await _post(s, t, sid, "1")
+    return posted, await pending, (await _get(s, t, sid))[0], await t.reason(sid)
+
+
+async def oversize_post(s, t):
+    sid = await _open(s, t)
+    big = await _post(s, t, sid, "4" + "x" * 1_000_000)
+    return big[0], await _post(s, t, sid, "4small"), await _get(s, t, sid)
+
+
+async def octet_stream_post(s, t):
+    sid = await _open(s, t)
+    headers = {"Content-Type": "application/octet-stream"}
+    status = (await _post(s, t, sid, b"\x04abc", headers=headers))[0]
+    return status, await t.reason(sid)
+
+
+async def heartbeat_polling(s, t):
+    sid = await _open(s, t)
+    out = []
+    for _ in range(3):
+        out.append(await _get(s, t, sid))
+        out.append(await _post(s, t, sid, "3"))
+    return out
+
+
+async def ping_timeout_polling(s, t):
+    sid = await _open(s, t)
+    await asyncio.sleep(0.6)
+    return (await _get(s, t, sid))[0], await t.reason(sid)
+
+
+async def upgrade(s, t):
+    sid = await _open(s, t)
+    out: list[Any] = []
+    pending = asyncio.ensure_future(_get(s, t, sid))
+    async with websockets.connect(t.ws(f"EIO=4&transport=websocket&sid={sid}")) as ws:
+        await ws.send("2probe")
+        out.append(await asyncio.wait_for(ws.recv(), 2))
+        out.append(await pending)
+        await ws.send("5")
+        await ws.send("4hello")
+        out.append(await asyncio.wait_for(ws.recv(), 2))
+        out.append((await _get(s, t, sid))[0])
+        async with websockets.connect(t.ws(f"EIO=4&transport=websocket&sid={sid}")) as ws2:
+            await asyncio.wait_for(ws2.wait_closed(), 2)
+            out.append(("second socket", ws2.response.status_code))
+        await ws.send(b"\x01\x02")
+        out.append(await asyncio.wait_for(ws.recv(), 2))
+        await ws.send("2")  # a client ping is an error in v4
+        out.append(await t.reason(sid))
+    return out
+
+
+async def websocket_bad_frames(s, t):
+    out = []
+    for frame in ("abc", "", "2", "9x"):
+        async with websockets.connect(t.ws("EIO=4&transport=websocket")) as ws:
+            sid = await _ws_open(ws)
+            await ws.send(frame)
+            out.append((frame, await t.reason(sid)))
+    async with websockets.connect(t.ws("EIO=4&transport=websocket"), max_size=None) as ws:
+        sid = await _ws_open(ws)
+        await ws.send("4" + "x" * 1_000_001)
+        await asyncio.wait_for(ws.wait_closed(), 3)
+        out.append(("too big", ws.close_code, await t.reason(sid)))
+    async with websockets.connect(t.ws("EIO=4&transport=websocket")) as ws:
+        sid = await _ws_open(ws)
+    out.append(("client closes", await t.reason(sid)))
+    return out
+
+
+async def websocket_heartbeat(s, t):
+    async with websockets.connect(t.ws("EIO=4&transport=websocket")) as ws:
+        sid = await _ws_open(ws)
+        frames = [await asyncio.wait_for(ws.recv(), 1)]
+        await ws.send("3")
+        await ws.send("1")  # ignored over websocket
+        frames.append(await asyncio.wait_for(ws.recv(), 1))
+        reason = await t.reason(sid)  # no pong this time
+        await asyncio.wait_for(ws.wait_closed(), 2)
+    return frames, reason
+
+
+SCENARIOS = [
+    handshake,
+    bad_requests,
+    echo_batches,
+    invalid_post,
+    duplicate_get,
+    client_close_over_polling,
+    oversize_post,
+    octet_stream_post,
+    heartbeat_polling,
+    ping_timeout_polling,
+    upgrade,
+    websocket_bad_frames,
+    websocket_heartbeat,
+]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def node_target(node_bin) -> AsyncIterator[Target]:
+    proc = await asyncio.create_subprocess_exec(
+        node_bin,
+        "engine-node-server.js",
+        "300",
+        "200",
+        cwd=INTEROP_DIR,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    port = json.loads(await asyncio.wait_for(proc.stdout.readline(), 10))["port"]
+    reasons: dict[str, asyncio.Future[str]] = {}
+    loop = asyncio.get_running_loop()
+
+    def future(sid: str) -> asyncio.Future[str]:
+        return reasons.setdefault(sid, loop.create_future())
+
+    async def read_log() -> None:
+        assert proc.stdout is not None
+        while line := await proc.stdout.readline():
+            event = json.loads(line)
+            if event["ev"] == "close" and not future(event["sid"]).done():
+                future(event["sid"]).set_result(event["reason"])
+
+    reader = asyncio.ensure_future(read_log())
+
+    async def reason(sid: str) -> str:
+        return await asyncio.wait_for(asyncio.shield(future(sid)), 3)
+
+    try:
+        yield Target(f"http://127.0.0.1:{port}", reason)
+    finally:
+        proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), 5)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+        reader.cancel()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def our_target() -> AsyncIterator[Target]:
+    srv, runner = await start_echo()
+
+    async def reason(sid: str) -> str:
+        return (await srv.closed_with(sid, timeout=3))[0]
+
+    try:
+        yield Target(srv.url, reason)
+    finally:
+        await srv.eng.close()
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)
+async def test_same_observations_as_node(scenario, node_target, our_target):
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with aiohttp.ClientSession(timeout=timeout) as s:
+        theirs = await scenario(s, node_target)
+    async with aiohttp.ClientSession(timeout=timeout) as s:
+        ours = await scenario(s, our_target)
+    assert ours == theirs
