@@ -30,10 +30,12 @@ INTEROP_DIR = Path(__file__).resolve().parents[1] / "interop"
 
 @dataclass
 class Target:
-    """A server under probe: its base URL and how to learn a session's close reason."""
+    """A server under probe: its base URL, and for a session that closed, its close
+    reason followed by the ``conn`` events it saw (flush/drain left out: how sends
+    are batched is not an observable rule)."""
 
     url: str
-    reason: Callable[[str], Awaitable[str]]
+    reason: Callable[[str], Awaitable[tuple[str, list[dict[str, Any]]]]]
 
     def http(self, query: str) -> str:
         return f"{self.url}/engine.io/?{query}"
@@ -211,6 +213,33 @@ async def websocket_heartbeat(s, t):
     return frames, reason
 
 
+def _show(data: object) -> object:
+    if data is None or isinstance(data, str):
+        return data
+    return {"hex": bytes(data).hex()}  # type: ignore[arg-type]
+
+
+def _our_trace(srv: Any, sid: str) -> list[dict[str, Any]]:
+    """Our recorded events in the shape engine-node-server.js logs Node's."""
+    trace: list[dict[str, Any]] = []
+    for s, name, args in srv.events:
+        if s != sid:
+            continue
+        if name in ("packet", "packetCreate"):
+            trace.append({"ev": name, "type": args[0]["type"], "data": _show(args[0].get("data"))})
+        elif name == "message":
+            trace.append({"ev": name, "data": _show(args[0])})
+        elif name == "close":
+            trace.append({"ev": name, "reason": args[0]})
+        else:
+            trace.append({"ev": name})
+    return trace
+
+
+def _comparable(trace: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in trace if e["ev"] not in ("flush", "drain")]
+
+
 SCENARIOS = [
     handshake,
     bad_requests,
@@ -242,6 +271,7 @@ async def node_target(node_bin) -> AsyncIterator[Target]:
     assert proc.stdout is not None and proc.stdin is not None
     port = json.loads(await asyncio.wait_for(proc.stdout.readline(), 10))["port"]
     reasons: dict[str, asyncio.Future[str]] = {}
+    traces: dict[str, list[dict[str, Any]]] = {}
     loop = asyncio.get_running_loop()
 
     def future(sid: str) -> asyncio.Future[str]:
@@ -251,13 +281,16 @@ async def node_target(node_bin) -> AsyncIterator[Target]:
         assert proc.stdout is not None
         while line := await proc.stdout.readline():
             event = json.loads(line)
-            if event["ev"] == "close" and not future(event["sid"]).done():
-                future(event["sid"]).set_result(event["reason"])
+            sid = event.pop("sid")
+            traces.setdefault(sid, []).append(event)
+            if event["ev"] == "close" and not future(sid).done():
+                future(sid).set_result(event["reason"])
 
     reader = asyncio.ensure_future(read_log())
 
-    async def reason(sid: str) -> str:
-        return await asyncio.wait_for(asyncio.shield(future(sid)), 3)
+    async def reason(sid: str) -> tuple[str, list[dict[str, Any]]]:
+        why = await asyncio.wait_for(asyncio.shield(future(sid)), 3)
+        return why, _comparable(traces[sid])
 
     try:
         yield Target(f"http://127.0.0.1:{port}", reason)
@@ -275,8 +308,9 @@ async def node_target(node_bin) -> AsyncIterator[Target]:
 async def our_target() -> AsyncIterator[Target]:
     srv, runner = await start_echo()
 
-    async def reason(sid: str) -> str:
-        return (await srv.closed_with(sid, timeout=3))[0]
+    async def reason(sid: str) -> tuple[str, list[dict[str, Any]]]:
+        why = (await srv.closed_with(sid, timeout=3))[0]
+        return why, _comparable(_our_trace(srv, sid))
 
     try:
         yield Target(srv.url, reason)
