@@ -1,0 +1,170 @@
+"""The app driven with Pilot against real servers: Node + @socket.io/admin-ui, and ours."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inspector.app import InspectorApp
+from inspector.client import AdminClient, ClientOptions
+from inspector.model import Model
+from inspector.screens.confirm import ConfirmScreen
+from inspector.screens.detail import DetailScreen
+from inspector.widgets.table import KeyedTable
+from tests.inspector.conftest import NodeAdminServer, wait_for
+
+pytestmark = pytest.mark.interop
+SIZE = (120, 36)
+
+
+async def attach(url: str, **kw) -> tuple[Model, AdminClient]:
+    model = Model()
+    client = AdminClient(
+        ClientOptions(
+            url, username=kw.pop("username", "admin"), password=kw.pop("password", "s3cret"), **kw
+        ),
+        model,
+        backoff=(0.05, 0.2),
+    )
+    await client.connect()
+    client.start()
+    return model, client
+
+
+def table(app: InspectorApp) -> KeyedTable:
+    return app.query_one("#sockets", KeyedTable)
+
+
+def footer_text(app: InspectorApp) -> str:
+    return " ".join(b.description for _, b, enabled, _ in app.active_bindings.values() if enabled)
+
+
+async def test_filter_then_cancel_then_confirm_disconnect_on_node(
+    node_admin: NodeAdminServer, tmp_path
+) -> None:
+    model, client = await attach(node_admin.url)
+    app = InspectorApp(model, client, export_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: len(table(app).keys) == 4)  # 3 users + the admin socket
+        victim = node_admin.sockets[1]  # its data is {"user": {"name": "user1"}}
+        await pilot.press("slash", *"data:user1", "enter")
+        await wait_for(lambda: table(app).keys == [victim])
+        assert table(app).cursor_key == victim
+        assert "1 match" in str(app.query_one("#status").render())
+
+        await pilot.press("d")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen))
+        text = str(app.screen.query_one("#target").render())
+        assert victim in text and "namespace /" in text and "127.0.0.1" in text
+        await pilot.press("n")
+        await wait_for(lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.pause(0.3)
+        assert victim in model.sockets  # cancel sent nothing
+
+        await pilot.press("d")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        line = await node_admin.next_line(lambda d: d.get("disconnect") == victim)
+        assert line["reason"] == "server namespace disconnect"  # the server really dropped it
+        await wait_for(lambda: victim not in model.sockets and table(app).keys == [])
+
+        await pilot.press("ctrl+l")  # clear the filter: the others are still there
+        await wait_for(lambda: len(table(app).keys) == 3)
+        await pilot.press("ctrl+s")
+        exported = sorted(tmp_path.glob("sioscope-sockets-*.json"))
+        assert exported and len(json.loads(exported[0].read_text())) == 3
+        await client.close()
+
+
+async def test_cursor_follows_socket_not_row(node_admin: NodeAdminServer) -> None:
+    model, client = await attach(node_admin.url)
+    app = InspectorApp(model, client)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: len(table(app).keys) == 4)
+        await pilot.press("s")  # sort by id
+        await pilot.pause(0.2)
+        before = list(table(app).keys)
+        assert before == sorted(before)
+        await pilot.press("home", "down", "down")
+        chosen = table(app).cursor_key
+        assert chosen == before[2]
+        await pilot.press("S")  # reverse: the row index changes, the selection must not
+        await wait_for(lambda: table(app).keys == before[::-1])
+        assert table(app).cursor_key == chosen and table(app).cursor_row == 1
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, DetailScreen))
+        assert app.screen.socket_id == chosen
+        await pilot.press("c")
+        assert chosen in app.clipboard or '"address"' in app.clipboard
+        await client.close()
+
+
+async def test_pause_counts_pending_packets_on_node(node_admin: NodeAdminServer) -> None:
+    model, client = await attach(node_admin.url)
+    app = InspectorApp(model, client)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        # Node has no packet stream: its event_received/event_sent fill the log instead
+        await wait_for(lambda: len(model.packets.view) > 0)
+        await pilot.press("p")
+        shown = len(model.packets.view)
+        await wait_for(lambda: model.packets.pending >= 2)
+        await pilot.pause(0.15)
+        assert "PAUSED" in str(app.query_one("#banner").render())
+        assert len(model.packets.view) == shown
+        await pilot.press("p")
+        assert model.packets.pending == 0 and len(model.packets.view) > shown
+        await pilot.press("slash", *"dir:out", "enter")
+        await wait_for(lambda: len(model.packets.view) > 0)
+        assert {r.direction for r in model.packets.view} == {"out"}
+        await client.close()
+
+
+async def test_readonly_hides_actions(node_admin: NodeAdminServer) -> None:
+    model, client = await attach(node_admin.url)
+    app = InspectorApp(model, client, readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: len(table(app).keys) == 4)
+        assert "Filter" in footer_text(app) and "Disconnect" not in footer_text(app)
+        await pilot.press("d", "e", "J")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert "READ-ONLY" in str(app.query_one("#status").render())
+        await client.close()
+
+
+async def test_server_without_the_feature_hides_actions(
+    node_admin_readonly: NodeAdminServer,
+) -> None:
+    model, client = await attach(node_admin_readonly.url)
+    app = InspectorApp(model, client)  # not read-only here: the server says so
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: model.config_received and len(table(app).keys) == 3)
+        assert "DISCONNECT" not in model.features
+        await pilot.pause(0.1)
+        assert "Disconnect" not in footer_text(app)
+        await pilot.press("d")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ConfirmScreen)
+        await client.close()
+
+
+async def test_ours_packet_stream_and_kill_client(our_demo) -> None:
+    model, client = await attach(our_demo.url, username=None)
+    app = InspectorApp(model, client)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: model.has_packet_stream and len(model.packets.view) > 0)
+        assert all(r.direction in ("in", "out", "info") for r in model.packets.view)
+        user_sockets = lambda: [s for s in model.sockets.values() if s.nsp != "/admin"]  # noqa: E731
+        await wait_for(lambda: len(user_sockets()) >= 3)
+        victim = user_sockets()[0]
+        assert table(app).select_key(victim.id)
+        await pilot.press("D")  # the whole Engine.IO client
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        ns = our_demo.io.of(victim.nsp)
+        await wait_for(lambda: victim.id not in ns.sockets)  # dropped on the server
+        await wait_for(lambda: victim.id not in model.sockets)
+        assert model.gaps == 0
+        await client.close()
