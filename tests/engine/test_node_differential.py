@@ -240,7 +240,56 @@ def _comparable(trace: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in trace if e["ev"] not in ("flush", "drain")]
 
 
+CORS_HEADERS = ("access-control-", "vary")
+
+
+def _cors(headers: Any) -> list[tuple[str, str]]:
+    return sorted((k.lower(), v) for k, v in headers.items() if k.lower().startswith(CORS_HEADERS))
+
+
+async def cors(s, t):
+    origin = {"Origin": "http://example.com"}
+    out = []
+    preflight = {
+        **origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-custom",
+    }
+    async with s.options(t.http("EIO=4&transport=polling"), headers=preflight) as r:
+        out.append(("preflight", r.status, _cors(r.headers), await r.text()))
+    async with s.get(t.http("EIO=4&transport=polling"), headers=origin) as r:
+        out.append(("handshake", r.status, _cors(r.headers)))
+        sid = json.loads((await r.text())[1:])["sid"]
+    async with s.get(t.http("EIO=4&transport=nope"), headers=origin) as r:
+        out.append(("refused", r.status, _cors(r.headers)))
+    url = t.http(f"EIO=4&transport=polling&sid={sid}")
+    async with s.post(url, data="1", headers=origin) as r:
+        out.append(("post", r.status, _cors(r.headers), r.headers["Content-Type"]))
+    out.append(await t.reason(sid))
+    return out
+
+
+async def client_packets_of_every_type_over_polling(s, t):
+    sid = await _open(s, t)
+    posted = await _post(s, t, sid, "6\x1e5\x1e0\x1e4after\x1e3")
+    echoed = await _get(s, t, sid)
+    closed = await _post(s, t, sid, "4last\x1e1\x1e4ignored")
+    return posted, echoed, closed, await t.reason(sid)
+
+
+async def client_packets_of_every_type_over_websocket(s, t):
+    async with websockets.connect(t.ws("EIO=4&transport=websocket")) as ws:
+        sid = await _ws_open(ws)
+        for frame in ("6", "5", "0", "3", "4after"):
+            await ws.send(frame)
+        echoed = await asyncio.wait_for(ws.recv(), 2)
+    return echoed, await t.reason(sid)
+
+
 SCENARIOS = [
+    cors,
+    client_packets_of_every_type_over_polling,
+    client_packets_of_every_type_over_websocket,
     handshake,
     bad_requests,
     echo_batches,
