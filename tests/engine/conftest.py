@@ -53,8 +53,10 @@ TRACED = (
 
 
 async def start_echo(
-    handler_cancellation: bool = False, **options: Any
+    handler_cancellation: bool = False, control: bool = False, **options: Any
 ) -> tuple[EchoServer, web.AppRunner]:
+    """Start an echo server; ``control`` adds engine-node-server.js's control messages
+    (``close-me``, ``bye-close``) so the differential test can trigger server closes."""
     opts: dict[str, Any] = {
         "ping_interval": 0.3,
         "ping_timeout": 0.2,
@@ -86,7 +88,10 @@ async def start_echo(
         srv.closed[conn.id] = fut
         for name in TRACED:
             conn.on(name, tracer(conn, name))
-        conn.on("message", conn.send)
+        if control:
+            conn.on("message", lambda data: _control(conn, data))
+        else:
+            conn.on("message", conn.send)
 
         @conn.on("close")
         def on_close(reason: str, description: object) -> None:
@@ -95,6 +100,16 @@ async def start_echo(
 
     eng.on("connection_error", srv.errors.append)
     return srv, runner
+
+
+def _control(conn: Conn, data: str | bytes) -> None:
+    if data == "close-me":
+        conn.close()
+    elif data == "bye-close":
+        conn.send("bye")
+        conn.close()
+    else:
+        conn.send(data)
 
 
 @pytest.fixture

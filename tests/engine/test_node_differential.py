@@ -286,7 +286,31 @@ async def client_packets_of_every_type_over_websocket(s, t):
     return echoed, await t.reason(sid)
 
 
+async def server_close_over_polling(s, t):
+    out = []
+    sid = await _open(s, t)  # close with a GET parked: it gets the close packet
+    pending = asyncio.ensure_future(_get(s, t, sid))
+    await asyncio.sleep(0.05)
+    out += [await _post(s, t, sid, "4close-me"), await pending, (await _get(s, t, sid))[0]]
+    out.append(await t.reason(sid))
+    sid = await _open(s, t)  # no GET parked: the close waits for the next one
+    out += [await _post(s, t, sid, "4bye-close"), await _get(s, t, sid)]
+    out += [(await _get(s, t, sid))[0], await t.reason(sid)]
+    return out
+
+
+async def server_close_over_websocket(s, t):
+    async with websockets.connect(t.ws("EIO=4&transport=websocket")) as ws:
+        sid = await _ws_open(ws)
+        await ws.send("4bye-close")
+        frames = [await asyncio.wait_for(ws.recv(), 2)]
+        await asyncio.wait_for(ws.wait_closed(), 2)
+    return frames, await t.reason(sid)
+
+
 SCENARIOS = [
+    server_close_over_polling,
+    server_close_over_websocket,
     cors,
     client_packets_of_every_type_over_polling,
     client_packets_of_every_type_over_websocket,
@@ -355,7 +379,7 @@ async def node_target(node_bin) -> AsyncIterator[Target]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def our_target() -> AsyncIterator[Target]:
-    srv, runner = await start_echo()
+    srv, runner = await start_echo(control=True)
 
     async def reason(sid: str) -> tuple[str, list[dict[str, Any]]]:
         why = (await srv.closed_with(sid, timeout=3))[0]

@@ -27,6 +27,12 @@ engine.on("connection", (conn) => {
   }
   conn.on("message", (data) => {
     log(conn.id, "message", { data: show(data) });
+    // control messages for the differential test: server-initiated closes
+    if (data === "close-me") return conn.close();
+    if (data === "bye-close") {
+      conn.send("bye");
+      return conn.close();
+    }
     conn.send(data);
   });
   for (const ev of ["flush", "drain", "heartbeat", "upgrading", "upgrade"]) {
