@@ -241,7 +241,7 @@ class InspectorApp(App[None]):
         banner = self.query_one("#banner", Static)
         text = ""
         if log.paused:
-            text = f"⏸ PAUSED — {log.pending} new packets (p resumes)"
+            text = f"PAUSED — {log.pending} new packets (p resumes)"
         if self.error:
             text = (text + "   " if text else "") + f"[b]{self.error}[/b]"
         filters = []

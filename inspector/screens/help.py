@@ -32,8 +32,8 @@ def help_table(available: dict[str, bool]) -> Table:
             table.add_row(f"[b u]{group}[/]", "", "")
         keys = " ".join(_pretty(x) for x in k.key.split(","))
         ok = available.get(k.id, True)
-        note = "" if ok else "  (unavailable: read-only or not supported by the server)"
-        style = "" if ok else "dim strike"
+        note = "" if ok else "  [i](unavailable here)[/i]"
+        style = "" if ok else "dim"
         table.add_row(keys, k.description, k.help + note, style=style)
     return table
 
