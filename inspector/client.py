@@ -97,6 +97,7 @@ class AdminClient:
         self.state = "idle"
         self.detail = ""
         self.attempt = 0
+        self.last_error = ""
         self.sid: str | None = None
         self.transport: str | None = None
         self._eio: engineio.AsyncClient | None = None
@@ -176,6 +177,7 @@ class AdminClient:
         self.sid = ack.data.get("sid") if isinstance(ack.data, dict) else None
         self.transport = eio.transport()
         self.attempt = 0
+        self.last_error = ""
         self._set_state("connected", f"{self.base_url}{self.namespace} via {self.transport}")
 
     async def _quiet_close(self) -> None:
@@ -197,22 +199,24 @@ class AdminClient:
                 await self._eio.wait()
                 if self._closing:
                     break
-                self._set_state("reconnecting", "connection lost")
+                self.last_error = "connection lost"
+                self._set_state("reconnecting", self.last_error)
                 self._eio = None
             self.attempt += 1
             low, high = self.backoff
             delay = min(high, low * 2 ** min(self.attempt - 1, 8)) * random.uniform(0.8, 1.2)
-            self._set_state("reconnecting", f"attempt {self.attempt} in {delay:.1f}s")
+            why = f" — {self.last_error}" if self.last_error else ""
+            self._set_state("reconnecting", f"attempt {self.attempt} in {delay:.1f}s{why}")
             await asyncio.sleep(delay)
             if self._closing:
                 break
             try:
                 await self.connect()
             except AdminConnectError as exc:
-                self._set_state("reconnecting", str(exc))
+                self.last_error = str(exc)
             except Exception as exc:  # a reconnect loop must never die on a surprise
                 log.exception("reconnect failed")
-                self._set_state("reconnecting", f"{type(exc).__name__}: {exc}")
+                self.last_error = f"{type(exc).__name__}: {exc}"
 
     async def close(self) -> None:
         """Disconnect and stop reconnecting."""

@@ -1,0 +1,133 @@
+"""`sioscope inspect`: whatever the user gets wrong ends in one clear line, not a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+
+import pytest
+
+from inspector.client import AdminClient, AdminConnectError, AuthRefused, ClientOptions
+from inspector.model import Model
+from tests.inspector.conftest import NodeAdminServer, wait_for
+
+
+async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "inspector",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "expected"),
+    [
+        (("inspect", "ftp://example"), 2, "bad URL 'ftp://example'"),
+        (("inspect", "http://127.0.0.1:notaport"), 2, "bad port"),
+        (("inspect", "http://127.0.0.1:PORT", "--username", "admin"), 2, "--password-env"),
+        (("inspect", "http://127.0.0.1:PORT"), 1, "cannot reach http://127.0.0.1:PORT"),
+    ],
+)
+async def test_one_clear_line(args: tuple[str, ...], status: int, expected: str) -> None:
+    port = str(free_port())  # nothing listens there
+    args = tuple(a.replace("PORT", port) for a in args)
+    code, out, err = await run_cli(*args)
+    assert code == status
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert expected.replace("PORT", port) in err
+
+
+@pytest.mark.interop
+async def test_refused_login_on_node(node_admin: NodeAdminServer) -> None:
+    import os
+
+    env = dict(os.environ, SIO_PW="wrong")
+    code, _, err = await run_cli(
+        "inspect", node_admin.url, "--username", "admin", "--password-env", "SIO_PW", env=env
+    )
+    assert code == 1
+    assert err.strip() == "sioscope: /admin refused the connection: invalid credentials"
+
+
+@pytest.mark.interop
+async def test_client_reconnects_with_backoff_and_reports_state(node_bin: str) -> None:
+    from tests.inspector.conftest import start_node_admin, stop_node_admin
+
+    server = await start_node_admin(node_bin, "--clients", "1")
+    model = Model()
+    client = AdminClient(
+        ClientOptions(server.url, username="admin", password="s3cret", websocket_only=True),
+        model,
+        backoff=(0.05, 0.2),
+    )
+    await client.connect()
+    assert client.state == "connected" and client.transport == "websocket"
+    client.start()
+    await wait_for(lambda: len(model.sockets) == 2)
+    await stop_node_admin(server)
+    await wait_for(lambda: client.state == "reconnecting", timeout=10)
+    await wait_for(lambda: "cannot reach" in client.detail, timeout=10)
+    assert client.attempt >= 1
+    await client.close()
+    assert client.state == "closed"
+
+
+async def test_commands_refuse_an_empty_target() -> None:
+    client = AdminClient(ClientOptions("http://127.0.0.1:1"), Model())
+    with pytest.raises(ValueError, match="without a target"):
+        await client.disconnect_socket("/", "")
+    with pytest.raises(ValueError, match="needs a target"):
+        await client.emit("/", "", "ev")
+    with pytest.raises(AdminConnectError):
+        await client.command("join", "/", "r", "x")
+    assert issubclass(AuthRefused, AdminConnectError)
+
+
+def test_url_is_validated_and_path_means_namespace() -> None:
+    assert ClientOptions("http://h:3000/chat-admin").endpoint() == ("http://h:3000", "/chat-admin")
+    assert ClientOptions("ws://h:3000", namespace="adm").endpoint() == ("http://h:3000", "/adm")
+    with pytest.raises(ValueError, match="no host"):
+        ClientOptions("http://").endpoint()
+
+
+@pytest.mark.interop
+async def test_reconnects_with_its_session_after_a_server_side_kick(
+    node_admin: NodeAdminServer,
+) -> None:
+    states: list[str] = []
+    model = Model()
+    client = AdminClient(
+        ClientOptions(node_admin.url, username="admin", password="s3cret"),
+        model,
+        on_change=None,
+        backoff=(0.05, 0.2),
+    )
+    client.on_change = lambda: states.append(client.state)
+    await client.connect()
+    client.start()
+    await wait_for(lambda: len(model.sockets) == 4)
+    session, first_sid = model.session_id, client.sid
+    assert session
+    client.options.password = "no longer valid"  # so only the session can log us back in
+    await client.command("_disconnect", "/admin", False, first_sid)  # the server kicks us
+    await wait_for(lambda: "reconnecting" in states)
+    await wait_for(lambda: client.state == "connected" and client.sid != first_sid, timeout=10)
+    await wait_for(lambda: len(model.sockets) == 4 and first_sid not in model.sockets)
+    assert model.session_id == session
+    await client.close()
