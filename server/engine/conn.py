@@ -150,6 +150,7 @@ class Conn(EventEmitter):
                 separators=(",", ":"),
             ),
         )
+        self.emit("open")  # as Node, before anyone outside could listen; kept for parity
         self._schedule_ping()
 
     def _on_packet(self, packet: Packet) -> None:
