@@ -16,7 +16,7 @@ import itertools
 import json
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -185,12 +185,13 @@ class EngineServer(EventEmitter):
         )
         try:
             conn = await self._verify(request, upgrade)
+            sid = conn.id if conn is not None else await self._new_id(request)
         except _Refused as refused:
             return self._refuse(request, refused, headers, upgrade)
         if upgrade:
-            return await self._on_websocket(request, conn)
+            return await self._on_websocket(request, conn, sid)
         if conn is None:
-            return await self._handshake_polling(request, headers)
+            return await self._handshake_polling(request, headers, sid)
         transport = conn.transport
         if not isinstance(transport, PollingTransport):
             # a plain HTTP request for a websocket session (Node would leave it hanging)
@@ -294,8 +295,24 @@ class EngineServer(EventEmitter):
     def _register(self, conn: Conn) -> None:
         self.clients[conn.id] = conn
 
+    def generate_id(self, request: web.Request) -> str | Awaitable[str]:
+        """The sid of a new session; override it (sync or async) as Node's ``generateId``.
+
+        An exception refuses the handshake with 400 (context ``ID_GENERATION_ERROR``).
+        """
+        return generate_id()
+
+    async def _new_id(self, request: web.Request) -> str:
+        try:
+            sid = self.generate_id(request)
+            if inspect.isawaitable(sid):
+                sid = await sid
+        except Exception as exc:
+            raise _Refused(BAD_REQUEST, {"name": "ID_GENERATION_ERROR", "error": exc}) from exc
+        return str(sid)
+
     async def _handshake_polling(
-        self, request: web.Request, headers: dict[str, str]
+        self, request: web.Request, headers: dict[str, str], sid: str
     ) -> web.StreamResponse:
         transport = PollingTransport(
             request,
@@ -303,7 +320,6 @@ class EngineServer(EventEmitter):
             http_compression=self.http_compression,
             close_timeout=self.close_timeout,
         )
-        sid = generate_id()
         transport.on_headers = lambda headers, req: self._emit_headers(headers, req, sid)
         conn = Conn(self, sid, transport, request)
         self._register(conn)
@@ -311,13 +327,14 @@ class EngineServer(EventEmitter):
         self.emit("connection", conn)
         return await transport.finish_get(request, fut, headers)
 
-    async def _on_websocket(self, request: web.Request, conn: Conn | None) -> web.StreamResponse:
+    async def _on_websocket(
+        self, request: web.Request, conn: Conn | None, sid: str
+    ) -> web.StreamResponse:
         ws = web.WebSocketResponse(
             compress=self.per_message_deflate,
             max_msg_size=self.max_http_buffer_size,
             timeout=2.0,
         )
-        sid = conn.id if conn is not None else generate_id()
         if (
             self.cookie is not None
             or "headers" in self._events

@@ -53,7 +53,10 @@ TRACED = (
 
 
 async def start_echo(
-    handler_cancellation: bool = False, control: bool = False, **options: Any
+    handler_cancellation: bool = False,
+    control: bool = False,
+    server_class: type[EngineServer] = EngineServer,
+    **options: Any,
 ) -> tuple[EchoServer, web.AppRunner]:
     """Start an echo server; ``control`` adds engine-node-server.js's control messages
     (``close-me``, ``bye-close``) so the differential test can trigger server closes."""
@@ -64,7 +67,7 @@ async def start_echo(
         "cors_allowed_origins": "*",
     }
     opts.update(options)
-    eng = EngineServer(**opts)
+    eng = server_class(**opts)
     app = web.Application()
     eng.attach(app)
     runner = web.AppRunner(app, handler_cancellation=handler_cancellation)

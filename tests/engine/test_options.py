@@ -268,3 +268,32 @@ async def test_custom_path_prefix_match(make_echo, http):
         assert resp.status == 200 and (await resp.text())[0] == "0"
     async with http.get(f"{srv.url}/engine.io/?EIO=4&transport=polling") as resp:
         assert resp.status == 404
+
+
+async def test_generate_id_can_be_overridden_and_its_failure_is_400(http):
+    from server.engine import EngineServer
+
+    from .conftest import start_echo
+
+    class Numbered(EngineServer):
+        count = 0
+
+        async def generate_id(self, request):
+            if request.query.get("fail"):
+                raise RuntimeError("no ids today")
+            Numbered.count += 1
+            return f"custom-{Numbered.count}"
+
+    srv, runner = await start_echo(server_class=Numbered)
+    try:
+        sid = (await handshake(http, srv))["sid"]
+        assert sid == "custom-1" and "custom-1" in srv.eng.clients
+        async with websockets.connect(srv.ws_endpoint("EIO=4&transport=websocket")) as ws:
+            assert json.loads((await recv(ws))[1:])["sid"] == "custom-2"
+        async with http.get(srv.endpoint("EIO=4&transport=polling&fail=1")) as resp:
+            assert resp.status == 400
+            assert json.loads(await resp.text()) == {"code": 3, "message": "Bad request"}
+        assert srv.errors[-1]["context"]["name"] == "ID_GENERATION_ERROR"
+    finally:
+        await srv.eng.close()
+        await runner.cleanup()
