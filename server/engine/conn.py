@@ -150,6 +150,8 @@ class Conn(EventEmitter):
                 separators=(",", ":"),
             ),
         )
+        if server.initial_packet is not None:
+            self._send_packet("message", server.initial_packet)
         self.emit("open")  # as Node, before anyone outside could listen; kept for parity
         self._schedule_ping()
 

@@ -85,6 +85,7 @@ class EngineServer(EventEmitter):
     * ``allow_request(request)``: sync or async; raising (or returning ``False``)
       refuses the handshake with 403 ``{"code":4,"message":...}``.
     * ``cookie``: ``True``, a name, or a mapping; sets the sid cookie on handshakes.
+    * ``initial_packet``: a message sent right after the open packet, in its response.
     * ``close_timeout``: how long a server close over polling waits for a GET to
       deliver its close packet (Node: 30 s).
 
@@ -110,6 +111,7 @@ class EngineServer(EventEmitter):
         trust_forwarded: bool = False,
         allow_request: AllowRequest | None = None,
         cookie: CookieOption = None,
+        initial_packet: str | bytes | None = None,
         close_timeout: float = 30.0,
     ) -> None:
         super().__init__()
@@ -129,6 +131,7 @@ class EngineServer(EventEmitter):
         self.trust_forwarded = trust_forwarded
         self.allow_request = allow_request
         self.cookie = Cookie.from_option(cookie)
+        self.initial_packet = initial_packet
         self.close_timeout = close_timeout
         self.clients: dict[str, Conn] = {}
         self._ping_interval_ms = round(self.ping_interval * 1000)

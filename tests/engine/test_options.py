@@ -297,3 +297,13 @@ async def test_generate_id_can_be_overridden_and_its_failure_is_400(http):
     finally:
         await srv.eng.close()
         await runner.cleanup()
+
+
+async def test_initial_packet_follows_the_open_packet(make_echo, http):
+    srv = await make_echo(initial_packet="welcome")
+    async with http.get(srv.endpoint("EIO=4&transport=polling")) as resp:
+        body = await resp.text()
+    assert body.startswith("0{") and body.endswith("\x1e4welcome")
+    async with websockets.connect(srv.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        assert (await recv(ws))[0] == "0"
+        assert await recv(ws) == "4welcome"
