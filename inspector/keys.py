@@ -186,3 +186,14 @@ def by_action(action: str) -> Key | None:
         if k.action.split("(")[0] == action:
             return k
     return None
+
+
+def markdown_table() -> str:
+    """The README's key table, generated here so a test can tell when it drifts."""
+    pretty = {"slash": "/", "question_mark": "?", "space": "Space"}
+    rows = ["| Key | Action | What it does |", "| --- | --- | --- |"]
+    for k in KEYS:
+        keys = " ".join(f"`{pretty.get(x, x)}`" for x in k.key.split(","))
+        note = " *(hidden when read-only)*" if k.destructive else ""
+        rows.append(f"| {keys} | {k.description} | {k.help}{note} |")
+    return "\n".join(rows)

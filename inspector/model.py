@@ -486,6 +486,8 @@ class Model:
         self.dropped = 0
         self.events_seen = 0
         self.unknown_events: dict[str, int] = {}
+        self._by_client: dict[str, SocketInfo] = {}
+        self._by_client_version = -1
 
     # -- derived
 
@@ -752,9 +754,7 @@ class Model:
             self.resync_needed = True
         self.seq_expected = seq + 1
         self.dropped += int(batch.get("dropped", 0) or 0)
-        by_client: dict[str, SocketInfo] = {}
-        for sock in self.sockets.values():
-            by_client.setdefault(sock.client_id, sock)
+        by_client = self._sockets_by_client()
         records = []
         for rec in batch.get("records", []):
             if not isinstance(rec, list) or len(rec) < 6:
@@ -778,6 +778,16 @@ class Model:
                 )
             )
         self.packets.append(records)
+
+    def _sockets_by_client(self) -> dict[str, SocketInfo]:
+        """clientId -> a socket of that client, cached per ``sockets_version``."""
+        if self._by_client_version != self.sockets_version:
+            by_client: dict[str, SocketInfo] = {}
+            for sock in self.sockets.values():
+                by_client.setdefault(sock.client_id, sock)
+            self._by_client = by_client
+            self._by_client_version = self.sockets_version
+        return self._by_client
 
     # -- export
 

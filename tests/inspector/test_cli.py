@@ -47,7 +47,7 @@ def free_port() -> int:
 async def test_one_clear_line(args: tuple[str, ...], status: int, expected: str) -> None:
     port = str(free_port())  # nothing listens there
     args = tuple(a.replace("PORT", port) for a in args)
-    code, out, err = await run_cli(*args)
+    code, _out, err = await run_cli(*args)
     assert code == status
     assert err.count("\n") == 1 and "Traceback" not in err
     assert expected.replace("PORT", port) in err

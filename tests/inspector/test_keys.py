@@ -1,0 +1,67 @@
+"""Keys as data: the footer, the help screen, the palette and the README share one table."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from inspector.app import InspectorApp
+from inspector.keys import KEYS, bindings, markdown_table
+from inspector.screens.help import HelpScreen
+from inspector.screenshots import SampleApp, sample_model
+from tests.conftest import ROOT
+
+
+def test_every_binding_has_a_unique_id_and_help() -> None:
+    ids = [k.id for k in KEYS]
+    assert len(ids) == len(set(ids))
+    assert all(k.help and k.description for k in KEYS)
+    assert {b.id for b in bindings()} == set(ids) - {"open"}
+
+
+def test_readme_key_table_is_the_generated_one() -> None:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("<!-- inspector-keys:begin -->") + len("<!-- inspector-keys:begin -->")
+    end = readme.index("<!-- inspector-keys:end -->")
+    assert readme[start:end].strip() == markdown_table()
+
+
+async def test_help_and_palette_follow_the_table() -> None:
+    app = SampleApp(sockets=5, packets=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        entries = {k.id for k, _ in app.palette_entries()}
+        assert "disconnect" in entries and "pause" not in entries  # pause is a Packets key
+        await pilot.press("3")
+        assert "pause" in {k.id for k, _ in app.palette_entries()}
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert set(app.screen.available) == {k.id for k in KEYS}
+    plain = InspectorApp(sample_model(5, packets=False))  # no client: nothing destructive
+    async with plain.run_test(size=(120, 36)):
+        entries = {k.id for k, _ in plain.palette_entries()}
+        assert not any(k.destructive and k.id in entries for k in KEYS)
+
+
+async def test_bench_script_runs_and_reports() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "bench/inspector_load.py",
+        "--sockets",
+        "2000",
+        "--pps",
+        "500",
+        "--seconds",
+        "0.5",
+        "--view",
+        "sockets",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()
+    for label in ("update (model, per 100 ms)", "flush (app reconcile)", "frame (flush + paint)"):
+        assert label in text
+    assert "sockets now 2000" in text  # the churn kept the population steady
