@@ -10,12 +10,14 @@ How it is measured, on one fresh instrumented server per round:
   mode (``sioscope-admin``; the Admin UI's mode for busy servers: only ``server_stats``
   and, for who asks, the packet stream) or development mode (``sioscope-admin-dev``:
   Node's default, where every event is also broadcast to admin clients);
-* phases off / on / on / off (so drift lands on both): the Node load generator runs
-  the standard ``echo`` scenario, and during "on" phases a separate admin client
-  process (python-socketio) is logged in and subscribed to the packet stream,
-  counting the records, batches and drops it receives;
-* results ``echo_admin_off`` and ``echo_admin_on`` (medians of their two phases), the
-  latter with ``ratio`` = on / off throughput and the admin client's counts.
+* phases off / on / on / off / off / on (so drift lands on both): the Node load
+  generator runs the standard ``echo`` scenario, and during "on" phases a separate
+  admin client process (python-socketio) is logged in and subscribed to the packet
+  stream, counting the records, batches and drops it receives;
+* results ``echo_admin_off`` and ``echo_admin_on`` (medians of their phases), the
+  latter with ``ratio`` = median over neighbouring (off, on) pairs of on / off
+  throughput, ``cpu_ratio`` the same for server CPU per echo (off / on), and the admin
+  client's counts.
 
 Run: ``python -m bench --servers sioscope-admin,sioscope-admin-dev --scenarios
 echo_admin --scale quick``. The module is also the instrumented server
@@ -27,6 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -90,7 +94,7 @@ def serve(argv: list[str]) -> None:
 # -- the admin client ----------------------------------------------------------------
 
 
-async def admin_client(url: str) -> None:
+async def admin_client(url: str, subscribe: bool = True) -> None:
     """Log in, subscribe, count what arrives; print the counts when stdin closes."""
     import socketio
 
@@ -108,9 +112,10 @@ async def admin_client(url: str) -> None:
 
     subscribed = asyncio.Event()
     sio.on("sioscope:snapshot", lambda *_: subscribed.set(), namespace="/admin")
-    auth = {"username": "admin", "password": PASSWORD, "sioscope": {"packets": True}}
+    auth = {"username": "admin", "password": PASSWORD, "sioscope": {"packets": subscribe}}
     await sio.connect(url, namespaces=["/admin"], auth=auth, transports=["websocket"])
-    await asyncio.wait_for(subscribed.wait(), CLIENT_READY_S)
+    if subscribe:
+        await asyncio.wait_for(subscribed.wait(), CLIENT_READY_S)
     print(json.dumps({"ready": True}), flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)  # until the harness closes stdin
@@ -121,18 +126,26 @@ async def admin_client(url: str) -> None:
 # -- the scenario --------------------------------------------------------------------
 
 
+def _pins(server_pid: int) -> tuple[int | None, list[str]]:
+    """When the harness pinned the server (``--pin``: CPU 0), the load generator goes
+    to CPU 1; the admin client joins it there, so it never shares the server's core."""
+    try:
+        server_cpus = os.sched_getaffinity(server_pid)
+    except OSError:
+        return None, []
+    if server_cpus != {0} or shutil.which("taskset") is None:
+        return None, []
+    return 1, ["taskset", "-c", "1"]
+
+
 def _phase(ctx: RunContext, with_admin: bool) -> dict[str, Any]:
     echo = SCENARIOS["echo"]
+    loadgen_cpu, client_prefix = _pins(ctx.pid)
     proc = None
     if with_admin:
+        url = f"http://{ctx.host}:{ctx.port}"
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.admin_scenario",
-                "client",
-                f"http://{ctx.host}:{ctx.port}",
-            ],
+            [*client_prefix, sys.executable, "-m", "bench.admin_scenario", "client", url],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -145,7 +158,8 @@ def _phase(ctx: RunContext, with_admin: bool) -> dict[str, Any]:
             proc.wait(3)
             raise BenchError("the admin client did not subscribe")
     try:
-        (rec,) = [r for r in run_loadgen(ctx, echo) if r.get("scenario", "echo") == "echo"][:1]
+        records = run_loadgen(ctx, echo, pin=loadgen_cpu)
+        rec = dict(next(r for r in records if r.get("scenario", "echo") == "echo"))
     finally:
         counts: dict[str, Any] = {}
         if proc is not None:
@@ -154,18 +168,21 @@ def _phase(ctx: RunContext, with_admin: bool) -> dict[str, Any]:
             line = _readline(proc.stdout, CLIENT_READY_S)
             proc.wait(5)
             counts = json.loads(line) if line else {"error": "admin client gave no counts"}
-    rec = dict(rec)
     if counts:
         rec["admin"] = counts
     return rec
 
 
+# Balanced order (ABBA BA): slow drifts of the neighbours' load land on both sides.
+PHASES = ("off", "on", "on", "off", "off", "on")
+
+
 def run_echo_admin(ctx: RunContext) -> list[dict[str, Any]]:
     if ctx.server not in SERVERS:
         raise BenchError(f"{SCENARIO} needs an instrumented server ({', '.join(SERVERS)})")
-    phases = {"off": [], "on": []}  # type: dict[str, list[dict[str, Any]]]
-    for name in ("off", "on", "on", "off"):
-        phases[name].append(_phase(ctx, name == "on"))
+    runs: list[tuple[str, dict[str, Any]]] = []
+    for name in PHASES:
+        runs.append((name, _phase(ctx, name == "on")))
         time.sleep(0.2)
 
     def median(recs: list[dict[str, Any]], key: str) -> float | None:
@@ -174,22 +191,32 @@ def run_echo_admin(ctx: RunContext) -> list[dict[str, Any]]:
 
     out = []
     for name in ("off", "on"):
-        recs = phases[name]
+        recs = [r for n, r in runs if n == name]
         row = dict(recs[0])
         row["scenario"] = f"{SCENARIO}_{name}"
         for key in ("throughput_per_s", "server_cpu_us_per_op", "p50_ms", "p99_ms"):
             row[key] = median(recs, key)
         row["phases"] = [r.get("throughput_per_s") for r in recs]
         out.append(row)
-    off, on = out
-    if off.get("throughput_per_s") and on.get("throughput_per_s"):
-        on["ratio"] = on["throughput_per_s"] / off["throughput_per_s"]
-    # Throughput on a shared 2-core machine swings with the neighbours' load; server CPU
-    # per echo moves much less, so its ratio (off cost / on cost) is reported beside it.
-    if off.get("server_cpu_us_per_op") and on.get("server_cpu_us_per_op"):
-        on["cpu_ratio"] = off["server_cpu_us_per_op"] / on["server_cpu_us_per_op"]
-    admin = [r["admin"] for r in phases["on"] if "admin" in r]
-    on["admin"] = admin
+    on = out[1]
+    # Each "on" phase against its neighbouring "off" phase, then the median: on a shared
+    # 2-core machine the neighbours' load swings more between phases than within a pair.
+    pairs = [(runs[i][1], runs[i + 1][1]) for i in (0, 2, 4)]  # (off,on) (on,off) (off,on)
+    tput, cpu = [], []
+    for a, b in pairs:
+        o, n = (a, b) if "admin" not in a else (b, a)
+        if o.get("throughput_per_s") and n.get("throughput_per_s"):
+            tput.append(n["throughput_per_s"] / o["throughput_per_s"])
+        if o.get("server_cpu_us_per_op") and n.get("server_cpu_us_per_op"):
+            cpu.append(o["server_cpu_us_per_op"] / n["server_cpu_us_per_op"])
+    if tput:
+        on["ratio"] = statistics.median(tput)
+        on["pair_ratios"] = tput
+    # Server CPU per echo moves less with the neighbours than throughput does: its ratio
+    # (off cost / on cost) is reported beside the throughput ratio.
+    if cpu:
+        on["cpu_ratio"] = statistics.median(cpu)
+    on["admin"] = [r["admin"] for n, r in runs if n == "on" and "admin" in r]
     return out
 
 
@@ -227,7 +254,7 @@ def register(registry: Any) -> None:
             (f"{SCENARIO}_off", f"{SCENARIO}_on"),
             "ack",
             "echo with no admin client, then with an admin client subscribed to the "
-            "Engine.IO packet stream (phases off/on/on/off); `ratio` = on/off throughput",
+            "Engine.IO packet stream (phases off/on/on/off/off/on); `ratio` = on/off throughput",
             run=run_echo_admin,
         )
     )
@@ -236,7 +263,8 @@ def register(registry: Any) -> None:
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "serve":
         serve(sys.argv[2:])
-    elif len(sys.argv) == 3 and sys.argv[1] == "client":
-        asyncio.run(admin_client(sys.argv[2]))
+    elif len(sys.argv) in (3, 4) and sys.argv[1] == "client":
+        # "client URL --no-subscribe": logged in, not streaming (for comparisons)
+        asyncio.run(admin_client(sys.argv[2], subscribe=sys.argv[3:] != ["--no-subscribe"]))
     else:
         raise SystemExit("usage: python -m bench.admin_scenario serve [--mode M] | client URL")
