@@ -10,7 +10,10 @@ Protocol state rules, as Node's:
    connected, or a CONNECT_ERROR from the client is an *invalid state*: the whole
    connection is closed (``client.close()``).
 3. A decoder error emits ``error`` on every socket of the connection, then closes the
-   engine connection (reason ``forced close``).
+   engine connection with reason ``parse error``. Node says ``forced close`` here and
+   keeps ``parse error`` for Engine.IO-level garbage; we use ``parse error`` for both,
+   as our users asked: one malformed packet reads the same whichever layer caught it.
+   The client sees no difference (the connection closes with no packet either way).
 4. With no namespace fully connected within ``connect_timeout``, the connection is
    closed.
 
@@ -107,7 +110,7 @@ class Client:
     def _onerror(self, err: Exception) -> None:
         for socket in list(self.sockets.values()):
             socket._emit_reserved("error", err)
-        self.conn.close()
+        self.conn.close(reason="parse error")
 
     # -- namespaces -------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class Conn(EventEmitter):
         self.ready_state = "opening"
         self.upgrading = False
         self.upgraded = False
+        self._close_reason = "forced close"
         self.remote_address = server._remote_address(request)
         self.secure = bool(request.secure)
         self.write_buffer: list[Packet] = []
@@ -85,18 +86,24 @@ class Conn(EventEmitter):
 
     write = send
 
-    def close(self, discard: bool = False) -> None:
-        """Close from the server side (reason ``"forced close"``), after pending writes."""
+    def close(self, discard: bool = False, *, reason: str = "forced close") -> None:
+        """Close from the server side, after pending writes.
+
+        ``reason`` is Node's ``"forced close"`` unless the layer above closes because
+        the peer sent something it cannot parse: the Socket.IO decoder passes
+        ``"parse error"`` so one malformed packet reads the same at either layer.
+        """
         if discard and self.ready_state in ("open", "closing"):
-            self._close_transport(True)
+            self._close_transport(True, reason)
             return
         if self.ready_state != "open":
             return
         self.ready_state = "closing"
+        self._close_reason = reason
         if self.write_buffer:
-            self.once("drain", lambda: self._close_transport(discard))
+            self.once("drain", lambda: self._close_transport(discard, reason))
             return
-        self._close_transport(discard)
+        self._close_transport(discard, reason)
 
     # -- sending -----------------------------------------------------------------------
 
@@ -282,7 +289,7 @@ class Conn(EventEmitter):
                 self.emit("upgrade", transport)
                 self._flush()
                 if self.ready_state == "closing":
-                    transport.close(lambda: self._on_close("forced close"))
+                    transport.close(lambda: self._on_close(self._close_reason))
             else:
                 fail()
 

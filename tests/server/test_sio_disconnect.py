@@ -131,14 +131,14 @@ async def test_forced_close_from_conn_close(serve: Factory) -> None:
     assert await peer.closed()
 
 
-async def test_decoder_error_emits_error_then_forced_close(serve: Factory) -> None:
+async def test_decoder_error_emits_error_then_parse_error(serve: Factory) -> None:
     _, peer, _, events = await connected(serve, namespaces=("/", "/custom"))
     await peer.send("2{}")
     await events.wait(6)
     errors = [c[1] for c in events.calls if c[0] == "error"]
     assert len(errors) == 2 and all(str(e) == "invalid payload" for e in errors)
     assert events.calls[0][0] == "error" and events.calls[1][0] == "error"
-    assert [r for _, r in reasons(events)] == ["forced close"] * 4
+    assert [r for _, r in reasons(events)] == ["parse error"] * 4
     assert await peer.closed()
 
 
