@@ -20,6 +20,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import ContentSwitcher, Footer, Input, Sparkline, Static, Tree
 
@@ -167,6 +168,14 @@ class InspectorApp(App[None]):
 
     def flush(self) -> None:
         """Bring the visible view up to date with the model; cheap when nothing changed."""
+        try:
+            self._flush()
+        except NoMatches:
+            # A screen is being mounted or torn down (push, pop, quit): the next tick
+            # finds it whole, so skipping one frame is the right answer, not a crash.
+            self._dirty = True
+
+    def _flush(self) -> None:
         started = time.perf_counter()
         now = self.model.clock()
         second = int(now)
@@ -443,6 +452,7 @@ class InspectorApp(App[None]):
         self.error = ""
         self._dirty = True
         self._seen.clear()
+        self.flush()  # the user sees the effect of each keystroke now, not next tick
         return True
 
     @on(Input.Submitted, "#filter")
@@ -470,10 +480,12 @@ class InspectorApp(App[None]):
         self.model.set_sort(nxt, reverse=False)
         self.notify(f"sorted by {nxt}", timeout=1.5)
         self._dirty = True
+        self.flush()
 
     def action_sort_reverse(self) -> None:
         self.model.set_sort(self.model.sort_key, reverse=not self.model.sort_reverse)
         self._dirty = True
+        self.flush()
 
     def action_pause(self) -> None:
         log = self.model.packets

@@ -168,3 +168,38 @@ async def test_ours_packet_stream_and_kill_client(our_demo) -> None:
         await wait_for(lambda: victim.id not in model.sockets)
         assert model.gaps == 0
         await client.close()
+
+
+async def test_join_leave_and_emit_from_the_detail_screen_on_node(
+    node_admin: NodeAdminServer,
+) -> None:
+    model, client = await attach(node_admin.url)
+    app = InspectorApp(model, client)
+    target = node_admin.sockets[2]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: target in model.sockets)
+        await wait_for(lambda: table(app).select_key(target))
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, DetailScreen))
+        await pilot.press("J")
+        await pilot.pause()
+        await pilot.press(*"vip", "enter")
+        await wait_for(lambda: "vip" in model.sockets[target].rooms)  # room_joined came back
+        await pilot.press("L")  # the prompt offers the first public room: "lobby"
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(lambda: "lobby" not in model.sockets[target].rooms)
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press(*'news "breaking", 2', "enter")
+
+        def emitted() -> bool:
+            return any(
+                r.socket_id == target and r.direction == "out" and r.type == "event:news"
+                for r in model.packets.records
+            )
+
+        await wait_for(emitted)  # Node reported event_sent to exactly that socket
+        rec = next(r for r in model.packets.records if r.type == "event:news")
+        assert rec.preview == '["news","breaking",2]'
+        await client.close()
