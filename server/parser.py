@@ -22,6 +22,7 @@ large payloads.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -39,8 +40,20 @@ __all__ = [
 ]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
 def _std_dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON; a lone surrogate (a JS client may send one) is escaped as
+    ``JSON.stringify`` does, since raw it could not be encoded as UTF-8 for the wire."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    if not text.isascii() and _SURROGATE.search(text):
+        text = _SURROGATE.sub(_escape_surrogate, text)
+    return text
 
 
 try:  # pragma: no cover - which branch runs depends on the environment
@@ -49,8 +62,18 @@ try:  # pragma: no cover - which branch runs depends on the environment
     _OPTS = orjson.OPT_NON_STR_KEYS
 
     def dumps(data: Any) -> str:
-        """Compact JSON text of ``data``, in ``JSON.stringify``'s form."""
-        return orjson.dumps(data, option=_OPTS).decode()
+        """Compact JSON text of ``data``, in ``JSON.stringify``'s form.
+
+        orjson refuses lone surrogates, integers past 64 bits and deep nesting, all of
+        which a client can send us; the standard library takes those. ``bytes`` still
+        raise ``TypeError`` there, which is how ``encode`` detects binary data.
+        """
+        try:
+            return orjson.dumps(data, option=_OPTS).decode()
+        except TypeError as exc:
+            if "not JSON serializable" in str(exc):
+                raise  # bytes (or an unknown type): the standard library would refuse too
+            return _std_dumps(data)
 
     def _loads(text: str) -> Any:
         try:

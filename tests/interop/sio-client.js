@@ -7,7 +7,9 @@
 // {"$bin": hex}), ack, connect_error (message, data), disconnect (reason). The server
 // steers it with a "cmd" event: {emit: [ev, ...args], ack: bool} to emit (with an ack
 // callback when asked), {disconnect: true}, {exit: true}. Any event the server sends
-// with an ack request is acknowledged with ["ack", ...args].
+// with an ack request is acknowledged with ["ack", ...args]. In cmd.emit args,
+// {"$bin": hex} is a Buffer and {"$utf16": [codes]} a string of those UTF-16 code units
+// (so a test can send a lone surrogate, which only JavaScript strings can hold).
 "use strict";
 const { io } = require("socket.io-client");
 
@@ -31,6 +33,9 @@ function encode(value) {
 function decode(value) {
   if (value && typeof value === "object" && !Array.isArray(value) && "$bin" in value) {
     return Buffer.from(value.$bin, "hex");
+  }
+  if (value && typeof value === "object" && !Array.isArray(value) && "$utf16" in value) {
+    return String.fromCharCode(...value.$utf16); // lets a test send lone surrogates
   }
   if (Array.isArray(value)) return value.map(decode);
   if (value && typeof value === "object") {

@@ -202,3 +202,22 @@ async def test_socket_use_refusal_reaches_error(serve: Factory, node: Any) -> No
     assert await delivered.wait() == [(2,)]
     ((err,),) = await errors.wait()
     assert str(err) == "unauthorized event"
+
+
+async def test_lone_surrogate_from_js_client_is_echoed(serve: Factory, node: Any) -> None:
+    """A JS string may hold a lone surrogate; JSON.stringify escapes it and our reply must
+    too (orjson refuses such strings, so encoding used to raise inside the handler)."""
+    io, url = await serve()
+
+    @io.on("connection")
+    def on_connection(socket: Socket) -> None:
+        @socket.on("echo")
+        def echo(text: str, ack: Any) -> None:
+            ack(text, {text: [text + "x"]})
+
+    client = await node(url, transports=["websocket"])
+    await client.next("connect")
+    (socket,) = io.sockets.sockets.values()
+    socket.emit("cmd", {"emit": ["echo", {"$utf16": [0xD800]}], "ack": True})
+    ack = await client.next("ack")
+    assert ack["args"] == ["\ud800", {"\ud800": ["\ud800x"]}]
