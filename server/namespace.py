@@ -161,11 +161,13 @@ class Namespace(EventEmitter):
         EventEmitter.emit(self, "connection", socket)
 
     def _remove(self, socket: Socket) -> None:
+        # A refused (or abandoned) socket counts too, as in Node's override for
+        # cleanupEmptyChildNamespaces: else each refused dynamic name would be kept.
         if self.sockets.pop(socket.id, None) is None:
             self._pre_connect_sockets.pop(socket.id, None)
-            return
         if (
             not self.sockets
+            and not self._pre_connect_sockets
             and self.server.cleanup_empty_child_namespaces
             and getattr(self, "_parent", None) is not None
         ):

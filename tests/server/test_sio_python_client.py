@@ -473,6 +473,27 @@ async def test_cleanup_empty_child_namespaces(serve: Factory, py_client: Any) ->
     assert "/room-1" not in io.namespaces and not parent.children
 
 
+async def test_cleanup_drops_a_child_whose_only_connection_was_refused(
+    serve: Factory, py_client: Any
+) -> None:
+    """Node's override of ``_remove`` runs for a refused socket too; without that, each
+    refused name of a dynamic parent would stay in ``io.namespaces`` for good."""
+    io, url = await serve(cleanup_empty_child_namespaces=True)
+    parent = io.of(re.compile(r"^/room-"))
+
+    @parent.use
+    def refuse(socket: Socket) -> None:
+        raise ConnectionRefused("no such room")
+
+    errors = Recorder()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await py_client(
+            url, namespaces=["/room-9"], setup=lambda c: c.on("connect_error", errors, "/room-9")
+        )
+    assert (await errors.wait())[0] == ({"message": "no such room"},)
+    assert "/room-9" not in io.namespaces and not parent.children
+
+
 async def test_server_side_emit_single_server(serve: Factory) -> None:
     io, _ = await serve()
     assert await wait_for(io.server_side_emit_with_ack("hello", 1)) == []
