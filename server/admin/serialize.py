@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,10 +17,22 @@ DEFAULT_REDACTED_HEADERS = frozenset({"cookie", "authorization", "proxy-authoriz
 _MAX_DEPTH = 32
 
 
+_second_cache: list[Any] = [None, ""]  # [epoch second, its "YYYY-MM-DDTHH:MM:SS"]
+
+
 def iso_now() -> str:
-    """A JS ``Date`` as JSON: ISO 8601 UTC, milliseconds, ``Z`` (never ``+00:00``)."""
-    now = _dt.datetime.now(_dt.UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    """A JS ``Date`` as JSON: ISO 8601 UTC, milliseconds, ``Z`` (never ``+00:00``).
+
+    Called once per admin event (in development mode, twice per echo), so the
+    formatted second is cached and only the milliseconds are formatted each time.
+    """
+    ms = int(time.time() * 1000)
+    second, millis = divmod(ms, 1000)
+    cache = _second_cache
+    if cache[0] != second:
+        cache[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        cache[0] = second
+    return f"{cache[1]}.{millis:03d}Z"
 
 
 def json_safe(value: Any, depth: int = 0) -> Any:
