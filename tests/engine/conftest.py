@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,14 +116,33 @@ def _control(conn: Conn, data: str | bytes) -> None:
         conn.send(data)
 
 
-@pytest.fixture
-async def echo() -> AsyncIterator[EchoServer]:
-    srv, runner = await start_echo()
+@asynccontextmanager
+async def running_echo(**options: Any) -> AsyncIterator[EchoServer]:
+    """``start_echo(**options)`` for the duration of the block, then shut down."""
+    srv, runner = await start_echo(**options)
     try:
         yield srv
     finally:
         await srv.eng.close()
         await runner.cleanup()
+
+
+@pytest.fixture
+async def echo() -> AsyncIterator[EchoServer]:
+    async with running_echo() as srv:
+        yield srv
+
+
+@pytest.fixture
+async def make_echo() -> AsyncIterator[Callable[..., Awaitable[EchoServer]]]:
+    """``await make_echo(**options)``: an echo server with other options, shut down after
+    the test."""
+    async with AsyncExitStack() as stack:
+
+        async def make(**options: Any) -> EchoServer:
+            return await stack.enter_async_context(running_echo(**options))
+
+        yield make
 
 
 @pytest.fixture

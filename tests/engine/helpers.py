@@ -4,12 +4,71 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 import websockets
 
+from tests.conftest import INTEROP_DIR
+
 from .conftest import EchoServer
+
+
+@asynccontextmanager
+async def node_engine_server(
+    node_bin: str, *args: str
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
+    """Node's engine.io echo server (engine-node-server.js): the process, which logs
+    each session's events as JSON lines on stdout, and its port. Stopped on exit."""
+    proc = await asyncio.create_subprocess_exec(
+        node_bin,
+        "engine-node-server.js",
+        *args,
+        cwd=INTEROP_DIR,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    try:
+        port = json.loads(await asyncio.wait_for(proc.stdout.readline(), 10))["port"]
+        yield proc, port
+    finally:
+        proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), 5)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+def show_data(data: object) -> object:
+    """A packet's data as engine-node-server.js logs it: text as is, binary as hex."""
+    if data is None or isinstance(data, str):
+        return data
+    return {"hex": bytes(data).hex()}  # type: ignore[arg-type]
+
+
+def conn_trace(srv: EchoServer, sid: str) -> list[dict[str, Any]]:
+    """The ``conn`` events ``srv`` recorded for ``sid``, in the shape
+    engine-node-server.js logs Node's, so the two traces compare with ``==``."""
+    trace: list[dict[str, Any]] = []
+    for s, name, args in srv.events:
+        if s != sid:
+            continue
+        if name in ("packet", "packetCreate"):
+            packet = args[0]
+            trace.append(
+                {"ev": name, "type": packet["type"], "data": show_data(packet.get("data"))}
+            )
+        elif name == "message":
+            trace.append({"ev": name, "data": show_data(args[0])})
+        elif name == "close":
+            trace.append({"ev": name, "reason": args[0]})
+        else:
+            trace.append({"ev": name})
+    return trace
 
 
 async def handshake(http: aiohttp.ClientSession, srv: EchoServer) -> dict[str, Any]:

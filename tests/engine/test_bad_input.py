@@ -12,7 +12,6 @@ from websockets.frames import Frame, Opcode
 
 from server.engine import TransportError
 
-from .conftest import start_echo
 from .helpers import get, handshake, post, recv, recv_skipping_pings
 
 
@@ -93,22 +92,18 @@ async def test_duplicate_get_first_gets_close_second_400(echo, http):
 
 
 @pytest.mark.parametrize("handler_cancellation", [False, True])
-async def test_cancelled_get_closes_the_session(http, handler_cancellation):
-    echo, runner = await start_echo(handler_cancellation=handler_cancellation)
-    try:
-        sid = (await handshake(http, echo))["sid"]
-        async with aiohttp.ClientSession() as other:  # its own connection, closed mid-poll
-            url = echo.endpoint(f"EIO=4&transport=polling&sid={sid}")
-            task = asyncio.ensure_future(other.get(url))
-            await asyncio.sleep(0.05)
-            task.cancel()
-        reason, description = await echo.closed_with(sid, timeout=2)
-        assert reason == "transport error"
-        assert str(description) == "poll connection closed prematurely"
-        assert (await get(http, echo, sid))[0] == 400
-    finally:
-        await echo.eng.close()
-        await runner.cleanup()
+async def test_cancelled_get_closes_the_session(http, make_echo, handler_cancellation):
+    echo = await make_echo(handler_cancellation=handler_cancellation)
+    sid = (await handshake(http, echo))["sid"]
+    async with aiohttp.ClientSession() as other:  # its own connection, closed mid-poll
+        url = echo.endpoint(f"EIO=4&transport=polling&sid={sid}")
+        task = asyncio.ensure_future(other.get(url))
+        await asyncio.sleep(0.05)
+        task.cancel()
+    reason, description = await echo.closed_with(sid, timeout=2)
+    assert reason == "transport error"
+    assert str(description) == "poll connection closed prematurely"
+    assert (await get(http, echo, sid))[0] == 400
 
 
 async def test_ws_garbage_frame_is_parse_error(echo):
@@ -203,30 +198,26 @@ async def test_post_overlap_is_transport_error(echo, http):
 
 
 @pytest.mark.parametrize("handler_cancellation", [False, True])
-async def test_aborted_post_is_transport_error(http, handler_cancellation):
-    echo, runner = await start_echo(handler_cancellation=handler_cancellation)
-    try:
-        sid = (await handshake(http, echo))["sid"]
-        url = echo.endpoint(f"EIO=4&transport=polling&sid={sid}")
+async def test_aborted_post_is_transport_error(http, make_echo, handler_cancellation):
+    echo = await make_echo(handler_cancellation=handler_cancellation)
+    sid = (await handshake(http, echo))["sid"]
+    url = echo.endpoint(f"EIO=4&transport=polling&sid={sid}")
 
-        async def never_ending_body():
-            yield b"4partial"
-            await asyncio.sleep(10)
+    async def never_ending_body():
+        yield b"4partial"
+        await asyncio.sleep(10)
 
-        async with aiohttp.ClientSession() as other:
-            task = asyncio.ensure_future(
-                other.post(url, data=never_ending_body(), headers={"Content-Type": "text/plain"})
-            )
-            await asyncio.sleep(0.1)
-            task.cancel()
-        reason, description = await echo.closed_with(sid, timeout=2)
-        assert reason == "transport error"
-        assert str(description) == "data request connection closed prematurely"
-        assert await post(http, echo, sid, "4x") != (200, "ok")
-        await assert_echo_still_works(echo, http)
-    finally:
-        await echo.eng.close()
-        await runner.cleanup()
+    async with aiohttp.ClientSession() as other:
+        task = asyncio.ensure_future(
+            other.post(url, data=never_ending_body(), headers={"Content-Type": "text/plain"})
+        )
+        await asyncio.sleep(0.1)
+        task.cancel()
+    reason, description = await echo.closed_with(sid, timeout=2)
+    assert reason == "transport error"
+    assert str(description) == "data request connection closed prematurely"
+    assert await post(http, echo, sid, "4x") != (200, "ok")
+    await assert_echo_still_works(echo, http)
 
 
 async def test_broken_websocket_handshake_is_400(echo, http):

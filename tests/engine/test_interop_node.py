@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import pytest
 
-INTEROP_DIR = Path(__file__).resolve().parents[1] / "interop"
+from tests.conftest import INTEROP_DIR
+
+from .conftest import running_echo
+from .helpers import conn_trace, node_engine_server
 
 pytestmark = pytest.mark.interop
 
@@ -82,28 +84,6 @@ async def test_engine_io_client_polling_only_with_big_batches(echo, node_bin):
     assert (await echo.closed_with(echo.conns[0].id, timeout=3))[0] == "transport close"
 
 
-def _show(data: object) -> object:
-    if data is None or isinstance(data, str):
-        return data
-    return {"hex": bytes(data).hex()}  # type: ignore[arg-type]
-
-
-def _our_trace(echo, sid: str) -> list[dict]:
-    trace = []
-    for s, name, args in echo.events:
-        if s != sid:
-            continue
-        if name in ("packet", "packetCreate"):
-            trace.append({"ev": name, "type": args[0]["type"], "data": _show(args[0].get("data"))})
-        elif name == "message":
-            trace.append({"ev": name, "data": _show(args[0])})
-        elif name == "close":
-            trace.append({"ev": name, "reason": args[0]})
-        else:
-            trace.append({"ev": name})
-    return trace
-
-
 def _comparable(trace: list[dict]) -> list[dict]:
     """Drop what depends on timing: batching (flush/drain) and heartbeats."""
     return [
@@ -116,19 +96,11 @@ def _comparable(trace: list[dict]) -> list[dict]:
 
 @pytest.mark.parametrize("transports", ["polling,websocket", "websocket", "polling"])
 async def test_conn_events_match_node_engine_io(node_bin, transports):
-    from .conftest import start_echo
-
-    node = await asyncio.create_subprocess_exec(
-        node_bin,
-        "engine-node-server.js",
-        cwd=INTEROP_DIR,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    srv, runner = await start_echo(ping_interval=5, ping_timeout=5)
-    try:
+    async with (
+        node_engine_server(node_bin) as (node, port),
+        running_echo(ping_interval=5, ping_timeout=5) as srv,
+    ):
         assert node.stdout is not None
-        port = json.loads(await asyncio.wait_for(node.stdout.readline(), 10))["port"]
         node_report = await run_node(node_bin, f"http://127.0.0.1:{port}", transports, 2)
         our_report = await run_node(node_bin, srv.url, transports, 2)
         assert node_report["echoesMatch"] and our_report["echoesMatch"]
@@ -140,19 +112,9 @@ async def test_conn_events_match_node_engine_io(node_bin, transports):
             node_trace.append(json.loads(line))
         for e in node_trace:
             e.pop("sid")
-        ours = _our_trace(srv, srv.conns[0].id)
+        ours = conn_trace(srv, srv.conns[0].id)
         assert _comparable(ours) == _comparable(node_trace)
         # flush is always followed by drain, in both
         for trace in (ours, node_trace):
             flow = [e["ev"] for e in trace if e["ev"] in ("flush", "drain")]
             assert flow == ["flush", "drain"] * (len(flow) // 2)
-    finally:
-        if node.stdin is not None:
-            node.stdin.close()
-        try:
-            await asyncio.wait_for(node.wait(), 5)
-        except TimeoutError:
-            node.kill()
-            await node.wait()
-        await srv.eng.close()
-        await runner.cleanup()

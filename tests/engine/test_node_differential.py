@@ -13,7 +13,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,11 +20,10 @@ import pytest
 import pytest_asyncio
 import websockets
 
-from .conftest import start_echo
+from .conftest import running_echo
+from .helpers import conn_trace, node_engine_server
 
 pytestmark = [pytest.mark.interop, pytest.mark.asyncio(loop_scope="module")]
-
-INTEROP_DIR = Path(__file__).resolve().parents[1] / "interop"
 
 
 @dataclass
@@ -213,29 +211,6 @@ async def websocket_heartbeat(s, t):
     return frames, reason
 
 
-def _show(data: object) -> object:
-    if data is None or isinstance(data, str):
-        return data
-    return {"hex": bytes(data).hex()}  # type: ignore[arg-type]
-
-
-def _our_trace(srv: Any, sid: str) -> list[dict[str, Any]]:
-    """Our recorded events in the shape engine-node-server.js logs Node's."""
-    trace: list[dict[str, Any]] = []
-    for s, name, args in srv.events:
-        if s != sid:
-            continue
-        if name in ("packet", "packetCreate"):
-            trace.append({"ev": name, "type": args[0]["type"], "data": _show(args[0].get("data"))})
-        elif name == "message":
-            trace.append({"ev": name, "data": _show(args[0])})
-        elif name == "close":
-            trace.append({"ev": name, "reason": args[0]})
-        else:
-            trace.append({"ev": name})
-    return trace
-
-
 def _comparable(trace: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in trace if e["ev"] not in ("flush", "drain")]
 
@@ -332,17 +307,6 @@ SCENARIOS = [
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def node_target(node_bin) -> AsyncIterator[Target]:
-    proc = await asyncio.create_subprocess_exec(
-        node_bin,
-        "engine-node-server.js",
-        "300",
-        "200",
-        cwd=INTEROP_DIR,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stdin is not None
-    port = json.loads(await asyncio.wait_for(proc.stdout.readline(), 10))["port"]
     reasons: dict[str, asyncio.Future[str]] = {}
     traces: dict[str, list[dict[str, Any]]] = {}
     loop = asyncio.get_running_loop()
@@ -350,46 +314,36 @@ async def node_target(node_bin) -> AsyncIterator[Target]:
     def future(sid: str) -> asyncio.Future[str]:
         return reasons.setdefault(sid, loop.create_future())
 
-    async def read_log() -> None:
-        assert proc.stdout is not None
-        while line := await proc.stdout.readline():
+    async def read_log(stdout: asyncio.StreamReader) -> None:
+        while line := await stdout.readline():
             event = json.loads(line)
             sid = event.pop("sid")
             traces.setdefault(sid, []).append(event)
             if event["ev"] == "close" and not future(sid).done():
                 future(sid).set_result(event["reason"])
 
-    reader = asyncio.ensure_future(read_log())
-
     async def reason(sid: str) -> tuple[str, list[dict[str, Any]]]:
         why = await asyncio.wait_for(asyncio.shield(future(sid)), 3)
         return why, _comparable(traces[sid])
 
-    try:
-        yield Target(f"http://127.0.0.1:{port}", reason)
-    finally:
-        proc.stdin.close()
+    async with node_engine_server(node_bin, "300", "200") as (proc, port):
+        assert proc.stdout is not None
+        reader = asyncio.ensure_future(read_log(proc.stdout))
         try:
-            await asyncio.wait_for(proc.wait(), 5)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-        reader.cancel()
+            yield Target(f"http://127.0.0.1:{port}", reason)
+        finally:
+            reader.cancel()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def our_target() -> AsyncIterator[Target]:
-    srv, runner = await start_echo(control=True)
+    async with running_echo(control=True) as srv:
 
-    async def reason(sid: str) -> tuple[str, list[dict[str, Any]]]:
-        why = (await srv.closed_with(sid, timeout=3))[0]
-        return why, _comparable(_our_trace(srv, sid))
+        async def reason(sid: str) -> tuple[str, list[dict[str, Any]]]:
+            why = (await srv.closed_with(sid, timeout=3))[0]
+            return why, _comparable(conn_trace(srv, sid))
 
-    try:
         yield Target(srv.url, reason)
-    finally:
-        await srv.eng.close()
-        await runner.cleanup()
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)

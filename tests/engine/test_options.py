@@ -10,23 +10,7 @@ import json
 import pytest
 import websockets
 
-from .conftest import start_echo
 from .helpers import get, handshake, post, recv
-
-
-@pytest.fixture
-async def make_echo():
-    runners = []
-
-    async def make(**options):
-        srv, runner = await start_echo(**options)
-        runners.append((srv, runner))
-        return srv
-
-    yield make
-    for srv, runner in runners:
-        await srv.eng.close()
-        await runner.cleanup()
 
 
 async def test_cors_star_on_every_response_and_preflight(echo, http):
@@ -270,10 +254,8 @@ async def test_custom_path_prefix_match(make_echo, http):
         assert resp.status == 404
 
 
-async def test_generate_id_can_be_overridden_and_its_failure_is_400(http):
+async def test_generate_id_can_be_overridden_and_its_failure_is_400(http, make_echo):
     from server.engine import EngineServer
-
-    from .conftest import start_echo
 
     class Numbered(EngineServer):
         count = 0
@@ -284,19 +266,15 @@ async def test_generate_id_can_be_overridden_and_its_failure_is_400(http):
             Numbered.count += 1
             return f"custom-{Numbered.count}"
 
-    srv, runner = await start_echo(server_class=Numbered)
-    try:
-        sid = (await handshake(http, srv))["sid"]
-        assert sid == "custom-1" and "custom-1" in srv.eng.clients
-        async with websockets.connect(srv.ws_endpoint("EIO=4&transport=websocket")) as ws:
-            assert json.loads((await recv(ws))[1:])["sid"] == "custom-2"
-        async with http.get(srv.endpoint("EIO=4&transport=polling&fail=1")) as resp:
-            assert resp.status == 400
-            assert json.loads(await resp.text()) == {"code": 3, "message": "Bad request"}
-        assert srv.errors[-1]["context"]["name"] == "ID_GENERATION_ERROR"
-    finally:
-        await srv.eng.close()
-        await runner.cleanup()
+    srv = await make_echo(server_class=Numbered)
+    sid = (await handshake(http, srv))["sid"]
+    assert sid == "custom-1" and "custom-1" in srv.eng.clients
+    async with websockets.connect(srv.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        assert json.loads((await recv(ws))[1:])["sid"] == "custom-2"
+    async with http.get(srv.endpoint("EIO=4&transport=polling&fail=1")) as resp:
+        assert resp.status == 400
+        assert json.loads(await resp.text()) == {"code": 3, "message": "Bad request"}
+    assert srv.errors[-1]["context"]["name"] == "ID_GENERATION_ERROR"
 
 
 async def test_initial_packet_follows_the_open_packet(make_echo, http):

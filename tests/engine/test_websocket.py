@@ -77,24 +77,18 @@ async def test_get_right_after_upgrade_packet_is_400(echo, http):
             assert await recv_skipping_pings(ws) == "4hello"
 
 
-async def test_upgrade_timeout_abandons_the_websocket(http):
-    from .conftest import start_echo
-
-    srv, runner = await start_echo(upgrade_timeout=0.2, ping_interval=5, ping_timeout=5)
-    try:
-        sid = (await handshake(http, srv))["sid"]
-        url = srv.ws_endpoint(f"EIO=4&transport=websocket&sid={sid}")
-        async with websockets.connect(url) as ws:
-            await ws.send("2probe")
-            assert await recv(ws) == "3probe"
-            await asyncio.wait_for(ws.wait_closed(), 2)  # no "5" in time: closed
-        conn = srv.eng.clients[sid]
-        assert conn.transport.name == "polling" and not conn.upgrading and not conn.upgraded
-        assert await post(http, srv, sid, "4still-polling") == (200, "ok")
-        assert await get(http, srv, sid) == (200, "4still-polling")
-    finally:
-        await srv.eng.close()
-        await runner.cleanup()
+async def test_upgrade_timeout_abandons_the_websocket(http, make_echo):
+    srv = await make_echo(upgrade_timeout=0.2, ping_interval=5, ping_timeout=5)
+    sid = (await handshake(http, srv))["sid"]
+    url = srv.ws_endpoint(f"EIO=4&transport=websocket&sid={sid}")
+    async with websockets.connect(url) as ws:
+        await ws.send("2probe")
+        assert await recv(ws) == "3probe"
+        await asyncio.wait_for(ws.wait_closed(), 2)  # no "5" in time: closed
+    conn = srv.eng.clients[sid]
+    assert conn.transport.name == "polling" and not conn.upgrading and not conn.upgraded
+    assert await post(http, srv, sid, "4still-polling") == (200, "ok")
+    assert await get(http, srv, sid) == (200, "4still-polling")
 
 
 async def test_unexpected_packet_during_probe_closes_only_the_websocket(echo, http):
@@ -133,27 +127,21 @@ async def test_frames_of_every_length_class_and_bursts_keep_order(echo):
             assert (await recv_skipping_pings(ws))[:5] == f"4{i:04d}"
 
 
-async def test_packet_while_awaiting_pong_extends_the_timeout_once(http):
-    from .conftest import start_echo
-
-    srv, runner = await start_echo(ping_interval=0.2, ping_timeout=0.4)
+async def test_packet_while_awaiting_pong_extends_the_timeout_once(make_echo):
+    srv = await make_echo(ping_interval=0.2, ping_timeout=0.4)
     loop = asyncio.get_running_loop()
-    try:
-        async with websockets.connect(srv.ws_endpoint("EIO=4&transport=websocket")) as ws:
-            sid = json.loads((await recv(ws))[1:])["sid"]
-            assert await recv(ws) == "2"
-            pinged = loop.time()
-            await asyncio.sleep(0.3)
-            await ws.send("4x")  # not a pong: the 0.4 s wait restarts, once
-            assert await recv(ws) == "4x"
-            await ws.send("4y")  # a second one does not extend it again
-            reason, _ = await srv.closed_with(sid, timeout=3)
-            closed = loop.time()
-        assert reason == "ping timeout"
-        assert closed - pinged >= 0.65
-    finally:
-        await srv.eng.close()
-        await runner.cleanup()
+    async with websockets.connect(srv.ws_endpoint("EIO=4&transport=websocket")) as ws:
+        sid = json.loads((await recv(ws))[1:])["sid"]
+        assert await recv(ws) == "2"
+        pinged = loop.time()
+        await asyncio.sleep(0.3)
+        await ws.send("4x")  # not a pong: the 0.4 s wait restarts, once
+        assert await recv(ws) == "4x"
+        await ws.send("4y")  # a second one does not extend it again
+        reason, _ = await srv.closed_with(sid, timeout=3)
+        closed = loop.time()
+    assert reason == "ping timeout"
+    assert closed - pinged >= 0.65
 
 
 async def test_close_requested_during_upgrade_completes_after_it(echo, http):
