@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,43 @@ if TYPE_CHECKING:
 
 UPGRADE_CHECK_INTERVAL = 0.1
 """While an upgrade probe is pending, a parked GET gets a noop this often (Node: 100 ms)."""
+
+
+class _FlushBatch:
+    """One loop callback per tick flushes every Conn that buffered packets in that tick.
+
+    A broadcast to N connections then costs one ``call_soon`` instead of N handles.
+    """
+
+    __slots__ = ("__weakref__", "conns", "handle", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.conns: list[Conn] = []
+        self.handle: asyncio.Handle | None = None
+
+    def add(self, conn: Conn) -> None:
+        self.conns.append(conn)
+        if self.handle is None:
+            self.handle = self.loop.call_soon(self.run)
+
+    def run(self) -> None:
+        self.handle = None
+        conns, self.conns = self.conns, []
+        for conn in conns:
+            conn._scheduled_flush()
+
+
+_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _FlushBatch] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _batch_for(loop: asyncio.AbstractEventLoop) -> _FlushBatch:
+    batch = _batches.get(loop)
+    if batch is None:
+        batch = _batches[loop] = _FlushBatch(loop)
+    return batch
 
 
 class Conn(EventEmitter):
@@ -67,7 +105,8 @@ class Conn(EventEmitter):
         self.secure = bool(request.secure)
         self.write_buffer: list[Packet] = []
         self._loop = asyncio.get_running_loop()
-        self._flush_handle: asyncio.Handle | None = None
+        self._flush_pending = False
+        self._batch = _batch_for(self._loop)
         self._ping_interval_timer: asyncio.TimerHandle | None = None
         self._ping_timeout_timer: asyncio.TimerHandle | None = None
         self._has_refreshed_ping_timeout = False
@@ -116,12 +155,14 @@ class Conn(EventEmitter):
         if "packetCreate" in self._events:
             self.emit("packetCreate", packet)
         self.write_buffer.append(packet)
-        if self._flush_handle is None:
-            self._flush_handle = self._loop.call_soon(self._scheduled_flush)
+        if not self._flush_pending:
+            self._flush_pending = True
+            self._batch.add(self)
 
     def _scheduled_flush(self) -> None:
-        self._flush_handle = None
-        self._flush()
+        if self._flush_pending:
+            self._flush_pending = False
+            self._flush()
 
     def _flush(self) -> None:
         if self.ready_state == "closed" or not self.transport.writable or not self.write_buffer:
@@ -310,10 +351,11 @@ class Conn(EventEmitter):
         if self.ready_state == "closed":
             return
         self.ready_state = "closed"
-        for timer in (self._ping_interval_timer, self._ping_timeout_timer, self._flush_handle):
+        for timer in (self._ping_interval_timer, self._ping_timeout_timer):
             if timer is not None:
                 timer.cancel()
-        self._ping_interval_timer = self._ping_timeout_timer = self._flush_handle = None
+        self._ping_interval_timer = self._ping_timeout_timer = None
+        self._flush_pending = False
         # The session is gone, so a later GET gets 400: no need to wait for one to
         # deliver a close packet (a parked GET still gets it; see PollingTransport).
         self.transport.discard()
