@@ -22,6 +22,18 @@ WAIT = 5.0
 Factory = Callable[..., Awaitable[tuple[Server, str]]]
 
 
+async def listen(io: Server) -> tuple[web.AppRunner, str]:
+    """Serve ``io`` on 127.0.0.1 at a free port: (runner, "http://127.0.0.1:<port>")."""
+    app = web.Application()
+    io.attach(app)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
 @pytest.fixture(name="serve")
 async def serve_fixture() -> AsyncIterator[Factory]:
     """``await serve(**server_options)`` -> (io, "http://127.0.0.1:<port>")."""
@@ -35,15 +47,9 @@ async def serve_fixture() -> AsyncIterator[Factory]:
         io = Server(**opts)
         if setup is not None:
             setup(io)
-        app = web.Application()
-        io.attach(app)
-        runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        runner, url = await listen(io)
         runners.append((io, runner))
-        return io, f"http://127.0.0.1:{port}"
+        return io, url
 
     yield start
     for io, runner in reversed(runners):

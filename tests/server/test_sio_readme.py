@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 import socketio
-from aiohttp import web
-from sio_support import WAIT, Recorder, py_client_fixture  # noqa: F401
+from sio_support import WAIT, Recorder, listen, py_client_fixture  # noqa: F401
 
 from tests.conftest import ROOT
 
@@ -28,13 +27,7 @@ async def test_readme_example(py_client: Any) -> None:
     namespace: dict[str, Any] = {"__name__": "readme_example"}
     exec(compile(readme_example(), "README.md", "exec"), namespace)
     io = namespace["io"]
-    app = web.Application()
-    io.attach(app)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    runner, url = await listen(io)
     try:
         refused = Recorder()
         with pytest.raises(socketio.exceptions.ConnectionError):
