@@ -75,6 +75,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--scale", choices=sorted(SCALES), default="full")
     p.add_argument("--out", type=Path, help="results directory (default bench/results/<time>)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="SCENARIO.KEY=VALUE",
+        help="override a size of the scale, e.g. fanout.rate=1000 (repeatable)",
+    )
     p.add_argument("--readme", action="store_true", help="write the table into README.md")
     p.add_argument("--pin", action="store_true", help="server on CPU 0, load generator on CPU 1")
     p.add_argument("--list", action="store_true", help="list servers and scenarios, then exit")
@@ -113,6 +120,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1:
         print("--rounds must be >= 1", file=sys.stderr)
         return 2
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        scen, dot, name = key.partition(".")
+        if not sep or not dot or scen not in SCENARIOS:
+            print(f"--param {item!r}: expected SCENARIO.KEY=VALUE", file=sys.stderr)
+            return 2
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = value
+        SCALES[args.scale].setdefault(scen, {})[name] = parsed
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir = args.out or ROOT / "bench" / "results" / stamp
     out_dir.mkdir(parents=True, exist_ok=True)
