@@ -49,6 +49,7 @@ _UPGRADES = {"polling": ("websocket",), "websocket": ()}
 _sequence = itertools.count()
 
 AllowRequest = Callable[[web.Request], Any]
+Middleware = Callable[[web.Request], Any]
 
 
 def generate_id() -> str:
@@ -88,6 +89,8 @@ class EngineServer(EventEmitter):
     * ``initial_packet``: a message sent right after the open packet, in its response.
     * ``close_timeout``: how long a server close over polling waits for a GET to
       deliver its close packet (Node: 30 s).
+
+    ``use(fn)`` adds a middleware, Node's ``engine.use``, run on every request.
 
     Events: ``connection(conn)``, ``connection_error({request, code, message,
     context})``, ``initial_headers(headers, request)``, ``headers(headers, request)``,
@@ -134,6 +137,7 @@ class EngineServer(EventEmitter):
         self.initial_packet = initial_packet
         self.close_timeout = close_timeout
         self.clients: dict[str, Conn] = {}
+        self._middlewares: list[Middleware] = []
         self._ping_interval_ms = round(self.ping_interval * 1000)
         self._ping_timeout_ms = round(self.ping_timeout * 1000)
 
@@ -145,6 +149,31 @@ class EngineServer(EventEmitter):
     def attach(self, app: web.Application) -> None:
         """Route every method under ``path`` (a prefix match) to this server."""
         app.router.add_route("*", self.path + "{tail:.*}", self.handle_request)
+
+    def use(self, fn: Middleware) -> Middleware:
+        """Add a middleware, Node's ``engine.use``: ``fn(request)``, sync or async.
+
+        Middlewares run in order on every request under ``path`` (handshakes, later
+        polls and posts, WebSocket upgrades), after CORS and before validation, so
+        one can authenticate at the HTTP level or attach data to the request
+        (``request[USER] = ...`` with an ``aiohttp.web.RequestKey``; the handshake's
+        request stays readable as ``conn.request``). An exception
+        refuses the request with 400 ``{"code":3,"message":"Bad request"}`` and a
+        ``connection_error`` whose context is ``{"name": "MIDDLEWARE_FAILURE"}``.
+        Usable as a decorator.
+        """
+        self._middlewares.append(fn)
+        return fn
+
+    async def _apply_middlewares(self, request: web.Request) -> None:
+        for fn in tuple(self._middlewares):
+            try:
+                result = fn(request)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                log.debug("engine middleware refused %s", request.path, exc_info=True)
+                raise _Refused(BAD_REQUEST, {"name": "MIDDLEWARE_FAILURE"}) from exc
 
     async def close(self) -> None:
         """Close every connection with ``"server shutting down"``; returns when done."""
@@ -187,6 +216,8 @@ class EngineServer(EventEmitter):
             request.method == "GET" and "websocket" in request.headers.get("Upgrade", "").lower()
         )
         try:
+            if self._middlewares:
+                await self._apply_middlewares(request)
             conn = await self._verify(request, upgrade)
             sid = conn.id if conn is not None else await self._new_id(request)
         except _Refused as refused:

@@ -9,6 +9,7 @@ import json
 
 import pytest
 import websockets
+from aiohttp import web
 
 from .helpers import get, handshake, post, recv
 
@@ -285,3 +286,42 @@ async def test_initial_packet_follows_the_open_packet(make_echo, http):
     async with websockets.connect(srv.ws_endpoint("EIO=4&transport=websocket")) as ws:
         assert (await recv(ws))[0] == "0"
         assert await recv(ws) == "4welcome"
+
+
+async def test_engine_middlewares_run_on_every_request_and_refuse_with_400(make_echo, http):
+    """Node's ``engine.use``: before validation, on handshakes, later requests and
+    upgrades alike; a failure is 400 ``Bad request`` with context MIDDLEWARE_FAILURE."""
+    srv = await make_echo()
+    seen = []
+    user = web.RequestKey("user", str)
+
+    @srv.eng.use
+    async def token(request):
+        seen.append(request.method)
+        if request.headers.get("X-Token") != "ok":
+            raise PermissionError("no token")
+        request[user] = "alice"
+
+    async with http.get(srv.endpoint("EIO=4&transport=polling")) as resp:
+        assert resp.status == 400
+        assert json.loads(await resp.text()) == {"code": 3, "message": "Bad request"}
+    error = srv.errors[-1]
+    assert (error["code"], error["context"]) == (3, {"name": "MIDDLEWARE_FAILURE"})
+    assert not srv.eng.clients
+
+    good = {"X-Token": "ok"}
+    async with http.get(srv.endpoint("EIO=4&transport=polling"), headers=good) as resp:
+        sid = json.loads((await resp.text())[1:])["sid"]
+    assert srv.eng.clients[sid].request[user] == "alice"
+    url = srv.endpoint(f"EIO=4&transport=polling&sid={sid}")
+    async with http.post(url, data="4hi") as resp:  # no token on a later request: refused
+        assert resp.status == 400
+    async with http.post(url, data="4hi", headers=good) as resp:
+        assert (resp.status, await resp.text()) == (200, "ok")
+    ws_url = srv.ws_endpoint("EIO=4&transport=websocket")
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(ws_url)
+    assert refused.value.response.status_code == 400
+    async with websockets.connect(ws_url, additional_headers=good) as ws:
+        assert (await recv(ws))[0] == "0"
+    assert seen == ["GET", "GET", "POST", "POST", "GET", "GET"]
