@@ -227,3 +227,23 @@ def test_stdlib_fallback_writes_what_orjson_writes(data: object) -> None:
     from server.parser import _std_dumps, dumps
 
     assert _std_dumps(data) == dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "wire"),
+    [
+        (["m", "\ud800", {"\udfff": "a\ud83dz"}], '2["m","\\ud800",{"\\udfff":"a\\ud83dz"}]'),
+        (["m", 2**70], f'2["m",{2**70}]'),
+    ],
+)
+def test_what_orjson_refuses_is_still_encoded_like_json_stringify(data: list, wire: str) -> None:
+    """Lone surrogates (a JS client may send them) are escaped, as JSON.stringify does."""
+    assert encode(Packet(T.EVENT, "/", data)) == [wire]
+    assert Decoder().feed(wire).data == data  # type: ignore[union-attr]
+
+
+def test_orjson_depth_limit_falls_back_to_the_standard_library() -> None:
+    deep: list = []
+    for _ in range(300):  # orjson stops at 254 levels
+        deep = [deep]
+    assert encode(Packet(T.EVENT, "/", ["m", deep])) == ['2["m",' + "[" * 301 + "]" * 301 + "]"]
