@@ -331,7 +331,6 @@ class WebSocketTransport(Transport):
         writer coroutine sends them (awaiting flow control) and then calls
         ``on_ready``, as Node's transport emits ``ready`` after its last frame.
         """
-        frames = [encode_packet(p) for p in packets]
         if self.writable and not self._frames and self.ready_state == "open" and not self._close_ws:
             sock = self._raw
             if (
@@ -340,10 +339,13 @@ class WebSocketTransport(Transport):
                 and not sock.is_closing()
                 and sock.get_write_buffer_size() <= WRITE_HIGH_WATER
             ):
-                sock.write(b"".join([ws_frame(f) for f in frames]))
+                if len(packets) == 1:
+                    sock.write(_frame_of(packets[0]))
+                else:
+                    sock.write(b"".join([_frame_of(p) for p in packets]))
                 return
         self.writable = False
-        self._frames.extend(frames)
+        self._frames.extend([encode_packet(p) for p in packets])
         self._wakeup()
 
     def _wakeup(self) -> None:
@@ -413,6 +415,25 @@ class WebSocketTransport(Transport):
         self._close_ws = True
         self._wakeup()
         fn()
+
+
+# The last message frame built, keyed by the identity of its data: a broadcast hands
+# the same str object to every recipient's Conn, so its frame is built once and written
+# to each socket (Node's "encode once, write many", carried down to the wire bytes).
+_last_data: object = None
+_last_frame: bytes = b""
+
+
+def _frame_of(packet: Packet) -> bytes:
+    global _last_data, _last_frame
+    data = packet.get("data")
+    is_text_message = packet["type"] == "message" and type(data) is str
+    if is_text_message and data is _last_data:
+        return _last_frame
+    frame = ws_frame(encode_packet(packet))
+    if is_text_message:
+        _last_data, _last_frame = data, frame
+    return frame
 
 
 def ws_frame(data: str | bytes) -> bytes:
