@@ -170,19 +170,8 @@ def build_handshake(conn: Any, auth: dict[str, Any]) -> dict[str, Any]:
                 headers[key] = f"{headers[key]}{separator}{value}"
             else:
                 headers[key] = value
-        for name, value in request.query.items():
-            if name in query:
-                previous = query[name]
-                query[name] = (
-                    [*previous, value]
-                    if isinstance(previous, list)
-                    else [
-                        previous,
-                        value,
-                    ]
-                )
-            else:
-                query[name] = value
+        # Node: Object.fromEntries(url.searchParams), so a repeated key keeps its last value
+        query = dict(request.query.items())
         url = request.raw_path
     now = time.time()
     return {

@@ -306,3 +306,16 @@ async def test_client_error_event_number_names_and_once(serve: Factory) -> None:
     assert await peer.recv() == "31[1]"
     await wait_for(_until(lambda: ("done",) in seen))
     assert seen == [("error", "from the client"), ("7", "numbered"), ("first", 1), ("done",)]
+
+
+async def test_handshake_query_repeated_key_last_wins(serve: Factory) -> None:
+    """Node builds ``handshake.query`` with ``Object.fromEntries(url.searchParams)``: a
+    repeated key keeps its last value, never a list."""
+    sockets: list[Socket] = []
+    _, base = await serve(lambda io: io.on("connection", sockets.append))
+    peer = await RawWs.open(base, query="&room=a&room=b&x=1")
+    await peer.send("0")
+    await peer.recv()
+    (socket,) = sockets
+    assert socket.handshake["query"]["room"] == "b" and socket.handshake["query"]["x"] == "1"
+    await peer.close()
