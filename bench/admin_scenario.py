@@ -4,20 +4,21 @@ The question (issue 4): with an admin client subscribed to the packet stream
 (docs/admin-extension.md), how much echo throughput does the server keep, relative to
 the same load with no admin client? Target: >= 0.9.
 
-How it is measured, on one fresh instrumented server per round:
+How it is measured. Sequential off/on phases proved useless on this shared 2-core
+machine: the neighbours' load moved throughput 2-5x between phases, far more than the
+effect measured. So the two sides run *at the same time*:
 
-* the server is the bench's sioscope echo server plus ``instrument()``, in production
-  mode (``sioscope-admin``; the Admin UI's mode for busy servers: only ``server_stats``
-  and, for who asks, the packet stream) or development mode (``sioscope-admin-dev``:
-  Node's default, where every event is also broadcast to admin clients);
-* phases off / on / on / off / off / on (so drift lands on both): the Node load
-  generator runs the standard ``echo`` scenario, and during "on" phases a separate
-  admin client process (python-socketio) is logged in and subscribed to the packet
-  stream, counting the records, batches and drops it receives;
-* results ``echo_admin_off`` and ``echo_admin_on`` (medians of their phases), the
-  latter with ``ratio`` = median over neighbouring (off, on) pairs of on / off
-  throughput, ``cpu_ratio`` the same for server CPU per echo (off / on), and the admin
-  client's counts.
+* two identical instrumented servers (the bench's sioscope echo server plus
+  ``instrument()``): the harness's fresh one and a twin started here; production mode
+  (``sioscope-admin``: ``server_stats`` only, plus the packet stream for who asks) or
+  development mode (``sioscope-admin-dev``, Node's default: every event is also
+  broadcast to admin clients);
+* the standard ``echo`` load (Node load generator) on both at once, while a separate
+  admin client process (python-socketio) is logged in to one of them and subscribed
+  to the packet stream, counting the records, batches and drops it receives;
+* three such runs, the roles swapped each time; ``echo_admin_on`` / ``echo_admin_off``
+  are the medians of each side, ``ratio`` the median of on / off throughput,
+  ``cpu_ratio`` the median of off / on server CPU per echo.
 
 Run: ``python -m bench --servers sioscope-admin,sioscope-admin-dev --scenarios
 echo_admin --scale quick``. The module is also the instrumented server
@@ -29,12 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import statistics
 import subprocess
 import sys
-import time
+import tempfile
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -126,72 +126,94 @@ async def admin_client(url: str, subscribe: bool = True) -> None:
 # -- the scenario --------------------------------------------------------------------
 
 
-def _pins(server_pid: int) -> tuple[int | None, list[str]]:
-    """When the harness pinned the server (``--pin``: CPU 0), the load generator goes
-    to CPU 1; the admin client joins it there, so it never shares the server's core."""
-    try:
-        server_cpus = os.sched_getaffinity(server_pid)
-    except OSError:
-        return None, []
-    if server_cpus != {0} or shutil.which("taskset") is None:
-        return None, []
-    return 1, ["taskset", "-c", "1"]
+class _AdminClient:
+    """The admin client process, subscribed to the packet stream while it lives."""
 
-
-def _phase(ctx: RunContext, with_admin: bool) -> dict[str, Any]:
-    echo = SCENARIOS["echo"]
-    loadgen_cpu, client_prefix = _pins(ctx.pid)
-    proc = None
-    if with_admin:
-        url = f"http://{ctx.host}:{ctx.port}"
-        proc = subprocess.Popen(
-            [*client_prefix, sys.executable, "-m", "bench.admin_scenario", "client", url],
+    def __init__(self, url: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.admin_scenario", "client", url],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert proc.stdout is not None
-        line = _readline(proc.stdout, CLIENT_READY_S)
+        assert self.proc.stdout is not None
+        line = _readline(self.proc.stdout, CLIENT_READY_S)
         if not line or not json.loads(line).get("ready"):
-            proc.kill()
-            proc.wait(3)
+            self.proc.kill()
+            self.proc.wait(3)
             raise BenchError("the admin client did not subscribe")
+
+    def stop(self) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.close()
+        line = _readline(self.proc.stdout, CLIENT_READY_S)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(3)
+        return json.loads(line) if line else {"error": "admin client gave no counts"}
+
+
+def _echo(ctx: RunContext) -> dict[str, Any]:
+    records = run_loadgen(ctx, SCENARIOS["echo"])
+    return dict(next(r for r in records if r.get("scenario", "echo") == "echo"))
+
+
+def _side_by_side(on_ctx: RunContext, off_ctx: RunContext) -> tuple[dict[str, Any], ...]:
+    """One echo load on each of two identical servers at the same time, an admin client
+    streaming from ``on_ctx``'s only: whatever the neighbours do lands on both."""
+    admin = _AdminClient(f"http://{on_ctx.host}:{on_ctx.port}")
+    box: dict[str, Any] = {}
+
+    def load(name: str, ctx: RunContext) -> None:
+        try:
+            box[name] = _echo(ctx)
+        except BaseException as exc:  # reported below, in the harness's thread
+            box[name] = exc
+
+    threads = [
+        threading.Thread(target=load, args=(name, c), daemon=True)
+        for name, c in (("on", on_ctx), ("off", off_ctx))
+    ]
     try:
-        records = run_loadgen(ctx, echo, pin=loadgen_cpu)
-        rec = dict(next(r for r in records if r.get("scenario", "echo") == "echo"))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(on_ctx.timeout_s + 30)
     finally:
-        counts: dict[str, Any] = {}
-        if proc is not None:
-            assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.close()
-            line = _readline(proc.stdout, CLIENT_READY_S)
-            proc.wait(5)
-            counts = json.loads(line) if line else {"error": "admin client gave no counts"}
-    if counts:
-        rec["admin"] = counts
-    return rec
-
-
-# Balanced order (ABBA BA): slow drifts of the neighbours' load land on both sides.
-PHASES = ("off", "on", "on", "off", "off", "on")
+        counts = admin.stop()
+    for name in ("on", "off"):
+        if isinstance(box.get(name), BaseException) or name not in box:
+            raise BenchError(f"echo load ({name}) failed: {box.get(name)!r}")
+    box["on"]["admin"] = counts
+    return box["on"], box["off"]
 
 
 def run_echo_admin(ctx: RunContext) -> list[dict[str, Any]]:
+    from bench.run import start_server
+    from bench.servers import SERVERS as ALL
+
     if ctx.server not in SERVERS:
         raise BenchError(f"{SCENARIO} needs an instrumented server ({', '.join(SERVERS)})")
-    runs: list[tuple[str, dict[str, Any]]] = []
-    for name in PHASES:
-        runs.append((name, _phase(ctx, name == "on")))
-        time.sleep(0.2)
+    with tempfile.TemporaryFile("w+") as log:
+        twin = start_server(ALL[ctx.server], log)  # type: ignore[arg-type]
+        try:
+            ctx2 = replace(ctx, port=twin.port, pid=twin.pid)
+            # Roles swap each run, so a difference between the two servers' placement
+            # cancels out: (first on, twin off), (twin on, first off), (first on, ...).
+            runs = [_side_by_side(a, b) for a, b in ((ctx, ctx2), (ctx2, ctx), (ctx, ctx2))]
+        finally:
+            twin.stop()
 
     def median(recs: list[dict[str, Any]], key: str) -> float | None:
         vals = [r[key] for r in recs if isinstance(r.get(key), int | float)]
         return statistics.median(vals) if vals else None
 
     out = []
-    for name in ("off", "on"):
-        recs = [r for n, r in runs if n == name]
+    for index, name in ((1, "off"), (0, "on")):
+        recs = [run[index] for run in runs]
         row = dict(recs[0])
         row["scenario"] = f"{SCENARIO}_{name}"
         for key in ("throughput_per_s", "server_cpu_us_per_op", "p50_ms", "p99_ms"):
@@ -199,24 +221,22 @@ def run_echo_admin(ctx: RunContext) -> list[dict[str, Any]]:
         row["phases"] = [r.get("throughput_per_s") for r in recs]
         out.append(row)
     on = out[1]
-    # Each "on" phase against its neighbouring "off" phase, then the median: on a shared
-    # 2-core machine the neighbours' load swings more between phases than within a pair.
-    pairs = [(runs[i][1], runs[i + 1][1]) for i in (0, 2, 4)]  # (off,on) (on,off) (off,on)
-    tput, cpu = [], []
-    for a, b in pairs:
-        o, n = (a, b) if "admin" not in a else (b, a)
-        if o.get("throughput_per_s") and n.get("throughput_per_s"):
-            tput.append(n["throughput_per_s"] / o["throughput_per_s"])
-        if o.get("server_cpu_us_per_op") and n.get("server_cpu_us_per_op"):
-            cpu.append(o["server_cpu_us_per_op"] / n["server_cpu_us_per_op"])
+    tput = [
+        n["throughput_per_s"] / o["throughput_per_s"]
+        for n, o in runs
+        if n.get("throughput_per_s") and o.get("throughput_per_s")
+    ]
+    cpu = [
+        o["server_cpu_us_per_op"] / n["server_cpu_us_per_op"]
+        for n, o in runs
+        if n.get("server_cpu_us_per_op") and o.get("server_cpu_us_per_op")
+    ]
     if tput:
         on["ratio"] = statistics.median(tput)
         on["pair_ratios"] = tput
-    # Server CPU per echo moves less with the neighbours than throughput does: its ratio
-    # (off cost / on cost) is reported beside the throughput ratio.
     if cpu:
         on["cpu_ratio"] = statistics.median(cpu)
-    on["admin"] = [r["admin"] for n, r in runs if n == "on" and "admin" in r]
+    on["admin"] = [n["admin"] for n, _ in runs]
     return out
 
 
@@ -253,8 +273,8 @@ def register(registry: Any) -> None:
             SCENARIO,
             (f"{SCENARIO}_off", f"{SCENARIO}_on"),
             "ack",
-            "echo with no admin client, then with an admin client subscribed to the "
-            "Engine.IO packet stream (phases off/on/on/off/off/on); `ratio` = on/off throughput",
+            "echo on two identical servers at once, an admin client streaming packets "
+            "from one of them (roles swapped over 3 runs); `ratio` = on/off throughput",
             run=run_echo_admin,
         )
     )

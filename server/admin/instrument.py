@@ -62,7 +62,25 @@ EV_COMMAND_ERROR = "sioscope:command_error"
 CMD_SUBSCRIBE = "sioscope:subscribe"
 CMD_RESYNC = "sioscope:resync"
 
-_PROCESS_START = time.monotonic()
+def _process_start() -> float:
+    """When this process started, on the CLOCK_BOOTTIME scale (Linux), else now."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        ticks = int(fields[19])  # field 22 of proc(5): starttime, in clock ticks
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return _boottime()
+
+
+def _boottime() -> float:
+    try:
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    except (AttributeError, OSError):
+        return time.monotonic()
+
+
+_PROCESS_START = _process_start()
 
 
 def _now_ms() -> int:
@@ -70,9 +88,8 @@ def _now_ms() -> int:
 
 
 def _uptime() -> float:
-    # Node's process.uptime(): seconds since the process started. psutil is a test
-    # dependency only, so measure from this module's import, which is close enough.
-    return time.monotonic() - _PROCESS_START
+    """Node's ``process.uptime()``: seconds since the process started."""
+    return max(0.0, _boottime() - _PROCESS_START)
 
 
 def _connect_error(message: str) -> Exception:

@@ -37,7 +37,7 @@ def test_echo_admin_smoke_run_streams_and_reports_a_ratio(node_bin, tmp_path) ->
     off, on = by_name["echo_admin_off"], by_name["echo_admin_on"]
     assert off["ops"] > 0 and on["ops"] > 0
     assert on["ratio"] > 0 and on["cpu_ratio"] > 0
-    assert len(on["admin"]) == 3  # one admin client per "on" phase
+    assert len(on["admin"]) == 3  # one admin client per side-by-side run
     for counts in on["admin"]:
         assert counts["records"] > 0 and counts["batches"] > 0
         assert counts["seq_gaps"] == 0
