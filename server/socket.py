@@ -156,6 +156,31 @@ def _js_date(now: float) -> str:
     return moment.strftime("%a %b %d %Y %H:%M:%S GMT%z") + f" ({zone})"
 
 
+_SINGLE_VALUED_HEADERS = frozenset(
+    {
+        "age",
+        "authorization",
+        "content-length",
+        "content-type",
+        "etag",
+        "expires",
+        "from",
+        "host",
+        "if-modified-since",
+        "if-unmodified-since",
+        "last-modified",
+        "location",
+        "max-forwards",
+        "proxy-authorization",
+        "referer",
+        "retry-after",
+        "server",
+        "user-agent",
+    }
+)
+"""Headers whose repeats Node's ``http.IncomingMessage`` discards (the first one wins)."""
+
+
 def build_handshake(conn: Any, auth: dict[str, Any]) -> dict[str, Any]:
     """Node's ``socket.handshake`` from the connection's first HTTP request."""
     request = conn.request
@@ -165,11 +190,13 @@ def build_handshake(conn: Any, auth: dict[str, Any]) -> dict[str, Any]:
     if request is not None:
         for name, value in request.headers.items():
             key = name.lower()
-            if key in headers:
+            if key == "set-cookie":
+                headers.setdefault(key, []).append(value)
+            elif key not in headers:
+                headers[key] = value
+            elif key not in _SINGLE_VALUED_HEADERS:
                 separator = "; " if key == "cookie" else ", "
                 headers[key] = f"{headers[key]}{separator}{value}"
-            else:
-                headers[key] = value
         # Node: Object.fromEntries(url.searchParams), so a repeated key keeps its last value
         query = dict(request.query.items())
         url = request.raw_path

@@ -319,3 +319,33 @@ async def test_handshake_query_repeated_key_last_wins(serve: Factory) -> None:
     (socket,) = sockets
     assert socket.handshake["query"]["room"] == "b" and socket.handshake["query"]["x"] == "1"
     await peer.close()
+
+
+async def test_handshake_headers_merge_duplicates_as_node_http(serve: Factory) -> None:
+    """Node's IncomingMessage: most repeated headers join with ", ", cookie with "; ",
+    set-cookie is a list, and single-valued ones (host, referer, user-agent, ...) keep
+    their first value."""
+    from multidict import CIMultiDict
+
+    sockets: list[Socket] = []
+    _, base = await serve(lambda io: io.on("connection", sockets.append))
+    sent = CIMultiDict(
+        [
+            ("Referer", "http://first.example/"),
+            ("Referer", "http://second.example/"),
+            ("X-Multi", "1"),
+            ("X-Multi", "2"),
+            ("Cookie", "a=1"),
+            ("Cookie", "b=2"),
+            ("Set-Cookie", "odd=1"),
+        ]
+    )
+    async with aiohttp.ClientSession(headers=sent) as session:
+        peer = await RawPolling.open(base, session)
+        assert await peer.post("40") == 200
+        await wait_for(_until(lambda: bool(sockets)))
+    headers = sockets[0].handshake["headers"]
+    assert headers["referer"] == "http://first.example/"
+    assert headers["x-multi"] == "1, 2"
+    assert headers["cookie"] == "a=1; b=2"
+    assert headers["set-cookie"] == ["odd=1"]
