@@ -19,8 +19,8 @@ Rules:
    Timers are ``loop.call_later`` handles, so the close happens on time.
 4. ``close`` fires exactly once, after the connection left ``EngineServer.clients``,
    with one of Node's reasons: ``"transport close"``, ``"transport error"``,
-   ``"parse error"``, ``"ping timeout"``, ``"forced close"`` or ``"server shutting
-   down"``.
+   ``"parse error"``, ``"ping timeout"`` or ``"forced close"`` (also what
+   ``EngineServer.close()`` gives, as Node's ``engine.close()``).
 """
 
 from __future__ import annotations

@@ -176,13 +176,14 @@ class EngineServer(EventEmitter):
                 raise _Refused(BAD_REQUEST, {"name": "MIDDLEWARE_FAILURE"}) from exc
 
     async def close(self) -> None:
-        """Close every connection with ``"server shutting down"``; returns when done."""
+        """Close every connection, discarding what is unsent, with Node's reason
+        ``"forced close"``; returns when the WebSocket writers are done."""
         writers = []
         for conn in list(self.clients.values()):
             transport = conn.transport
             if isinstance(transport, WebSocketTransport):
                 writers.append(transport._writer)
-            conn._close_transport(True, "server shutting down")
+            conn._close_transport(True, "forced close")
         pending = [w for w in writers if not w.done()]
         if pending:
             await asyncio.wait(pending, timeout=2.0)

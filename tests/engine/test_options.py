@@ -128,13 +128,15 @@ async def test_http_compression_of_large_polling_responses(make_echo, http):
 
 
 async def test_server_close_shuts_every_conn_down(echo, http):
+    """Node's ``engine.close()`` is ``socket.close(true)`` on each: reason ``forced close``
+    (``server shutting down`` is a Socket.IO reason, given by ``io.close()`` to sockets)."""
     sid_polling = (await handshake(http, echo))["sid"]
     async with websockets.connect(echo.ws_endpoint("EIO=4&transport=websocket")) as ws:
         sid_ws = json.loads((await recv(ws))[1:])["sid"]
         await asyncio.wait_for(echo.eng.close(), 3)
         await asyncio.wait_for(ws.wait_closed(), 2)
-    assert (await echo.closed_with(sid_polling))[0] == "server shutting down"
-    assert (await echo.closed_with(sid_ws))[0] == "server shutting down"
+    assert (await echo.closed_with(sid_polling))[0] == "forced close"
+    assert (await echo.closed_with(sid_ws))[0] == "forced close"
     assert echo.eng.clients == {} and echo.eng.clients_count == 0
     assert (await get(http, echo, sid_polling))[0] == 400
 
