@@ -14,22 +14,22 @@ effect measured. So the two sides run *at the same time*:
   development mode (``sioscope-admin-dev``, Node's default: every event is also
   broadcast to admin clients);
 * the standard ``echo`` load (Node load generator) on both at once, while a separate
-  admin client process (python-socketio) is logged in to one of them and subscribed
-  to the packet stream, counting the records, batches and drops it receives;
+  admin client process (``bench/admin_client.js``, socket.io-client) is logged in to
+  one of them and subscribed to the packet stream, counting the records, batches and
+  drops it receives;
 * three such runs, the roles swapped each time; ``echo_admin_on`` / ``echo_admin_off``
   are the medians of each side, ``ratio`` the median of on / off throughput,
   ``cpu_ratio`` the median of off / on server CPU per echo.
 
 Run: ``python -m bench --servers sioscope-admin,sioscope-admin-dev --scenarios
 echo_admin --scale quick``. The module is also the instrumented server
-(``python -m bench.admin_scenario serve``) and the admin client
-(``python -m bench.admin_scenario client URL``).
+(``python -m bench.admin_scenario serve``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -91,38 +91,6 @@ def serve(argv: list[str]) -> None:
     run(lambda: make_app(mode), argv)
 
 
-# -- the admin client ----------------------------------------------------------------
-
-
-async def admin_client(url: str, subscribe: bool = True) -> None:
-    """Log in, subscribe, count what arrives; print the counts when stdin closes."""
-    import socketio
-
-    sio = socketio.AsyncClient(reconnection=False)
-    counts = {"batches": 0, "records": 0, "dropped": 0, "seq_gaps": 0, "last_seq": 0}
-
-    @sio.on("sioscope:packets", namespace="/admin")
-    def on_packets(batch: dict[str, Any]) -> None:
-        counts["batches"] += 1
-        counts["records"] += len(batch["records"])
-        counts["dropped"] += batch["dropped"]
-        if batch["seq"] != counts["last_seq"] + 1:
-            counts["seq_gaps"] += 1
-        counts["last_seq"] = batch["seq"]
-
-    subscribed = asyncio.Event()
-    sio.on("sioscope:snapshot", lambda *_: subscribed.set(), namespace="/admin")
-    auth = {"username": "admin", "password": PASSWORD, "sioscope": {"packets": subscribe}}
-    await sio.connect(url, namespaces=["/admin"], auth=auth, transports=["websocket"])
-    if subscribe:
-        await asyncio.wait_for(subscribed.wait(), CLIENT_READY_S)
-    print(json.dumps({"ready": True}), flush=True)
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, sys.stdin.read)  # until the harness closes stdin
-    await sio.disconnect()
-    print(json.dumps(counts), flush=True)
-
-
 # -- the scenario --------------------------------------------------------------------
 
 
@@ -130,8 +98,11 @@ class _AdminClient:
     """The admin client process, subscribed to the packet stream while it lives."""
 
     def __init__(self, url: str) -> None:
+        node = shutil.which("node")
+        if node is None:
+            raise BenchError("Node.js is not installed: the admin client needs it")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.admin_scenario", "client", url],
+            [node, str(ROOT / "bench" / "admin_client.js"), url, PASSWORD],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -283,8 +254,5 @@ def register(registry: Any) -> None:
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "serve":
         serve(sys.argv[2:])
-    elif len(sys.argv) in (3, 4) and sys.argv[1] == "client":
-        # "client URL --no-subscribe": logged in, not streaming (for comparisons)
-        asyncio.run(admin_client(sys.argv[2], subscribe=sys.argv[3:] != ["--no-subscribe"]))
     else:
-        raise SystemExit("usage: python -m bench.admin_scenario serve [--mode M] | client URL")
+        raise SystemExit("usage: python -m bench.admin_scenario serve [--mode M] [server options]")

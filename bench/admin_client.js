@@ -1,0 +1,41 @@
+// The admin client of the echo_admin bench scenario (bench/admin_scenario.py): logs in
+// to /admin, subscribes to the sioscope packet stream, counts what arrives. Node's
+// socket.io-client, because a client that decodes ~1.5 MB/s of JSON must not itself
+// take the CPU the servers under test need (python-socketio took several times more).
+// Prints {"ready": true} once subscribed, then its counts when stdin closes.
+"use strict";
+const path = require("path");
+const { createRequire } = require("module");
+const interop = createRequire(path.join(__dirname, "..", "tests", "interop", "package.json"));
+const { io } = interop("socket.io-client");
+
+const [url, password, subscribe] = process.argv.slice(2);
+const counts = { batches: 0, records: 0, dropped: 0, seq_gaps: 0, last_seq: 0 };
+const socket = io(url + "/admin", {
+  auth: { username: "admin", password, sioscope: { packets: subscribe !== "no" } },
+  transports: ["websocket"],
+  reconnection: false,
+  forceNew: true,
+});
+socket.on("sioscope:snapshot", () => process.stdout.write(JSON.stringify({ ready: true }) + "\n"));
+socket.on("sioscope:packets", (batch) => {
+  counts.batches++;
+  counts.records += batch.records.length;
+  counts.dropped += batch.dropped;
+  if (batch.seq !== counts.last_seq + 1) counts.seq_gaps++;
+  counts.last_seq = batch.seq;
+});
+socket.on("connect_error", (err) => {
+  process.stdout.write(JSON.stringify({ error: err.message }) + "\n");
+  process.exit(1);
+});
+setTimeout(() => {
+  process.stdout.write(JSON.stringify({ error: "not subscribed in time" }) + "\n");
+  process.exit(1);
+}, 15000).unref();
+process.stdin.on("end", () => {
+  socket.close();
+  process.stdout.write(JSON.stringify(counts) + "\n");
+  process.exit(0);
+});
+process.stdin.resume();
