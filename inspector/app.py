@@ -496,6 +496,19 @@ class InspectorApp(App[None]):
         self._dirty = True
         self.flush()
 
+    def action_socket_packets(self) -> None:
+        """Jump to the Packets view filtered to one socket's Engine.IO connection."""
+        sock = self.selected_socket()
+        if sock is None:
+            self.notify("no socket selected", severity="warning")
+            return
+        # The packet stream knows connections (clientId); Node's events know socket ids.
+        stream = self.model.has_packet_stream
+        term = f"client:{sock.client_id}" if stream else f"socket:{sock.id}"
+        self.action_view(keymod.PACKETS)
+        self.query_one("#filter", Input).value = term
+        self.apply_filter(term)
+
     # -- actions on the server
 
     def _send(self, coro_factory: Callable[[], Any], done: str) -> None:

@@ -79,6 +79,16 @@ KEYS: tuple[Key, ...] = (
         views=frozenset({SOCKETS}),
     ),
     Key(
+        "packets.socket",
+        "P",
+        "socket_packets",
+        "Its packets",
+        "Stream",
+        "Packets view filtered to the selected socket's connection",
+        show=False,
+        views=_SOCKETISH,
+    ),
+    Key(
         "pause",
         "p,space",
         "pause",

@@ -203,3 +203,18 @@ async def test_join_leave_and_emit_from_the_detail_screen_on_node(
         rec = next(r for r in model.packets.records if r.type == "event:news")
         assert rec.preview == '["news","breaking",2]'
         await client.close()
+
+
+async def test_its_packets_key_filters_the_stream_to_one_connection(our_demo) -> None:
+    model, client = await attach(our_demo.url, username=None)
+    app = InspectorApp(model, client)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: model.has_packet_stream and len(model.sockets) >= 3)
+        sock = next(s for s in model.sockets.values() if s.nsp == "/" and s.client_id)
+        assert table(app).select_key(sock.id)
+        await pilot.press("P")
+        assert app.view == "packets"
+        assert model.packets.filter.expression == f"client:{sock.client_id}"
+        await wait_for(lambda: len(model.packets.view) > 0)
+        assert {r.client_id for r in model.packets.view} == {sock.client_id}
+        await client.close()
