@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 
 from aiohttp import web
@@ -28,6 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="auto: uvloop when installed, else asyncio",
     )
     parser.add_argument("--profile", help="write cProfile stats to this file at exit")
+    parser.add_argument(
+        "--gc-stats", help="write the garbage collector's count and CPU time per generation here"
+    )
     return parser.parse_args(argv)
 
 
@@ -45,11 +50,33 @@ def install_loop(choice: str) -> str:
     return "uvloop"
 
 
+class GcStats:
+    """Collections and CPU seconds per generation, from ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.count = [0, 0, 0]
+        self.cpu_s = [0.0, 0.0, 0.0]
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self.started = time.process_time()
+        else:
+            gen = info["generation"]
+            self.count[gen] += 1
+            self.cpu_s[gen] += time.process_time() - self.started
+
+    def as_dict(self) -> dict:
+        return {"collections": self.count, "cpu_s": self.cpu_s}
+
+
 def serve(make_app: Callable[[], web.Application], argv: list[str] | None = None) -> None:
     """Run an aiohttp app on 127.0.0.1 until SIGTERM, announcing the bound port."""
     args = parse_args(argv)
     loop_name = install_loop(args.loop)
 
+    gc_stats = GcStats() if args.gc_stats else None
     profiler = None
     if args.profile:
         import cProfile
@@ -75,6 +102,9 @@ def serve(make_app: Callable[[], web.Application], argv: list[str] | None = None
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
+        if gc_stats is not None:
+            with open(args.gc_stats, "w") as fh:
+                json.dump(gc_stats.as_dict(), fh)
         # No graceful drain: open long-polls would hold cleanup for seconds, and the run
         # this server served is already measured.
         os._exit(0)
