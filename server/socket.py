@@ -137,7 +137,7 @@ def emit_to_listeners(emitter: EventEmitter, event: str, args: list[Any], ack: A
         return False
     for entry in tuple(listeners):
         if isinstance(entry, _Once):
-            emitter.off(event, entry.listener)
+            emitter.off(event, entry)  # this wrapper, not a plain `on` of the same function
             call_handler(entry.listener, args, ack)
         else:
             call_handler(entry, args, ack)

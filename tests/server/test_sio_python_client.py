@@ -587,3 +587,20 @@ async def test_remote_socket_acts_through_the_adapter(serve: Factory, py_client:
 async def _until(predicate: Any) -> None:
     while not predicate():
         await asyncio.sleep(0.01)
+
+
+async def test_once_then_on_with_the_same_handler(serve: Factory, py_client: Any) -> None:
+    """Node removes the ``once`` wrapper that fired, never a plain registration of the
+    same function: so ``f`` runs 2, 1, 1 times for three events."""
+    io, url = await serve()
+    calls = Recorder()
+
+    @io.on("connection")
+    def on_connection(socket: Socket) -> None:
+        socket.once("tick", calls)
+        socket.on("tick", calls)
+
+    client = await py_client(url)
+    for n in (1, 2, 3):
+        await client.emit("tick", n)
+    assert await calls.wait(4) == [(1,), (1,), (2,), (3,)]
