@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from server.parser import Decoder, Packet, PacketType, ParseError, encode
 
 if TYPE_CHECKING:
+    from server.engine import Conn
     from server.namespace import Namespace
     from server.server import Server
     from server.socket import Socket
@@ -47,7 +48,7 @@ _tasks: set[asyncio.Task[Any]] = set()
 class Client:
     """The Socket.IO side of one Engine.IO connection."""
 
-    def __init__(self, server: Server, conn: Any) -> None:
+    def __init__(self, server: Server, conn: Conn) -> None:
         self.server = server
         self.conn = conn
         self.id: str = conn.id

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from server.broadcast import BroadcastOperator
+    from server.engine import Conn
     from server.socket import Socket
 
 __all__ = ["Server"]
@@ -80,7 +81,7 @@ class Server:
         self.engine.attach(app)
         return self
 
-    def _on_engine_connection(self, conn: Any) -> None:
+    def _on_engine_connection(self, conn: Conn) -> None:
         Client(self, conn)
 
     # -- namespaces -------------------------------------------------------------

@@ -43,8 +43,11 @@ from server.emitter import EventEmitter, _Once, run_listener
 from server.parser import Packet, PacketType, encode
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from server.adapter import Adapter
     from server.client import Client
+    from server.engine import Conn
     from server.namespace import Namespace
     from server.server import Server
 
@@ -181,7 +184,7 @@ _SINGLE_VALUED_HEADERS = frozenset(
 """Headers whose repeats Node's ``http.IncomingMessage`` discards (the first one wins)."""
 
 
-def build_handshake(conn: Any, auth: dict[str, Any]) -> dict[str, Any]:
+def build_handshake(conn: Conn, auth: dict[str, Any]) -> dict[str, Any]:
     """Node's ``socket.handshake`` from the connection's first HTTP request."""
     request = conn.request
     headers: dict[str, Any] = {}
@@ -267,12 +270,12 @@ class Socket(EventEmitter):
         return not self.connected
 
     @property
-    def conn(self) -> Any:
+    def conn(self) -> Conn:
         """The Engine.IO connection (``server.engine.Conn``)."""
         return self.client.conn
 
     @property
-    def request(self) -> Any:
+    def request(self) -> web.Request:
         """The aiohttp request of the connection's first HTTP request."""
         return self.client.request
 
