@@ -364,6 +364,19 @@ class InspectorApp(App[None]):
         if isinstance(data, tuple) and data[0] == "socket":
             self.open_socket(data[2])
 
+    @on(PacketView.FollowChanged)
+    def _follow_changed(self, event: PacketView.FollowChanged) -> None:
+        """Leaving the tail pauses the stream (new packets are counted); End resumes."""
+        if event.view.id != "packet-view":
+            return  # the detail screen's per-socket view has no pause of its own
+        log = self.model.packets
+        if not event.follow and not log.paused:
+            log.pause()
+        elif event.follow and log.paused:
+            log.resume()
+        self._dirty = True
+        self.flush()
+
     # -- selection
 
     def selected_socket(self) -> SocketInfo | None:
@@ -491,6 +504,7 @@ class InspectorApp(App[None]):
         log = self.model.packets
         if log.paused:
             log.resume()
+            self.query_one("#packet-view", PacketView).follow = True
         else:
             log.pause()
         self._dirty = True

@@ -390,10 +390,18 @@ class PacketLog:
         self.pending = 0
         self.version += 1
 
-    def for_socket(self, socket: SocketInfo, limit: int = 500) -> list[PacketRecord]:
-        """The latest records of one socket: its Engine.IO connection's packets, its events."""
+    def for_socket(
+        self, socket: SocketInfo, limit: int = 500, scan: int = 20_000
+    ) -> list[PacketRecord]:
+        """The latest records of one socket: its Engine.IO connection's packets, its events.
+
+        Only the newest ``scan`` records are searched, so a detail screen refreshing ten
+        times a second stays cheap with a full 100k ring.
+        """
         out: list[PacketRecord] = []
-        for rec in reversed(self.records):
+        for n, rec in enumerate(reversed(self.records)):
+            if n >= scan:
+                break
             if rec.socket_id == socket.id or (
                 not rec.socket_id and rec.client_id and rec.client_id == socket.client_id
             ):

@@ -14,6 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -55,6 +56,19 @@ class PacketView(ScrollView, can_focus=True):
     """
     COMPONENT_CLASSES = {"packet-view--in", "packet-view--out", "packet-view--info"}  # noqa: RUF012
 
+    class FollowChanged(Message):
+        """The user left the tail (scrolled up) or came back to it (End)."""
+
+        def __init__(self, view: PacketView, follow: bool) -> None:
+            super().__init__()
+            self.view = view
+            self.follow = follow
+
+    def _set_follow(self, follow: bool) -> None:
+        if follow != self.follow:
+            self.follow = follow
+            self.post_message(self.FollowChanged(self, follow))
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.records: Sequence[PacketRecord] = ()
@@ -68,14 +82,13 @@ class PacketView(ScrollView, can_focus=True):
         self.refresh()
 
     def action_scroll_lines(self, delta: int) -> None:
-        self.follow = False
-        self.scroll_to(y=max(0, self.scroll_y + delta), animate=False)
-        if self.scroll_y >= self.max_scroll_y:
-            self.follow = True
+        target = max(0, self.scroll_y + delta)
+        self.scroll_to(y=target, animate=False)
+        self._set_follow(target >= self.max_scroll_y)
 
     def action_to_edge(self, end: int) -> None:
-        self.follow = bool(end)
         self.scroll_to(y=self.max_scroll_y if end else 0, animate=False)
+        self._set_follow(bool(end))
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

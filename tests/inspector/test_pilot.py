@@ -118,6 +118,11 @@ async def test_pause_counts_pending_packets_on_node(node_admin: NodeAdminServer)
         await pilot.press("slash", *"dir:out", "enter")
         await wait_for(lambda: len(model.packets.view) > 0)
         assert {r.direction for r in model.packets.view} == {"out"}
+        await pilot.press("home")  # leaving the tail pauses, as toolong does
+        assert model.packets.paused
+        await wait_for(lambda: model.packets.pending >= 1)
+        await pilot.press("end")  # back at the tail: resumed, nothing left pending
+        assert not model.packets.paused and model.packets.pending == 0
         await client.close()
 
 
