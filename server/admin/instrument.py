@@ -62,6 +62,7 @@ EV_COMMAND_ERROR = "sioscope:command_error"
 CMD_SUBSCRIBE = "sioscope:subscribe"
 CMD_RESYNC = "sioscope:resync"
 
+
 def _process_start() -> float:
     """When this process started, on the CLOCK_BOOTTIME scale (Linux), else now."""
     try:

@@ -48,14 +48,26 @@ RawRecord = tuple[int, str, str, str | None, Any]
 def wire_record(raw: RawRecord) -> list[Any]:
     """The compact wire form ``[ts_ms, clientId, kind, type, size, preview]``."""
     ts, cid, kind, ptype, data = raw
-    if data is None:
-        return [ts, cid, kind, ptype, 0, None]
-    if isinstance(data, str):
+    if type(data) is str:  # the common case first: a text packet
         size = len(data) if data.isascii() else len(data.encode("utf-8", "surrogatepass"))
         return [ts, cid, kind, ptype, size, data[:PREVIEW_CHARS]]
-    if isinstance(data, bytes | bytearray | memoryview):
+    if data is None:
+        return [ts, cid, kind, ptype, 0, None]
+    if isinstance(data, _BINARY):
         return [ts, cid, kind, ptype, len(data), None]
+    if isinstance(data, str):
+        return [
+            ts,
+            cid,
+            kind,
+            ptype,
+            len(data.encode("utf-8", "surrogatepass")),
+            data[:PREVIEW_CHARS],
+        ]
     return [ts, cid, kind, ptype, 0, None]
+
+
+_BINARY = (bytes, bytearray, memoryview)
 
 
 class PacketLog:
