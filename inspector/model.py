@@ -491,6 +491,8 @@ class Model:
         self.seq_expected: int | None = None
         self.resync_needed = False
         self.gaps = 0
+        self.snapshots = 0
+        """``sioscope:snapshot`` markers seen: one on connect, one per resync."""
         self.dropped = 0
         self.events_seen = 0
         self.unknown_events: dict[str, int] = {}
@@ -754,6 +756,7 @@ class Model:
 
     def _on_sioscope_snapshot(self, info: Any = None, *_: Any) -> None:
         self.seq_expected = 1
+        self.snapshots += 1
 
     def _on_sioscope_packets(self, batch: dict[str, Any], *_: Any) -> None:
         seq = int(batch.get("seq", 0))

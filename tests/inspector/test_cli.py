@@ -131,3 +131,22 @@ async def test_reconnects_with_its_session_after_a_server_side_kick(
     await wait_for(lambda: len(model.sockets) == 4 and first_sid not in model.sockets)
     assert model.session_id == session
     await client.close()
+
+
+async def test_a_gap_in_the_packet_stream_triggers_a_resync_on_ours(our_demo) -> None:
+    model = Model()
+    client = AdminClient(ClientOptions(our_demo.url), model, backoff=(0.05, 0.2))
+    await client.connect()
+    client.start()
+    await wait_for(lambda: model.has_packet_stream and model.seq_expected is not None)
+    await wait_for(lambda: (model.seq_expected or 0) > 5)  # batches are flowing
+    assert model.snapshots == 1 and model.gaps == 0
+    model.seq_expected = 10_000  # pretend batches were lost
+    await wait_for(lambda: model.gaps == 1)
+    # the server answered sioscope:resync with a snapshot, then restarted seq at 1
+    await wait_for(lambda: model.snapshots == 2)
+    await wait_for(lambda: model.seq_expected is not None and model.seq_expected >= 2)
+    await asyncio.sleep(0.3)
+    assert model.gaps == 1  # and the restarted sequence is gap-free
+    assert any(s.nsp == "/" for s in model.sockets.values())  # the fresh all_sockets
+    await client.close()
