@@ -70,6 +70,15 @@ async def url(request: pytest.FixtureRequest, serve: Factory) -> str:
     return base
 
 
+async def connected_to_root(url: str) -> RawWs:
+    """A raw WebSocket peer connected to ``/``, past the CONNECT reply and the auth event."""
+    peer = await RawWs.open(url)
+    await peer.send("0")
+    assert (await peer.recv()).startswith("0{")  # type: ignore[union-attr]
+    assert await peer.recv() == '2["auth",{}]'
+    return peer
+
+
 @pytest.mark.parametrize(
     ("connect", "reply_prefix", "auth"),
     [
@@ -124,10 +133,7 @@ async def test_leaving_custom_keeps_root(url: str) -> None:
 
 
 async def test_echo_compact_json_key_order(url: str) -> None:
-    peer = await RawWs.open(url)
-    await peer.send("0")
-    await peer.recv()
-    await peer.recv()
+    peer = await connected_to_root(url)
     await peer.send('2["message",1,"2",{"3":[true]}]')
     assert await peer.recv() == '2["message-back",1,"2",{"3":[true]}]'
     await peer.send('2["message",{"z":1,"a":"é"}]')
@@ -136,10 +142,7 @@ async def test_echo_compact_json_key_order(url: str) -> None:
 
 
 async def test_binary_echo(url: str) -> None:
-    peer = await RawWs.open(url)
-    await peer.send("0")
-    await peer.recv()
-    await peer.recv()
+    peer = await connected_to_root(url)
     head = '52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]'
     await peer.send(head, b"\x01\x02\x03", b"\x04\x05\x06")
     assert await peer.recv() == head.replace("message", "message-back")
@@ -149,10 +152,7 @@ async def test_binary_echo(url: str) -> None:
 
 
 async def test_acks_text_and_binary(url: str) -> None:
-    peer = await RawWs.open(url)
-    await peer.send("0")
-    await peer.recv()
-    await peer.recv()
+    peer = await connected_to_root(url)
     await peer.send('2456["message-with-ack",1,"2",{"3":[false]}]')
     assert await peer.recv() == '3456[1,"2",{"3":[false]}]'
     await peer.send(
@@ -169,10 +169,7 @@ async def test_acks_text_and_binary(url: str) -> None:
 
 @pytest.mark.parametrize("bad", ["4abc", "42{}", '42abc["message"]', '42["connect"]'])
 async def test_invalid_packets_close_the_connection(url: str, bad: str) -> None:
-    peer = await RawWs.open(url)
-    await peer.send("0")
-    await peer.recv()
-    await peer.recv()
+    peer = await connected_to_root(url)
     await peer.send_raw(bad)
     assert await peer.closed(timeout=0.4)  # before the 0.5 s ping timeout could
 
@@ -202,16 +199,10 @@ async def test_event_in_same_payload_as_connect_is_invalid_state(url: str) -> No
 
 
 async def test_attachment_limit_and_unexpected_binary(url: str) -> None:
-    peer = await RawWs.open(url)
-    await peer.send("0")
-    await peer.recv()
-    await peer.recv()
+    peer = await connected_to_root(url)
     await peer.send(b"\x01")  # binary while no packet awaits attachments
     assert await peer.closed(timeout=0.4)
-    peer = await RawWs.open(url)
-    await peer.send("0")
-    await peer.recv()
-    await peer.recv()
+    peer = await connected_to_root(url)
     await peer.send('511-["message"]')
     assert await peer.closed(timeout=0.4)
 
