@@ -112,6 +112,8 @@ class InspectorApp(App[None]):
         self._seen: dict[str, Any] = {}
         self._last_second = -1
         self.flush_count = 0
+        self._told_mode = False
+        self._pending_dirty: set[str] = set()
         self.flush_seconds = 0.0
         if client is not None:
             client.on_change = self.mark_dirty
@@ -184,8 +186,17 @@ class InspectorApp(App[None]):
         if self._dirty or tick:
             self._dirty = False
             self._update_status()
+        if self.model.config_received and not self.model.development and not self._told_mode:
+            # Production mode sends no per-socket data (admin-ui.md §2.7): say so where
+            # the sockets would be, and open the view that does have data.
+            self._told_mode = True
+            self.query_one(
+                f"#{keymod.SOCKETS}", KeyedTable
+            ).empty = "production mode: the server sends no per-socket data (see 4 Dashboard)"
+            if self.view == keymod.SOCKETS and not isinstance(self.screen, ModalScreen):
+                self.call_later(self.action_view, keymod.DASHBOARD)
         dirty, structural = self.model.take_changes()
-        self._pending_dirty = getattr(self, "_pending_dirty", set()) | dirty
+        self._pending_dirty |= dirty
         if isinstance(self.screen, DetailScreen):
             if dirty or tick or self._changed("detail-packets", self.model.packets.total):
                 self.screen.refresh_from_model()

@@ -223,3 +223,22 @@ async def test_its_packets_key_filters_the_stream_to_one_connection(our_demo) ->
         await wait_for(lambda: len(model.packets.view) > 0)
         assert {r.client_id for r in model.packets.view} == {sock.client_id}
         await client.close()
+
+
+async def test_production_mode_on_node_opens_the_dashboard(node_bin: str) -> None:
+    from tests.inspector.conftest import start_node_admin, stop_node_admin
+
+    server = await start_node_admin(node_bin, "--clients", "2", "--mode", "production")
+    try:
+        model, client = await attach(server.url)
+        app = InspectorApp(model, client)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(lambda: app.view == "dashboard")
+            assert not model.development and model.sockets == {}
+            await wait_for(lambda: model.servers, timeout=5)  # server_stats every 2 s
+            await wait_for(lambda: "node-e2e" in str(app.query_one("#dash-servers").render()))
+            await pilot.press("1")
+            assert "production mode" in table(app).empty
+            await client.close()
+    finally:
+        await stop_node_admin(server)
