@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import re
 import shlex
 import sys
@@ -83,6 +84,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="override a size of the scale, e.g. fanout.rate=1000 (repeatable)",
     )
     p.add_argument("--readme", action="store_true", help="write the table into README.md")
+    p.add_argument(
+        "--from",
+        dest="from_dir",
+        type=Path,
+        help="no run: render the report of a results directory (results.jsonl, machine.json)",
+    )
     p.add_argument("--pin", action="store_true", help="server on CPU 0, load generator on CPU 1")
     p.add_argument("--list", action="store_true", help="list servers and scenarios, then exit")
     p.add_argument("--quiet", action="store_true", help="no JSON lines on stdout")
@@ -100,6 +107,26 @@ def update_readme(md: str, path: Path = README) -> None:
     )
 
 
+def render_saved(out_dir: Path, servers: list[str], readme: bool) -> int:
+    """Re-render a finished run's report (e.g. after a report change), optionally to README."""
+    results = out_dir / "results.jsonl"
+    if not results.is_file():
+        print(f"{results}: no such file", file=sys.stderr)
+        return 2
+    records = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    meta = out_dir / "machine.json"
+    machine = json.loads(meta.read_text()) if meta.is_file() else machine_info()
+    in_run = {r.get("server") for r in records}
+    order = [s for s in servers if s in in_run] + sorted(in_run - set(servers) - {None})
+    md = report.markdown(records, order, machine, machine.get("command", "python -m bench"))
+    (out_dir / "report.md").write_text(md)
+    print(md)
+    if readme:
+        update_readme(md)
+        print(f"table written to {README}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     plugins = load_plugins()
@@ -112,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         if plugins:
             print("plugins:", ", ".join(plugins))
         return 0
+    if args.from_dir is not None:
+        return render_saved(args.from_dir, args.servers, args.readme)
     unknown = [s for s in args.servers if resolve(s) is None]
     unknown += [s for s in args.scenarios if s not in SCENARIOS]
     if unknown:
@@ -135,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = args.out or ROOT / "bench" / "results" / stamp
     out_dir.mkdir(parents=True, exist_ok=True)
     machine = machine_info()
+    load_before = os.getloadavg()[0]
 
     def emit(rec: dict) -> None:
         if not args.quiet:
@@ -151,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
             emit=emit,
             pin=args.pin,
         )
+    machine["loadavg"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     command = "python -m bench " + shlex.join(argv) if argv else "python -m bench"
+    machine["command"] = command.strip()
     md = report.markdown(records, args.servers, machine, command.strip())
     (out_dir / "report.md").write_text(md)
     (out_dir / "machine.json").write_text(json.dumps(machine, indent=2) + "\n")

@@ -169,6 +169,13 @@ def markdown(
         f"Cost is server CPU µs per operation (KB of RSS per connection for idle); "
         f"a ratio is the reference's cost over this one's (> 1 = cheaper). "
         f"Load generator CPU peaked at {max(gens) * 100:.0f}% of a core."
+        + (
+            f" 1-min load average {machine['loadavg'][0]} at start, {machine['loadavg'][1]} "
+            "at end (the machine is shared: other tenants' work inflates absolute figures "
+            "more than ratios)."
+            if machine.get("loadavg")
+            else ""
+        )
         if gens
         else f"Run {machine['date']} on {machine['cpu']}."
     )

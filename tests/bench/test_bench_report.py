@@ -79,3 +79,23 @@ def test_readme_table_goes_between_the_markers_only(tmp_path):
     assert "old" not in text
     assert f"{BEGIN}\n| new | table |\n{END}" in text
     assert text.startswith("# x\n\n## Benchmarks\n\nintro\n") and text.endswith("## Next\nkeep\n")
+
+
+def test_a_saved_run_renders_again_without_running(tmp_path, capsys):
+    import json
+
+    from bench.cli import main
+
+    lines = [rec("pysio", cpu=60), rec("sioscope", cpu=20), rec("node", cpu=15)]
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    assert main(["--from", str(tmp_path)]) == 0
+    report_md = (tmp_path / "report.md").read_text()
+    assert "| echo | sioscope | 20.0 µs/op | 3.00x | 0.75x |" in report_md
+    assert report_md in capsys.readouterr().out
+
+
+def test_a_missing_results_file_is_a_clear_error(tmp_path, capsys):
+    from bench.cli import main
+
+    assert main(["--from", str(tmp_path)]) == 2
+    assert "results.jsonl: no such file" in capsys.readouterr().err
