@@ -8,7 +8,8 @@ Node's semantics under Python names. Three choices a Python API had to make:
    handler has a parameter named ``ack`` (``async def chat(text, ack=None)``), else it
    is appended as the last positional argument when the handler can take one more
    (Node's convention: ``def chat(text, callback)``). Arguments beyond what a handler
-   accepts are dropped, as JavaScript drops them; ``*args`` takes everything.
+   accepts are dropped, as JavaScript drops them; ``*args`` takes everything. Missing
+   ones are ``None``, as JavaScript binds ``undefined``, so the handler still runs.
 2. **Acks are callbacks or awaitables.** ``emit(ev, *args, callback=fn)`` calls
    ``fn(*reply)``; after ``timeout(s)`` it calls ``fn(None, *reply)`` or
    ``fn(TimeoutError("operation has timed out"))``, exactly Node's ``cb(err, ...)``.
@@ -71,6 +72,7 @@ def generate_id() -> str:
 class _Spec:
     ack_keyword: bool
     max_positional: int | None  # None: *args
+    required: int = 0  # positional parameters without a default (``ack`` aside)
 
 
 _plain_specs: weakref.WeakKeyDictionary[Any, _Spec] = weakref.WeakKeyDictionary()
@@ -84,7 +86,7 @@ def _compute_spec(fn: Callable[..., Any]) -> _Spec:
     except (TypeError, ValueError):
         return _UNKNOWN
     ack_keyword = False
-    positional = 0
+    positional = required = 0
     var_positional = False
     for param in params:
         if param.name == "ack" and param.kind in (
@@ -94,9 +96,11 @@ def _compute_spec(fn: Callable[..., Any]) -> _Spec:
             ack_keyword = True
         elif param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
             positional += 1
+            if param.default is param.empty:
+                required = positional
         elif param.kind == param.VAR_POSITIONAL:
             var_positional = True
-    return _Spec(ack_keyword, None if var_positional else positional)
+    return _Spec(ack_keyword, None if var_positional else positional, required)
 
 
 def handler_spec(fn: Callable[..., Any]) -> _Spec:
@@ -122,12 +126,16 @@ def call_handler(fn: Callable[..., Any], args: list[Any] | tuple[Any, ...], ack:
         if spec.ack_keyword:
             if limit is not None and len(args) > limit:
                 args = args[:limit]
+            if len(args) < spec.required:  # JavaScript passes undefined for the rest
+                args = [*args, *[None] * (spec.required - len(args))]
             run_listener(functools.partial(fn, ack=ack), *args)
             return
         if ack is not None and (limit is None or limit > len(args)):
             args = [*args, ack]
         elif limit is not None and len(args) > limit:
             args = args[:limit]
+        if len(args) < spec.required:
+            args = [*args, *[None] * (spec.required - len(args))]
         run_listener(fn, *args)
     except Exception:
         log.exception("handler %r failed", fn)

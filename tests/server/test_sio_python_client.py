@@ -607,3 +607,28 @@ async def test_once_then_on_with_the_same_handler(serve: Factory, py_client: Any
     for n in (1, 2, 3):
         await client.emit("tick", n)
     assert await calls.wait(4) == [(1,), (1,), (2,), (3,)]
+
+
+async def test_missing_arguments_are_none_as_javascript_passes_undefined(
+    serve: Factory, py_client: Any
+) -> None:
+    """A client may send fewer arguments than a handler names: JavaScript binds the rest
+    to ``undefined`` and the handler still runs; here they are ``None``."""
+    io, url = await serve()
+    seen = Recorder()
+
+    @io.on("connection")
+    def on_connection(socket: Socket) -> None:
+        @socket.on("chat")
+        def chat(room: Any, text: Any, ack: Any = None) -> None:
+            seen(room, text)
+            if ack:
+                ack("ok")
+
+        socket.on("pair", lambda a, b: seen(a, b))
+
+    client = await py_client(url)
+    await client.emit("chat")
+    assert await client.call("chat", "lobby", timeout=WAIT) == "ok"
+    await client.emit("pair", 1)
+    assert await seen.wait(3) == [(None, None), ("lobby", None), (1, None)]
