@@ -17,6 +17,9 @@ effect measured. So the two sides run *at the same time*:
   admin client process (``bench/admin_client.js``, socket.io-client) is logged in to
   one of them and subscribed to the packet stream, counting the records, batches and
   drops it receives;
+* the two servers share CPU 0 and every client (load generators, admin client) runs
+  on CPU 1, so the servers compete only with each other and each one's throughput
+  follows its own CPU cost;
 * three such runs, the roles swapped each time; ``echo_admin_on`` / ``echo_admin_off``
   are the medians of each side, ``ratio`` the median of on / off throughput,
   ``cpu_ratio`` the median of off / on server CPU per echo.
@@ -28,7 +31,9 @@ echo_admin --scale quick``. The module is also the instrumented server
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -94,6 +99,22 @@ def serve(argv: list[str]) -> None:
 # -- the scenario --------------------------------------------------------------------
 
 
+# The two servers share CPU 0; the load generators and the admin client run on CPU 1.
+# So the servers compete only with each other (throughput then follows each one's CPU
+# cost), never with the clients whose work is not the server's.
+_CLIENT_CPU = 1 if (os.cpu_count() or 1) >= 2 and shutil.which("taskset") else None
+_CLIENT_PIN = ["taskset", "-c", str(_CLIENT_CPU)] if _CLIENT_CPU is not None else []
+
+
+def _pin_servers(*pids: int) -> None:
+    if _CLIENT_CPU is None:
+        return
+    for pid in pids:
+        for tid in os.listdir(f"/proc/{pid}/task"):  # every thread, not just the main one
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(int(tid), {0})
+
+
 class _AdminClient:
     """The admin client process, subscribed to the packet stream while it lives."""
 
@@ -102,7 +123,7 @@ class _AdminClient:
         if node is None:
             raise BenchError("Node.js is not installed: the admin client needs it")
         self.proc = subprocess.Popen(
-            [node, str(ROOT / "bench" / "admin_client.js"), url, PASSWORD],
+            [*_CLIENT_PIN, node, str(ROOT / "bench" / "admin_client.js"), url, PASSWORD],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -128,7 +149,7 @@ class _AdminClient:
 
 
 def _echo(ctx: RunContext) -> dict[str, Any]:
-    records = run_loadgen(ctx, SCENARIOS["echo"])
+    records = run_loadgen(ctx, SCENARIOS["echo"], pin=_CLIENT_CPU)
     return dict(next(r for r in records if r.get("scenario", "echo") == "echo"))
 
 
@@ -171,6 +192,7 @@ def run_echo_admin(ctx: RunContext) -> list[dict[str, Any]]:
     with tempfile.TemporaryFile("w+") as log:
         twin = start_server(ALL[ctx.server], log)  # type: ignore[arg-type]
         try:
+            _pin_servers(ctx.pid, twin.pid)
             ctx2 = replace(ctx, port=twin.port, pid=twin.pid)
             # Roles swap each run, so a difference between the two servers' placement
             # cancels out: (first on, twin off), (twin on, first off), (first on, ...).
