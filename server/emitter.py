@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
 log = logging.getLogger("sioscope")
@@ -47,6 +47,17 @@ def run_listener(listener: Listener, *args: Any) -> Any:
         task.add_done_callback(_log_task_result)
         return task
     return result
+
+
+async def finish_chain(pending: Any, rest: Sequence[Callable[[Any], Any]], arg: Any) -> None:
+    """Await ``pending`` (the first middleware that returned an awaitable), then run the
+    ``rest`` of the chain on ``arg`` in order, awaiting each that is async. The first
+    exception propagates, which is how a middleware refuses (connection or packet)."""
+    await pending
+    for fn in rest:
+        result = fn(arg)
+        if inspect.isawaitable(result):
+            await result
 
 
 class _Once:

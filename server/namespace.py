@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.adapter import Adapter, BroadcastOptions
 from server.broadcast import BroadcastOperator, rooms_tuple
-from server.emitter import EventEmitter
+from server.emitter import EventEmitter, finish_chain
 from server.parser import Packet, PacketType
 from server.socket import Socket
 
@@ -128,11 +128,7 @@ class Namespace(EventEmitter):
     ) -> None:
         error: BaseException | None = None
         try:
-            await pending
-            for fn in rest:
-                result = fn(socket)
-                if inspect.isawaitable(result):
-                    await result
+            await finish_chain(pending, rest, socket)
         except Exception as err:
             error = err
         self._after_middlewares(socket, error, on_connected)

@@ -40,7 +40,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from server.broadcast import BroadcastOperator, check_reserved, rooms_tuple
-from server.emitter import EventEmitter, _Once, run_listener
+from server.emitter import EventEmitter, _Once, finish_chain, run_listener
 from server.parser import Packet, PacketType, encode
 
 if TYPE_CHECKING:
@@ -563,11 +563,7 @@ class Socket(EventEmitter):
         self, pending: Any, rest: tuple[Callable[..., Any], ...], args: list[Any], ack: _Ack | None
     ) -> None:
         try:
-            await pending
-            for fn in rest:
-                result = fn(args)
-                if inspect.isawaitable(result):
-                    await result
+            await finish_chain(pending, rest, args)
         except Exception as err:
             self._emit_reserved("error", err)
             return
