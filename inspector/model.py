@@ -26,6 +26,7 @@ times a second. Rules:
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import time
@@ -443,7 +444,7 @@ class Series:
 # --------------------------------------------------------------------------- model
 
 SORT_KEYS: dict[str, Callable[[SocketInfo], Any]] = {
-    "id": lambda s: s.id,
+    "id": lambda s: (s.id,),
     "nsp": lambda s: (s.nsp, s.id),
     "address": lambda s: (s.address, s.id),
     "transport": lambda s: (s.transport, s.id),
@@ -497,6 +498,9 @@ class Model:
         self.events_seen = 0
         self.unknown_events: dict[str, int] = {}
         self._by_client: dict[str, SocketInfo] = {}
+        self._order: list[Any] = []
+        self._keyof: dict[str, Any] = {}
+        self._order_for: str | None = None
         self._by_client_version = -1
 
     # -- derived
@@ -562,16 +566,45 @@ class Model:
             reverse = not self.sort_reverse if key == self.sort_key else False
         self.sort_key, self.sort_reverse = key, reverse
 
+    def _sorted_keys(self) -> list[Any]:
+        """Sort keys of every socket, in order, kept up to date by ``_touch``.
+
+        Re-sorting 10,000 sockets ten times a second is most of a frame; with churn
+        of a few sockets per update, a bisect insert or delete per change is not.
+        Every key ends with the socket id, so keys are unique and bisect finds each.
+        """
+        if self._order_for != self.sort_key:
+            keyfn = SORT_KEYS[self.sort_key]
+            self._keyof = {sid: keyfn(sock) for sid, sock in self.sockets.items()}
+            self._order = sorted(self._keyof.values())
+            self._order_for = self.sort_key
+        return self._order
+
+    def _reorder(self, sid: str) -> None:
+        if self._order_for != self.sort_key:
+            return
+        old = self._keyof.pop(sid, None)
+        if old is not None:
+            i = bisect.bisect_left(self._order, old)
+            if i < len(self._order) and self._order[i] == old:
+                del self._order[i]
+        sock = self.sockets.get(sid)
+        if sock is not None:
+            new = SORT_KEYS[self.sort_key](sock)
+            self._keyof[sid] = new
+            bisect.insort(self._order, new)
+
     def visible_ids(self) -> list[str]:
         """Socket ids that pass the filter, in sort order (cached)."""
         key = (self.sockets_version, self.filter.expression, self.sort_key, self.sort_reverse)
         if key != self._visible_key:
+            order = self._sorted_keys()
+            ids = [k[-1] for k in (reversed(order) if self.sort_reverse else order)]
             flt = self.filter
-            rows: Iterable[SocketInfo] = self.sockets.values()
             if flt:
-                rows = [s for s in rows if flt.matches(s)]
-            ordered = sorted(rows, key=SORT_KEYS[self.sort_key], reverse=self.sort_reverse)
-            self._visible = [s.id for s in ordered]
+                sockets = self.sockets
+                ids = [i for i in ids if flt.matches(sockets[i])]
+            self._visible = ids
             self._visible_key = key
         return self._visible
 
@@ -589,6 +622,7 @@ class Model:
     # -- applying events
 
     def _touch(self, sid: str, structural: bool = False) -> None:
+        self._reorder(sid)
         self.sockets_version += 1
         self.dirty_ids.add(sid)
         if structural:
@@ -627,6 +661,7 @@ class Model:
         self.dirty_ids = set(self.sockets)
         self.structure_changed = True
         self.sockets_version += 1
+        self._order_for = None
 
     def _on_socket_connected(self, raw: dict[str, Any], ts: Any = None, *_: Any) -> None:
         now = self.clock()

@@ -273,3 +273,48 @@ def test_filter_negated_regex_field() -> None:
     flt = Filter("!type:re:^p[io]ng$")
     assert flt.matches(_rec(1))
     assert not flt.matches(_rec(1, type_="ping"))
+
+
+def test_incremental_order_matches_a_full_sort(model: Model) -> None:
+    import random
+
+    rng = random.Random(3)
+    model.apply(
+        "all_sockets",
+        [
+            [
+                wire_socket(
+                    f"s{i:03d}",
+                    issued=int(T0 * 1000) + rng.randint(0, 10**6),
+                    rooms=[f"s{i:03d}"] * rng.randint(1, 3),
+                )
+                for i in range(200)
+            ]
+        ],
+    )
+    for key in ("age", "rooms", "id", "transport"):
+        model.set_sort(key, reverse=False)
+        model.visible_ids()
+        for step in range(300):  # churn: connects, disconnects, room and transport changes
+            sid = rng.choice(list(model.sockets))
+            roll = rng.random()
+            if roll < 0.3:
+                model.apply("socket_disconnected", ["/", sid, "transport close", None])
+                new = f"n{key}{step}"
+                model.apply(
+                    "socket_connected", [wire_socket(new, issued=rng.randint(0, 10**12)), None]
+                )
+            elif roll < 0.6:
+                model.apply("room_joined", ["/", f"r{step}", sid, None])
+            elif roll < 0.8:
+                model.apply("room_left", ["/", sid, sid, None])
+            else:
+                model.apply("socket_updated", [{"id": sid, "nsp": "/", "transport": "websocket"}])
+            if step % 50 == 0:
+                from inspector.model import SORT_KEYS
+
+                expected = [s.id for s in sorted(model.sockets.values(), key=SORT_KEYS[key])]
+                assert model.visible_ids() == expected
+        model.set_sort(key, reverse=True)
+        expected = [s.id for s in sorted(model.sockets.values(), key=SORT_KEYS[key], reverse=True)]
+        assert model.visible_ids() == expected
