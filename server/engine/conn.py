@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,8 @@ from .transports import Transport, TransportError
 
 if TYPE_CHECKING:
     from .server import EngineServer
+
+log = logging.getLogger("sioscope.engine")
 
 UPGRADE_CHECK_INTERVAL = 0.1
 """While an upgrade probe is pending, a parked GET gets a noop this often (Node: 100 ms)."""
@@ -66,7 +69,10 @@ class _FlushBatch:
         self.handle = None
         conns, self.conns = self.conns, []
         for conn in conns:
-            conn._scheduled_flush()
+            try:
+                conn._scheduled_flush()
+            except Exception:  # one bad flush must not leave the rest of the batch unsent
+                log.exception("flush of %r failed", conn)
 
 
 _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _FlushBatch] = (

@@ -166,3 +166,18 @@ async def test_abrupt_tcp_loss_is_transport_close(echo):
     sid = json.loads((await recv(ws))[1:])["sid"]
     ws.transport.abort()  # no close frame: the peer just vanishes
     assert (await echo.closed_with(sid))[0] == "transport close"
+
+
+async def test_a_failing_flush_does_not_stall_the_other_connections(echo):
+    """Flushes are batched per loop tick; one connection whose frame cannot be built (a
+    lone surrogate cannot be encoded as UTF-8) must not leave the others unflushed."""
+    url = echo.ws_endpoint("EIO=4&transport=websocket")
+    async with websockets.connect(url) as a, websockets.connect(url) as b:
+        sid_a = json.loads((await recv(a))[1:])["sid"]
+        sid_b = json.loads((await recv(b))[1:])["sid"]
+        conn_a, conn_b = echo.eng.clients[sid_a], echo.eng.clients[sid_b]
+        conn_a.send("\ud800")  # same tick: a's flush raises, b's must still happen
+        conn_b.send("hello")
+        assert await recv_skipping_pings(b) == "4hello"
+        conn_b.send("again")
+        assert await recv_skipping_pings(b) == "4again"
