@@ -542,6 +542,8 @@ class Admin:
         if options["packets"]:
             if socket.id not in self.subscribers:
                 self._subscribe(socket)
+                # A new sequence starts: say so, as at an opted-in connect.
+                socket.emit(EV_SNAPSHOT, {"seq": 0, "serverId": self.server_id})
         else:
             self.subscribers.pop(socket.id, None)
 

@@ -79,7 +79,11 @@ async def test_subscribe_command_resync_and_unsubscribe() -> None:
         admin = AdminClient()
         await admin.connect(srv.url, GOOD)
         await admin.wait_for("all_sockets")
+        mark = len(admin.events)
         await admin.command("sioscope:subscribe", {"packets": True})
+        assert await admin.wait_for("sioscope:snapshot", since=mark) == (
+            {"seq": 0, "serverId": "parity"},
+        )
         user = await _user(srv.url)
         try:
             await user.emit("hello", "a")
