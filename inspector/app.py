@@ -183,6 +183,7 @@ class InspectorApp(App[None]):
         second = int(now)
         tick = second != self._last_second
         self._last_second = second
+        was_dirty = self._dirty
         if self._dirty or tick:
             self._dirty = False
             self._update_status()
@@ -213,7 +214,9 @@ class InspectorApp(App[None]):
             if self._changed("packets", (log.version, id(log.view))):
                 self.query_one("#packet-view", PacketView).set_records(log.view)
         elif self.view == keymod.ROOMS:
-            if tick and self._changed("rooms", self.model.sockets_version):
+            if (tick or was_dirty) and self._changed(
+                "rooms", (self.model.sockets_version, self.model.filter.expression)
+            ):
                 self._rebuild_rooms()
         elif self.view == keymod.DASHBOARD and tick:
             self._update_dashboard()
@@ -279,7 +282,7 @@ class InspectorApp(App[None]):
         expanded = {str(n.data) for n in _walk(tree.root) if n.is_expanded and n.data}
         selected = tree.cursor_node.data if tree.cursor_node is not None else None
         tree.clear()
-        for nsp, rooms in self.model.rooms().items():
+        for nsp, rooms in self.model.rooms(filtered=True).items():
             public = {r: ids for r, ids in rooms.items() if not (len(ids) == 1 and ids[0] == r)}
             nsp_node = tree.root.add(
                 f"[b]{nsp}[/b]  {len(rooms)} rooms, {len(public)} shared",

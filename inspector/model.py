@@ -517,10 +517,16 @@ class Model:
     def can(self, feature: str) -> bool:
         return feature in self.features
 
-    def rooms(self) -> dict[str, dict[str, list[str]]]:
-        """namespace -> room -> socket ids, own-id rooms included, everything sorted."""
+    def rooms(self, filtered: bool = False) -> dict[str, dict[str, list[str]]]:
+        """namespace -> room -> socket ids, own-id rooms included, everything sorted.
+
+        ``filtered`` keeps only the sockets that pass the socket filter.
+        """
         out: dict[str, dict[str, list[str]]] = {}
-        for sock in self.sockets.values():
+        sockets: Iterable[SocketInfo] = self.sockets.values()
+        if filtered and self.filter:
+            sockets = [self.sockets[i] for i in self.visible_ids()]
+        for sock in sockets:
             per_nsp = out.setdefault(sock.nsp, {})
             for room in sock.rooms:
                 per_nsp.setdefault(room, []).append(sock.id)

@@ -65,3 +65,17 @@ async def test_bench_script_runs_and_reports() -> None:
     for label in ("update (model, per 100 ms)", "flush (app reconcile)", "frame (flush + paint)"):
         assert label in text
     assert "sockets now 2000" in text  # the churn kept the population steady
+
+
+async def test_rooms_view_follows_the_socket_filter() -> None:
+    app = SampleApp(sockets=40, packets=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("2")
+        tree = app.query_one("#rooms")
+        labels = lambda: [str(n.label) for n in tree.root.children[0].children]  # noqa: E731
+        assert any(label.startswith("lobby") for label in labels())
+        await pilot.press("slash", *"room:vip", "enter")
+        await pilot.pause()
+        # only rooms that vip members are in remain, vip itself among them
+        assert any(label.startswith("vip") for label in labels())
+        assert len(labels()) < 6
