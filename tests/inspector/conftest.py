@@ -98,7 +98,7 @@ async def our_demo() -> AsyncIterator[Any]:
     await demo.stop()
 
 
-async def wait_for(pred: Callable[[], bool], timeout: float = 5.0, step: float = 0.02) -> None:
+async def wait_for(pred: Callable[[], bool], timeout: float = 10.0, step: float = 0.02) -> None:
     """Poll ``pred`` until true; fail with the timeout instead of hanging."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
