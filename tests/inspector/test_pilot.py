@@ -242,3 +242,35 @@ async def test_production_mode_on_node_opens_the_dashboard(node_bin: str) -> Non
             await client.close()
     finally:
         await stop_node_admin(server)
+
+
+async def test_emit_to_a_room_from_the_rooms_view_on_node(node_admin: NodeAdminServer) -> None:
+    from textual.widgets import Tree
+
+    model, client = await attach(node_admin.url)
+    app = InspectorApp(model, client)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: len(model.sockets) == 4)
+        await pilot.press("2")
+        tree = app.query_one("#rooms", Tree)
+
+        def lobby_node():
+            for nsp_node in tree.root.children:
+                for node in nsp_node.children:
+                    if node.data == ("room", "/", "lobby"):
+                        return node
+            return None
+
+        await wait_for(lambda: lobby_node() is not None)
+        tree.move_cursor(lobby_node())
+        await pilot.pause()
+        assert app.selected_room() == ("/", "lobby")
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press(*"alert 1", "enter")
+
+        def receivers() -> set[str]:
+            return {r.socket_id for r in model.packets.records if r.type == "event:alert"}
+
+        await wait_for(lambda: receivers() == set(node_admin.sockets))  # every lobby member
+        await client.close()
