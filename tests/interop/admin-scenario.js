@@ -54,6 +54,11 @@ function once(emitter, ev) {
 }
 
 async function main() {
+  // A user already there when the admin logs in: it must show in all_sockets.
+  const early = io(url + "/", { forceNew: true, reconnection: false, transports: ["websocket"] });
+  await once(early, "connect");
+  const earlySid = early.id;
+
   const admin = io(url + "/admin", {
     auth: { username, password },
     transports: ["websocket"],
@@ -116,6 +121,17 @@ async function main() {
   await waitFor("socket_disconnected", (ev, a) => ev === "socket_disconnected" && isMine(a), mark);
   await waitFor("room_left lobby", (ev, a) => ev === "room_left" && a[1] === "lobby" && isMine(a), mark);
   await waitFor("room_left own", (ev, a) => ev === "room_left" && a[1] === sid, mark);
+
+  // A client-side disconnect of the early user.
+  mark = recorded.length;
+  early.disconnect();
+  await waitFor(
+    "socket_disconnected early",
+    (ev, a) => ev === "socket_disconnected" && a[1] === earlySid,
+    mark,
+  );
+  await waitFor("room_left early lobby", (ev, a) => ev === "room_left" && a[2] === earlySid && a[1] === "lobby", mark);
+  await waitFor("room_left early own", (ev, a) => ev === "room_left" && a[1] === earlySid, mark);
 
   // One server_stats after everything, so the stats shape is compared too.
   mark = recorded.length;
