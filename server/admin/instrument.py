@@ -369,8 +369,11 @@ class Admin:
     def _on_user_connection(self, nsp: Any, socket: Any) -> None:
         name = nsp.name
         sid = socket.id
+        admins = self.nsp.sockets  # the live dict: an empty one means nobody to tell
 
         def data_changed() -> None:
+            if not admins:
+                return
             self._broadcast(
                 "socket_updated", {"id": sid, "nsp": name, "data": serialize_data(socket.data)}
             )
@@ -383,7 +386,8 @@ class Admin:
             socket.data = tracked
             for key, value in previous.items():
                 tracked[key] = value
-        self._broadcast("socket_connected", self._serialize(socket, name), iso_now())
+        if admins:
+            self._broadcast("socket_connected", self._serialize(socket, name), iso_now())
 
         conn = socket.conn
 
@@ -391,8 +395,6 @@ class Admin:
             self._broadcast("socket_updated", {"id": sid, "nsp": name, "transport": transport.name})
 
         conn.on("upgrade", upgraded)
-
-        admins = self.nsp.sockets  # the live dict: an empty one means nobody to tell
 
         def incoming(*args: Any) -> None:
             if not admins:
