@@ -83,7 +83,8 @@ class InspectorApp(App[None]):
     #dashboard .label { height: 1; margin-top: 1; }
     #dashboard Sparkline { height: 2; }
     #dash-tables { height: auto; margin-top: 1; }
-    #dash-tables > Static { width: 1fr; }
+    #dash-servers { width: 3fr; }
+    #dash-namespaces { width: 1fr; }
     #packets-header { height: 1; padding: 0 1; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = keymod.bindings()

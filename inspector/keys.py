@@ -172,6 +172,7 @@ KEYS: tuple[Key, ...] = (
         "Export",
         "Data",
         "Write the socket list (JSON) and the packet log (JSONL) to files",
+        show=False,
     ),
     Key("help", "question_mark,f1", "help", "Help", "App", "This screen"),
     Key(

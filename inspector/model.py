@@ -419,8 +419,10 @@ class PacketLog:
 class Series:
     """Per-second counters for the last ``SERIES_LENGTH`` seconds, for sparklines."""
 
-    def __init__(self, length: int = SERIES_LENGTH) -> None:
+    def __init__(self, length: int = SERIES_LENGTH, gauge: bool = False) -> None:
         self.length = length
+        self.gauge = gauge
+        """A level (clients now), not a count: a second without a sample keeps the last."""
         self.buckets: dict[int, float] = {}
 
     def add(self, second: int, count: float) -> None:
@@ -435,7 +437,16 @@ class Series:
     def values(self, now: float) -> list[float]:
         """Oldest first; the current (incomplete) second is left out."""
         end = int(now) - 1
-        return [self.buckets.get(s, 0.0) for s in range(end - self.length + 1, end + 1)]
+        seconds = range(end - self.length + 1, end + 1)
+        if not self.gauge:
+            return [self.buckets.get(s, 0.0) for s in seconds]
+        earlier = [k for k in self.buckets if k < seconds[0]]
+        level = self.buckets[max(earlier)] if earlier else 0.0
+        out = []
+        for s in seconds:
+            level = self.buckets.get(s, level)
+            out.append(level)
+        return out
 
     def last(self, now: float) -> float:
         return self.buckets.get(int(now) - 1, 0.0)
@@ -476,7 +487,7 @@ class Model:
         self._visible: list[str] = []
         self._visible_key: tuple[int, str, str, bool] | None = None
         self.series: dict[str, Series] = {
-            name: Series()
+            name: Series(gauge=name in ("clients", "websocket", "polling"))
             for name in (
                 "connections",
                 "disconnections",

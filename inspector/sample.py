@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 T0 = 1_795_556_800.0
-"""2026-11-24 16:26:40 UTC: every sample timestamp is relative to it."""
+"""2026-11-24 21:46:40 UTC: every sample timestamp is relative to it."""
 
 ROOMS = ("lobby", "vip", "support", "game-1", "game-2", "beta")
 NAMESPACES = ("/", "/", "/", "/chat")
@@ -64,7 +64,7 @@ def wire_socket(rng: random.Random, i: int, now: float) -> dict[str, Any]:
             "query": {"EIO": "4", "transport": "polling", "t": make_id(rng, 8)},
             "issued": int(issued * 1000),
             "secure": False,
-            "time": "Tue Nov 24 2026 16:26:40 GMT+0000 (Coordinated Universal Time)",
+            "time": "Tue Nov 24 2026 21:46:40 GMT+0000 (Coordinated Universal Time)",
             "url": "/socket.io/?EIO=4&transport=polling",
             "xdomain": False,
         },

@@ -318,3 +318,14 @@ def test_incremental_order_matches_a_full_sort(model: Model) -> None:
         model.set_sort(key, reverse=True)
         expected = [s.id for s in sorted(model.sockets.values(), key=SORT_KEYS[key], reverse=True)]
         assert model.visible_ids() == expected
+
+
+def test_gauge_series_carry_the_last_level() -> None:
+    from inspector.model import Series
+
+    gauge, counter = Series(length=5, gauge=True), Series(length=5)
+    gauge.set(100, 7.0)
+    gauge.set(102, 9.0)
+    counter.add(100, 7.0)
+    assert gauge.values(104.5) == [0.0, 7.0, 7.0, 9.0, 9.0]  # seconds 99..103
+    assert counter.values(104.5) == [0.0, 7.0, 0.0, 0.0, 0.0]
