@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -54,7 +55,7 @@ class ActionsProvider(Provider):
         app = self.app
         assert isinstance(app, InspectorApp)
         for key, action in app.palette_entries():
-            yield DiscoveryHit(key.description, action, help=key.help)
+            yield DiscoveryHit(key.description, partial(app.run_action, action), help=key.help)
 
     async def search(self, query: str) -> Hits:
         app = self.app
@@ -64,7 +65,12 @@ class ActionsProvider(Provider):
             text = f"{key.description}: {key.help}"
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), action, help=key.display_key)
+                yield Hit(
+                    score,
+                    matcher.highlight(text),
+                    partial(app.run_action, action),
+                    help=f"key: {key.display_key}",
+                )
 
 
 class InspectorApp(App[None]):
@@ -443,9 +449,6 @@ class InspectorApp(App[None]):
             if key.id in ("palette", "open") or not self.key_available(key):
                 continue
             yield key, key.action
-
-    def _run_palette_action(self, action: str) -> None:
-        self.call_later(self.run_action, action)
 
     # -- filter, sort, pause
 

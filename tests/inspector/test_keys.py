@@ -79,3 +79,15 @@ async def test_rooms_view_follows_the_socket_filter() -> None:
         # only rooms that vip members are in remain, vip itself among them
         assert any(label.startswith("vip") for label in labels())
         assert len(labels()) < 6
+
+
+async def test_command_palette_runs_an_action() -> None:
+    app = SampleApp(sockets=10, packets=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Dashboard")
+        await pilot.pause(0.5)  # the palette searches in a worker
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert app.view == "dashboard"
