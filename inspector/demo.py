@@ -166,8 +166,11 @@ class Demo:
         self.bots.append(bot)
 
     async def _life(self) -> None:
-        """Ticks ~5 times a second: bots chat and move; some leave, newcomers arrive."""
+        """Ticks ~5 times a second: bots chat and move; some leave (half of them come
+        back a few seconds later, as a flaky mobile client does), newcomers arrive."""
         i = self.n_clients
+        away: list[tuple[float, Bot]] = []
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(0.2)
             for bot in self.rng.sample(self.bots, min(len(self.bots), 4)):
@@ -177,7 +180,19 @@ class Demo:
                 bot = self.rng.choice(self.bots)
                 self.bots.remove(bot)
                 await bot.close()
-            if len(self.bots) < self.n_clients and self.rng.random() < 0.15:
+                if self.rng.random() < 0.5:
+                    away.append((loop.time() + self.rng.uniform(1.0, 4.0), bot))
+            for entry in [e for e in away if e[0] <= loop.time()]:
+                away.remove(entry)
+                bot = entry[1]
+                bot.rooms.clear()
+                try:
+                    await bot.connect()  # the same user again: a new socket id
+                except Exception as exc:
+                    log.warning("demo bot %s could not reconnect: %s", bot.name, exc)
+                    continue
+                self.bots.append(bot)
+            if len(self.bots) + len(away) < self.n_clients and self.rng.random() < 0.15:
                 await self._spawn(i)
                 i += 1
 
