@@ -172,6 +172,7 @@ def run_matrix(
                 safe = name.replace("/", "_")
                 log_path = log_dir / f"{safe}.{scen_name}.{rnd}.log"
                 results: list[dict]
+                started = time.monotonic()
                 with open(log_path, "w") as log:
                     try:
                         srv = start_server(spec, log, pin=0 if pin else None)
@@ -195,6 +196,7 @@ def run_matrix(
                         if not alive:
                             for r in results:
                                 r.setdefault("error", "server died during the run")
+                base["run_wall_s"] = round(time.monotonic() - started, 3)
                 for r in results:
                     rec = {**base, **r}
                     records.append(rec)
