@@ -120,6 +120,10 @@ class AdminClient:
             auth["sioscope"] = {"packets": True}
         return auth
 
+    @property
+    def _path(self) -> str:
+        return "/" + (self.options.path.strip("/") or "socket.io")
+
     def _set_state(self, state: str, detail: str = "") -> None:
         self.state, self.detail = state, detail
         self.on_change()
@@ -154,10 +158,14 @@ class AdminClient:
             )
         except (engineio.exceptions.ConnectionError, ValueError, OSError) as exc:
             await _quiet_disconnect(eio)
-            raise AdminConnectError(f"cannot reach {self.base_url}: {_reason(exc)}") from None
+            raise AdminConnectError(
+                f"cannot reach {self.base_url} (path {self._path}): {_reason(exc)}"
+            ) from None
         except TimeoutError:
             await _quiet_disconnect(eio)
-            raise AdminConnectError(f"cannot reach {self.base_url}: timed out") from None
+            raise AdminConnectError(
+                f"cannot reach {self.base_url} (path {self._path}): timed out"
+            ) from None
         self._eio = eio
         packet = Packet(PacketType.CONNECT, self.namespace, self._auth(use_session))
         for part in encode(packet):
