@@ -138,7 +138,9 @@ class Demo:
 
     async def start(self) -> None:
         app, self.io = build_server(readonly=self.readonly)
-        self.runner = web.AppRunner(app, handle_signals=False)
+        # A short shutdown: quitting the demo must not wait a minute for a bot's
+        # long-poll or websocket to drain.
+        self.runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
@@ -232,5 +234,8 @@ async def run_demo(clients: int = 36, readonly: bool = False) -> int:
         await app.run_async()
     finally:
         await client.close()
-        await demo.stop()
+        try:
+            await asyncio.wait_for(demo.stop(), 8.0)
+        except TimeoutError:
+            log.warning("the demo server took too long to stop; leaving anyway")
     return 0
