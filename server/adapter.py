@@ -14,6 +14,12 @@ cluster adapter (Redis pub/sub, sharded Redis) replaces, so its shape follows No
    no task per recipient.
 4. ``persist_session`` / ``restore_session`` are the connection-state-recovery hooks
    (no-ops here), so a session-aware adapter slots in later.
+
+Order is Node's: ``rooms`` (room -> member ids) and ``sids`` (id -> rooms) are dicts used
+as insertion-ordered sets (``dict[str, None]``), as JS ``Map``/``Set`` are. So a socket's
+rooms iterate in join order (its own id first), a room's members in join order, and
+every selection (``broadcast``, ``fetch_sockets``, ...) visits the target rooms in the
+order given and each room's members in join order; ``del_all`` leaves in join order.
 """
 
 from __future__ import annotations
@@ -53,13 +59,17 @@ class BroadcastOptions:
 
 
 class Adapter(EventEmitter):
-    """Rooms of one namespace, kept in memory; fan-out to local sockets."""
+    """Rooms of one namespace, kept in memory; fan-out to local sockets.
+
+    ``rooms`` maps a room to its member ids and ``sids`` a socket id to its rooms, each
+    a ``dict[str, None]`` used as an ordered set (join order), like Node's ``Set``.
+    """
 
     def __init__(self, nsp: Namespace) -> None:
         super().__init__()
         self.nsp = nsp
-        self.rooms: dict[str, set[str]] = {}
-        self.sids: dict[str, set[str]] = {}
+        self.rooms: dict[str, dict[str, None]] = {}
+        self.sids: dict[str, dict[str, None]] = {}
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -79,43 +89,48 @@ class Adapter(EventEmitter):
         """Add socket ``sid`` to each room of ``rooms``."""
         own = self.sids.get(sid)
         if own is None:
-            own = self.sids[sid] = set()
+            own = self.sids[sid] = {}
         for room in rooms:
-            own.add(room)
+            own[room] = None  # a room already joined keeps its place
             members = self.rooms.get(room)
             if members is None:
-                members = self.rooms[room] = set()
+                members = self.rooms[room] = {}
                 self.emit("create-room", room)
             if sid not in members:
-                members.add(sid)
+                members[sid] = None
                 self.emit("join-room", room, sid)
 
     def delete(self, sid: str, room: str) -> None:
         """Remove socket ``sid`` from ``room`` (Node's ``del``)."""
         own = self.sids.get(sid)
         if own is not None:
-            own.discard(room)
+            own.pop(room, None)
         self._del(room, sid)
 
     def _del(self, room: str, sid: str) -> None:
         members = self.rooms.get(room)
         if members is not None and sid in members:
-            members.discard(sid)
+            del members[sid]
             self.emit("leave-room", room, sid)
             if not members:
                 del self.rooms[room]
                 self.emit("delete-room", room)
 
     def del_all(self, sid: str) -> None:
-        """Remove socket ``sid`` from all its rooms."""
-        own = self.sids.pop(sid, None)
+        """Remove socket ``sid`` from all its rooms, in join order.
+
+        As in Node, the socket's entry goes once every ``leave-room`` has been emitted
+        (a listener still sees its rooms).
+        """
+        own = self.sids.get(sid)
         if own is None:
             return
-        for room in own:
+        for room in tuple(own):
             self._del(room, sid)
+        self.sids.pop(sid, None)
 
-    def socket_rooms(self, sid: str) -> set[str] | None:
-        """The live set of rooms of ``sid``, or ``None``."""
+    def socket_rooms(self, sid: str) -> dict[str, None] | None:
+        """The live rooms of ``sid`` (an ordered set: join order), or ``None``."""
         return self.sids.get(sid)
 
     async def sockets(self, rooms: Iterable[str]) -> set[str]:
@@ -126,7 +141,11 @@ class Adapter(EventEmitter):
     # -- fan-out -----------------------------------------------------------------
 
     def _apply(self, opts: BroadcastOptions) -> Iterable[Socket]:
-        """Matching connected sockets, each once, in room then join order (Node's)."""
+        """Matching connected sockets, each once, in room then join order (Node's).
+
+        The target rooms in the order given, each room's members in join order; with
+        no rooms, every socket in the order its first room was joined (connect order).
+        """
         sockets = self.nsp.sockets
         excepted: set[str] = set()
         for room in opts.except_rooms:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, KeysView
 from typing import TYPE_CHECKING, Any
 
 from server.adapter import BroadcastOptions
@@ -244,7 +244,7 @@ class RemoteSocket:
     def __init__(self, adapter: Adapter, details: dict[str, Any]) -> None:
         self.id: str = details["id"]
         self.handshake: dict[str, Any] = details["handshake"]
-        self.rooms: set[str] = set(details["rooms"])
+        self.rooms: KeysView[str] = dict.fromkeys(details["rooms"]).keys()  # join order
         self.data: Any = details["data"]
         self._operator = BroadcastOperator(
             adapter, (self.id,), (), {"expect_single_response": True}

@@ -34,7 +34,7 @@ import logging
 import os
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, KeysView
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -288,10 +288,18 @@ class Socket(EventEmitter):
         return self.client.request
 
     @property
-    def rooms(self) -> set[str]:
-        """A copy of the rooms this socket is in (its own id once connected)."""
+    def rooms(self) -> KeysView[str]:
+        """The rooms this socket is in, in join order: its own id first once connected.
+
+        A set-like snapshot (the keys view of a copy of the adapter's ordered set): it
+        compares equal to a ``set`` (``socket.rooms == {socket.id, "room1"}``), takes
+        ``in``, ``len``, ``-``, ``&``, ``|`` (which give plain sets), and iterates in
+        join order (``list(socket.rooms) == [socket.id, "room1"]``), as Node's ``Set``.
+        Unlike Node's it is a copy, not the live set, so ``for room in socket.rooms:
+        socket.leave(room)`` works (a dict cannot change size while it is iterated).
+        """
         rooms = self.adapter.socket_rooms(self.id)
-        return set(rooms) if rooms else set()
+        return (rooms.copy() if rooms else {}).keys()
 
     # -- emitting ---------------------------------------------------------------
 

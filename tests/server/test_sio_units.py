@@ -40,7 +40,42 @@ def test_adapter_room_events_in_node_order() -> None:
         ("leave-room", "red", "s2"),
         ("delete-room", "red"),
     ]
-    assert adapter.rooms == {"s1": {"s1"}} and adapter.sids == {"s1": {"s1"}}
+    assert adapter.rooms == {"s1": {"s1": None}} and adapter.sids == {"s1": {"s1": None}}
+
+
+def test_adapter_keeps_join_order_like_node_sets() -> None:
+    """``rooms`` and ``sids`` are ordered sets (JS ``Set`` order): joins keep their place,
+    a rejoin does not move, ``del_all`` leaves in join order, selection follows it."""
+    nsp = _Nsp()
+    adapter = Adapter(nsp)  # type: ignore[arg-type]
+    left: list[str] = []
+    adapter.on("leave-room", lambda room, sid: left.append(room))
+    seen_while_leaving: list[list[str]] = []
+    adapter.on("leave-room", lambda room, sid: seen_while_leaving.append(list(adapter.sids[sid])))
+    for sid in ("z", "m", "a"):  # ids in reverse alphabetical order: no sorting hides it
+        nsp.sockets[sid] = type("S", (), {"id": sid})()
+        adapter.add_all(sid, [sid])
+    adapter.add_all("z", ["b", "a-room", "c"])
+    adapter.add_all("a", ["c", "b"])
+    adapter.add_all("m", ["c"])
+    adapter.add_all("z", ["b"])  # already in: keeps its place
+    assert list(adapter.socket_rooms("z") or ()) == ["z", "b", "a-room", "c"]
+    assert list(adapter.rooms["c"]) == ["z", "a", "m"]
+    assert list(adapter.rooms) == ["z", "m", "a", "b", "a-room", "c"]
+    select = lambda **kw: [s.id for s in adapter._apply(BroadcastOptions(**kw))]  # noqa: E731
+    assert select(rooms=("c",)) == ["z", "a", "m"]
+    assert select(rooms=("b", "c")) == ["z", "a", "m"]  # b's members, then c's new ones
+    assert select(rooms=("c",), except_rooms=("a",)) == ["z", "m"]
+    assert select() == ["z", "m", "a"]
+    adapter.delete("z", "b")
+    adapter.add_all("z", ["b"])  # left and rejoined: now last, as in a JS Set
+    assert list(adapter.socket_rooms("z") or ()) == ["z", "a-room", "c", "b"]
+    assert list(adapter.rooms["b"]) == ["a", "z"]
+    adapter.del_all("z")
+    assert left == ["b", "z", "a-room", "c", "b"]
+    # as in Node, the socket's rooms are still listed while it leaves them
+    assert seen_while_leaving[-1] == ["z", "a-room", "c", "b"]
+    assert "z" not in adapter.sids and adapter.socket_rooms("z") is None
 
 
 def test_apply_selects_connected_once_honouring_except() -> None:
