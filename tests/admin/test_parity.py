@@ -63,19 +63,6 @@ def _features(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return records
 
 
-def _sort_rooms(events: list[list[Any]]) -> list[list[Any]]:
-    """Justified difference 5: a socket's ``rooms`` list is in join order in Node (a
-    ``Set``) and in set order here (``socket.rooms`` is a Python ``set``; the same
-    request to the server core as difference 4). Compared sorted."""
-    for ev in events:  # after normalisation, so the order does not depend on random ids
-        if ev[0] == "all_sockets":
-            for sock in ev[1]:
-                sock["rooms"] = sorted(sock["rooms"])
-        if ev[0] == "socket_connected":
-            ev[1]["rooms"] = sorted(ev[1]["rooms"])
-    return events
-
-
 def _split_stats(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
     """server_stats comes from a free-running 2 s timer, so its place in the sequence is
     timing, not behaviour: compare it apart (its shape, and its namespaces at the end)."""
@@ -143,24 +130,7 @@ def _normalise(records: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
     events, stats = _split_stats(records)
     norm = Normaliser(events)
     normalised = [[r["ev"], *norm(r["args"])] for r in events]
-    return _sort_rooms(_sort_room_left_runs(normalised)), stats
-
-
-def _sort_room_left_runs(events: list[list[Any]]) -> list[list[Any]]:
-    """Justified difference 4: on disconnect a socket leaves all its rooms at once, and
-    the order of those room_left events is the adapter's iteration order: Node's
-    ``Set`` keeps join order, our adapter keeps a Python ``set`` (asked of the server
-    core: insertion-ordered rooms). Runs of consecutive room_left are compared sorted."""
-    out: list[list[Any]] = []
-    run: list[list[Any]] = []
-    for ev in [*events, ["<end>"]]:
-        if ev[0] == "room_left":
-            run.append(ev)
-            continue
-        out += sorted(run, key=json.dumps)
-        run = []
-        out.append(ev)
-    return out[:-1]
+    return normalised, stats
 
 
 _EVENT_KINDS = {
