@@ -1,7 +1,8 @@
 // Node's socket.io 4.8.4 as the reference for disconnect reasons. Every socket on "/"
-// and "/custom" reports, one JSON line each: connection, error, disconnecting (with its
-// rooms) and disconnect. A client steers it with 42["do", action]: "join" (room "r1"),
-// "disconnect", "disconnect-close", "conn-close"; an ack, if asked, follows the action.
+// and "/custom" reports, one JSON line each: connection, error, disconnecting and
+// disconnect (each with its rooms, in join order). A client steers it with
+// 42["do", action]: "join" (room "r1"), "disconnect", "disconnect-close", "conn-close";
+// an ack, if asked, follows the action.
 // Prints {"port": N} first.
 "use strict";
 const http = require("node:http");
@@ -15,9 +16,9 @@ function instrument(socket) {
   out({ id: socket.id, event: "connection", nsp: socket.nsp.name });
   socket.on("error", (err) => out({ id: socket.id, event: "error", message: err.message }));
   socket.on("disconnecting", (reason) =>
-    out({ id: socket.id, event: "disconnecting", reason, rooms: [...socket.rooms].sort() }));
+    out({ id: socket.id, event: "disconnecting", reason, rooms: [...socket.rooms] }));
   socket.on("disconnect", (reason) =>
-    out({ id: socket.id, event: "disconnect", reason, rooms: [...socket.rooms].sort() }));
+    out({ id: socket.id, event: "disconnect", reason, rooms: [...socket.rooms] }));
   socket.on("do", (action, ack) => {
     if (action === "join") socket.join("r1");
     if (typeof ack === "function") ack();
