@@ -181,9 +181,9 @@ class EngineServer(EventEmitter):
         writers = []
         for conn in list(self.clients.values()):
             transport = conn.transport
-            if isinstance(transport, WebSocketTransport):
-                writers.append(transport._writer)
             conn._close_transport(True, "forced close")
+            if isinstance(transport, WebSocketTransport) and transport._writer is not None:
+                writers.append(transport._writer)
         pending = [w for w in writers if not w.done()]
         if pending:
             await asyncio.wait(pending, timeout=2.0)

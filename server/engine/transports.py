@@ -320,7 +320,13 @@ class WebSocketTransport(Transport):
         self._raw: asyncio.WriteTransport | None = (
             None if ws.compress else cast(asyncio.WriteTransport, request.transport)
         )
-        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+        # Started on the first write that cannot go straight out (or on close): most
+        # connections never need it, so none pays a task for it.
+        self._writer: asyncio.Task[None] | None = None
+
+    def _start_writer(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     def send(self, packets: list[Packet]) -> None:
         """One frame per packet, in order: written at once when possible, else queued.
@@ -346,6 +352,7 @@ class WebSocketTransport(Transport):
                 return
         self.writable = False
         self._frames.extend([encode_packet(p) for p in packets])
+        self._start_writer()
         self._wakeup()
 
     def _wakeup(self) -> None:
@@ -405,14 +412,23 @@ class WebSocketTransport(Transport):
 
     async def _stop_writer(self) -> None:
         self._close_ws = True
+        writer = self._writer
+        if writer is None:  # nothing was ever queued: close here, no task needed
+            if not self.ws.closed:
+                try:
+                    await self.ws.close()
+                except Exception:  # the peer may be gone; the reader reported that
+                    log.debug("websocket close failed", exc_info=True)
+            return
         self._wakeup()
-        if not self._writer.done():
-            done, _ = await asyncio.wait({self._writer}, timeout=2.0)
+        if not writer.done():
+            done, _ = await asyncio.wait({writer}, timeout=2.0)
             if not done:
-                self._writer.cancel()
+                writer.cancel()
 
     def _do_close(self, fn: Callable[[], Any]) -> None:
         self._close_ws = True
+        self._start_writer()  # it sends what is queued, then closes the websocket
         self._wakeup()
         fn()
 
