@@ -79,6 +79,7 @@ class InspectorApp(App[None]):
     TITLE = "sioscope"
     CSS = """
     #status { height: 1; background: $primary-background; padding: 0 1; }
+    #views { height: 1fr; }
     #status.-bad { background: $error 40%; }
     #banner { height: auto; display: none; background: $warning 40%; padding: 0 1; }
     #banner.-on { display: block; }
