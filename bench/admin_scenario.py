@@ -58,28 +58,11 @@ CLIENT_READY_S = 15.0
 def make_app(mode: str) -> Any:
     """The bench's three behaviours (as bench/servers/sioscope_server.py) + instrument()."""
     import bcrypt
-    from aiohttp import web
 
-    from server import Server
+    from bench.servers.sioscope_server import make_server
     from server.admin import instrument
 
-    io = Server(ping_interval=25, ping_timeout=20)
-    app = web.Application()
-    io.attach(app)
-
-    @io.on("connection")
-    def on_connection(socket: Any) -> None:
-        socket.join("all")
-
-        @socket.on("echo")
-        def echo(arg: Any = None, ack: Any = None) -> None:
-            if ack is not None:
-                ack(arg)
-
-        @socket.on("broadcast")
-        def broadcast(payload: Any = None) -> None:
-            io.to("all").emit("broadcast", payload)
-
+    io, app = make_server()
     hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
     instrument(io, auth={"type": "basic", "username": "admin", "password": hashed}, mode=mode)
     return app

@@ -13,7 +13,8 @@ from aiohttp import web
 from bench.servers._common import serve
 
 
-def make_app() -> web.Application:
+def make_server() -> tuple[Any, web.Application]:
+    """The Server with the three behaviours, attached to a new aiohttp app."""
     from server import Server, Socket
 
     io = Server(ping_interval=25, ping_timeout=20)
@@ -33,7 +34,11 @@ def make_app() -> web.Application:
         def broadcast(payload: Any = None) -> None:
             io.to("all").emit("broadcast", payload)
 
-    return app
+    return io, app
+
+
+def make_app() -> web.Application:
+    return make_server()[1]
 
 
 if __name__ == "__main__":
