@@ -158,13 +158,22 @@ def emit_to_listeners(emitter: EventEmitter, event: str, args: list[Any], ack: A
 # -- handshake ---------------------------------------------------------------------
 
 
-def _js_date(now: float) -> str:
-    """``String(new Date())``: ``Tue Nov 24 2026 23:03:22 GMT+0000 (Coordinated ...)``."""
-    moment = datetime.fromtimestamp(now).astimezone()
+@functools.lru_cache(maxsize=4)
+def _js_date_of_second(second: int) -> str:
+    moment = datetime.fromtimestamp(second).astimezone()
     zone = moment.tzname() or ""
     if zone == "UTC":
         zone = "Coordinated Universal Time"
     return moment.strftime("%a %b %d %Y %H:%M:%S GMT%z") + f" ({zone})"
+
+
+def _js_date(now: float) -> str:
+    """``String(new Date())``: ``Tue Nov 24 2026 23:03:22 GMT+0000 (Coordinated ...)``.
+
+    The string has a resolution of one second, so it is formatted once per second
+    (a burst of handshakes otherwise pays the strftime and tz lookup each time).
+    """
+    return _js_date_of_second(int(now))
 
 
 _SINGLE_VALUED_HEADERS = frozenset(
