@@ -27,7 +27,9 @@ from textual.widgets import ContentSwitcher, Footer, Input, Sparkline, Static, T
 
 from inspector import keys as keymod
 from inspector.client import AdminClient, AdminConnectError
-from inspector.model import SORT_KEYS, FilterError, Model, SocketInfo
+from inspector.filtering import FilterError
+from inspector.model import SORT_KEYS, Model
+from inspector.records import SocketInfo
 from inspector.screens.confirm import ConfirmScreen
 from inspector.screens.detail import DetailScreen, human_age
 from inspector.screens.help import HelpScreen

@@ -22,25 +22,31 @@ times a second. Rules:
    ``resync_needed`` (the client then sends ``sioscope:resync``). ``dropped`` only
    adds to a counter: a snapshot cannot bring lost packet records back.
 8. Time comes from an injectable clock, so tests and screenshots are deterministic.
+
+What the model holds lives in modules of its own: the record types in
+``inspector.records``, the filter grammar (rule 5) in ``inspector.filtering``, the packet
+ring and its view (rule 6) in ``inspector.packet_log``, the sparkline counters in
+``inspector.series``.
 """
 
 from __future__ import annotations
 
 import bisect
-import json
-import re
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-HEALTH_TIMEOUT = 10.0
-"""Seconds without ``server_stats`` after which a server is unhealthy (official UI rule)."""
-
-SERIES_LENGTH = 60
-"""Per-second buckets kept for the dashboard sparklines."""
+from inspector.filtering import Filter
+from inspector.packet_log import PacketLog
+from inspector.records import (
+    PacketRecord,
+    ServerInfo,
+    SocketInfo,
+    compact_json,
+    deep_merge,
+    parse_timestamp,
+)
+from inspector.series import Series
 
 OFFICIAL_EVENTS = frozenset(
     {
@@ -60,399 +66,7 @@ OFFICIAL_EVENTS = frozenset(
 
 FEATURE_PACKETS = "X_SIOSCOPE_PACKETS"
 
-
-def parse_timestamp(value: object, default: float) -> float:
-    """An admin timestamp (ISO string or epoch ms) as epoch seconds; ``default`` if absent."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value) / 1000.0
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return default
-    return default
-
-
-def deep_merge(target: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
-    """lodash ``merge``: objects merge recursively, arrays merge by index, rest overwrites."""
-    for key, value in source.items():
-        current = target.get(key)
-        if isinstance(value, dict) and isinstance(current, dict):
-            deep_merge(current, value)
-        elif isinstance(value, list) and isinstance(current, list):
-            for i, item in enumerate(value):
-                if i < len(current):
-                    if isinstance(item, dict) and isinstance(current[i], dict):
-                        deep_merge(current[i], item)
-                    else:
-                        current[i] = item
-                else:
-                    current.append(item)
-        else:
-            target[key] = value
-    return target
-
-
-def _compact(value: object) -> str:
-    try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_bytes_repr)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _bytes_repr(value: object) -> str:
-    if isinstance(value, bytes | bytearray | memoryview):
-        return f"<binary {len(bytes(value))} B>"
-    raise TypeError(type(value).__name__)
-
-
-@dataclass(slots=True)
-class SocketInfo:
-    """One namespace socket as the admin namespace serialises it."""
-
-    id: str
-    nsp: str
-    client_id: str
-    transport: str
-    address: str
-    rooms: list[str]
-    data: dict[str, Any]
-    handshake: dict[str, Any]
-    issued: float
-    """Connection time, epoch seconds (``handshake.issued``), for the age column."""
-    _haystack: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_wire(cls, raw: dict[str, Any], now: float) -> SocketInfo:
-        """Build from a ``SerializedSocket``; tolerant of missing fields (old servers)."""
-        handshake = raw.get("handshake") if isinstance(raw.get("handshake"), dict) else {}
-        assert isinstance(handshake, dict)
-        address = handshake.get("address", "")
-        data = raw.get("data")
-        rooms = raw.get("rooms")
-        return cls(
-            id=str(raw.get("id", "")),
-            nsp=str(raw.get("nsp", "/")),
-            client_id=str(raw.get("clientId", "")),
-            transport=str(raw.get("transport", "")),
-            address=address if isinstance(address, str) else ",".join(map(str, address)),
-            rooms=[str(r) for r in rooms] if isinstance(rooms, list) else [],
-            data=data if isinstance(data, dict) else {},
-            handshake=handshake,
-            issued=parse_timestamp(handshake.get("issued"), now),
-        )
-
-    @property
-    def public_rooms(self) -> list[str]:
-        """Rooms other than the socket's own-id room."""
-        return [r for r in self.rooms if r != self.id]
-
-    def haystack(self) -> str:
-        """Lower-cased text the free-text filter searches; rebuilt after each change."""
-        if self._haystack is None:
-            self._haystack = " ".join(
-                [
-                    self.id,
-                    self.nsp,
-                    self.client_id,
-                    self.transport,
-                    self.address,
-                    *self.rooms,
-                    _compact(self.data),
-                ]
-            ).lower()
-        return self._haystack
-
-    def field_text(self, name: str) -> list[str]:
-        """The values a ``name:term`` filter token is matched against."""
-        if name == "id":
-            return [self.id]
-        if name in ("room", "rooms"):
-            return self.rooms
-        if name in ("addr", "address", "ip"):
-            return [self.address]
-        if name == "transport":
-            return [self.transport]
-        if name in ("nsp", "namespace"):
-            return [self.nsp]
-        if name == "data":
-            return [_compact(self.data)]
-        if name in ("client", "clientid"):
-            return [self.client_id]
-        raise FilterError(
-            f"unknown field {name!r} (id, room, address, transport, nsp, data, client)"
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The wire shape back, for export and copy."""
-        return {
-            "id": self.id,
-            "clientId": self.client_id,
-            "transport": self.transport,
-            "nsp": self.nsp,
-            "data": self.data,
-            "handshake": self.handshake,
-            "rooms": self.rooms,
-        }
-
-
-@dataclass(slots=True)
-class PacketRecord:
-    """One line of the packet log: an Engine.IO packet, or a Socket.IO event on Node."""
-
-    ts: float
-    client_id: str
-    direction: str
-    """``in``, ``out``, or ``info`` (drain, upgrade, close, connect, disconnect)."""
-    type: str
-    size: int
-    preview: str | None
-    socket_id: str = ""
-    nsp: str = ""
-
-    def field_text(self, name: str) -> list[str]:
-        """Values for ``name:term`` tokens of the packet filter."""
-        if name in ("socket", "id", "sid"):
-            return [self.socket_id, self.client_id]
-        if name in ("client", "clientid"):
-            return [self.client_id]
-        if name in ("dir", "direction"):
-            return [self.direction]
-        if name == "type":
-            return [self.type]
-        if name in ("nsp", "namespace"):
-            return [self.nsp]
-        raise FilterError(f"unknown field {name!r} (socket, client, dir, type, nsp)")
-
-    def haystack(self) -> str:
-        return " ".join(
-            (self.client_id, self.socket_id, self.direction, self.type, self.preview or "")
-        ).lower()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ts": round(self.ts * 1000),
-            "clientId": self.client_id,
-            "socketId": self.socket_id or None,
-            "nsp": self.nsp or None,
-            "direction": self.direction,
-            "type": self.type,
-            "size": self.size,
-            "preview": self.preview,
-        }
-
-
-@dataclass(slots=True)
-class ServerInfo:
-    """One server of a (possibly multi-server) deployment, keyed by ``serverId``."""
-
-    server_id: str
-    hostname: str = ""
-    pid: int = 0
-    uptime: float = 0.0
-    clients: int = 0
-    polling_clients: int = 0
-    namespaces: dict[str, int] = field(default_factory=dict)
-    last_seen: float = 0.0
-
-    def healthy(self, now: float) -> bool:
-        return now - self.last_seen < HEALTH_TIMEOUT
-
-
-# --------------------------------------------------------------------------- filter
-
-
-class FilterError(ValueError):
-    """A filter expression that cannot be compiled; the message is shown to the user."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Term:
-    field: str | None
-    negate: bool
-    text: str | None
-    regex: re.Pattern[str] | None
-
-    def matches(self, values: Iterable[str]) -> bool:
-        if self.regex is not None:
-            hit = any(self.regex.search(v) for v in values)
-        else:
-            assert self.text is not None
-            hit = any(self.text in v.lower() for v in values)
-        return hit != self.negate
-
-
-class Filter:
-    """k9s/btop-style filter: space-separated terms, all must match.
-
-    ``lobby`` substring anywhere; ``room:lobby`` one field; ``!polling`` negates;
-    ``re:^abc`` (or ``field:re:...``) is a case-insensitive regex.
-    """
-
-    def __init__(self, expression: str = "") -> None:
-        self.expression = expression.strip()
-        self.terms: list[_Term] = [self._compile(tok) for tok in self.expression.split()]
-
-    @staticmethod
-    def _compile(token: str) -> _Term:
-        negate = token.startswith("!")
-        if negate:
-            token = token[1:]
-        name: str | None = None
-        head, sep, rest = token.partition(":")
-        if sep and head and head != "re" and head.isidentifier():
-            name, token = head.lower(), rest
-        if token.startswith("re:"):
-            try:
-                return _Term(name, negate, None, re.compile(token[3:], re.IGNORECASE))
-            except re.error as exc:
-                raise FilterError(f"bad regex {token[3:]!r}: {exc}") from None
-        if not token:
-            raise FilterError("empty filter term")
-        return _Term(name, negate, token.lower(), None)
-
-    def __bool__(self) -> bool:
-        return bool(self.terms)
-
-    def matches(self, item: SocketInfo | PacketRecord) -> bool:
-        for term in self.terms:
-            values = [item.haystack()] if term.field is None else item.field_text(term.field)
-            if not term.matches(values):
-                return False
-        return True
-
-    def validate_fields(self, probe: SocketInfo | PacketRecord) -> None:
-        """Raise ``FilterError`` now for an unknown field rather than on the first row."""
-        for term in self.terms:
-            if term.field is not None:
-                probe.field_text(term.field)
-
-
 _SOCKET_PROBE = SocketInfo("", "", "", "", "", [], {}, {}, 0.0)
-_PACKET_PROBE = PacketRecord(0.0, "", "", "", 0, None)
-
-
-# --------------------------------------------------------------------------- packet log
-
-
-class PacketLog:
-    """A bounded ring of records plus one filtered, pausable view of it.
-
-    The view keeps its own list so that filtering 100k records happens once per filter
-    change, then one test per new record.
-    """
-
-    def __init__(self, capacity: int = 100_000) -> None:
-        self.capacity = capacity
-        self.records: deque[PacketRecord] = deque(maxlen=capacity)
-        self.view: deque[PacketRecord] = deque(maxlen=capacity)
-        self.filter = Filter()
-        self.paused = False
-        self.pending = 0
-        """Records that matched the filter while paused."""
-        self.total = 0
-        self.version = 0
-        self._held: list[PacketRecord] = []
-
-    def append(self, records: Iterable[PacketRecord]) -> None:
-        flt = self.filter
-        for rec in records:
-            self.records.append(rec)
-            self.total += 1
-            if flt and not flt.matches(rec):
-                continue
-            if self.paused:
-                self._held.append(rec)
-                self.pending += 1
-                if len(self._held) > self.capacity:
-                    del self._held[: len(self._held) - self.capacity]
-            else:
-                self.view.append(rec)
-        self.version += 1
-
-    def set_filter(self, expression: str) -> None:
-        """Recompile and refilter the whole ring; raises ``FilterError`` and keeps the old one."""
-        flt = Filter(expression)
-        flt.validate_fields(_PACKET_PROBE)
-        self.filter = flt
-        self.view = deque((r for r in self.records if not flt or flt.matches(r)), self.capacity)
-        self._held.clear()
-        self.pending = 0
-        self.version += 1
-
-    def pause(self) -> None:
-        self.paused = True
-
-    def resume(self) -> None:
-        """Show what arrived while paused, in order."""
-        self.paused = False
-        self.view.extend(self._held)
-        self._held.clear()
-        self.pending = 0
-        self.version += 1
-
-    def for_socket(
-        self, socket: SocketInfo, limit: int = 500, scan: int = 20_000
-    ) -> list[PacketRecord]:
-        """The latest records of one socket: its Engine.IO connection's packets, its events.
-
-        Only the newest ``scan`` records are searched, so a detail screen refreshing ten
-        times a second stays cheap with a full 100k ring.
-        """
-        out: list[PacketRecord] = []
-        for n, rec in enumerate(reversed(self.records)):
-            if n >= scan:
-                break
-            if rec.socket_id == socket.id or (
-                not rec.socket_id and rec.client_id and rec.client_id == socket.client_id
-            ):
-                out.append(rec)
-                if len(out) >= limit:
-                    break
-        out.reverse()
-        return out
-
-
-# --------------------------------------------------------------------------- series
-
-
-class Series:
-    """Per-second counters for the last ``SERIES_LENGTH`` seconds, for sparklines."""
-
-    def __init__(self, length: int = SERIES_LENGTH, gauge: bool = False) -> None:
-        self.length = length
-        self.gauge = gauge
-        """A level (clients now), not a count: a second without a sample keeps the last."""
-        self.buckets: dict[int, float] = {}
-
-    def add(self, second: int, count: float) -> None:
-        self.buckets[second] = self.buckets.get(second, 0.0) + count
-        if len(self.buckets) > self.length * 2:
-            for key in sorted(self.buckets)[: -self.length]:
-                del self.buckets[key]
-
-    def set(self, second: int, value: float) -> None:
-        self.buckets[second] = value
-
-    def values(self, now: float) -> list[float]:
-        """Oldest first; the current (incomplete) second is left out."""
-        end = int(now) - 1
-        seconds = range(end - self.length + 1, end + 1)
-        if not self.gauge:
-            return [self.buckets.get(s, 0.0) for s in seconds]
-        earlier = [k for k in self.buckets if k < seconds[0]]
-        level = self.buckets[max(earlier)] if earlier else 0.0
-        out = []
-        for s in seconds:
-            level = self.buckets.get(s, level)
-            out.append(level)
-        return out
-
-    def last(self, now: float) -> float:
-        return self.buckets.get(int(now) - 1, 0.0)
-
-
-# --------------------------------------------------------------------------- model
 
 SORT_KEYS: dict[str, Callable[[SocketInfo], Any]] = {
     "id": lambda s: (s.id,),
@@ -730,7 +344,7 @@ class Model:
         if self.has_packet_stream:
             return
         sock = self.sockets.get(str(sid))
-        text = _compact(args)
+        text = compact_json(args)
         name = str(args[0]) if isinstance(args, list) and args else "?"
         self.packets.append(
             [

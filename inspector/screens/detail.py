@@ -13,7 +13,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tree
 
-from inspector.model import Model, SocketInfo
+from inspector.model import Model
+from inspector.records import SocketInfo
 from inspector.widgets.packet_view import PacketView
 
 

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from inspector.model import PacketRecord
+from inspector.records import PacketRecord
 from inspector.widgets.table import fit
 
 ARROWS = {"in": "→ in ", "out": "← out", "info": "· ---"}

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from inspector.model import Filter, FilterError, Model, PacketLog, PacketRecord, deep_merge
+from inspector.filtering import Filter, FilterError
+from inspector.model import Model
+from inspector.packet_log import PacketLog
+from inspector.records import PacketRecord, deep_merge
 
 T0 = 1_795_556_800.0
 
@@ -321,7 +324,7 @@ def test_incremental_order_matches_a_full_sort(model: Model) -> None:
 
 
 def test_gauge_series_carry_the_last_level() -> None:
-    from inspector.model import Series
+    from inspector.series import Series
 
     gauge, counter = Series(length=5, gauge=True), Series(length=5)
     gauge.set(100, 7.0)

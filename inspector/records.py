@@ -1,0 +1,218 @@
+"""The inspector's record types: one socket, one packet-log line, one server.
+
+They are what the admin namespace's wire shapes become once read, tolerant of missing
+fields (old servers, Node's), so everything past this module sees plain typed fields.
+``SocketInfo`` and ``PacketRecord`` also expose ``haystack()`` and ``field_text()``,
+the two hooks ``inspector.filtering`` matches terms against.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from inspector.filtering import FilterError
+
+HEALTH_TIMEOUT = 10.0
+"""Seconds without ``server_stats`` after which a server is unhealthy (official UI rule)."""
+
+
+def parse_timestamp(value: object, default: float) -> float:
+    """An admin timestamp (ISO string or epoch ms) as epoch seconds; ``default`` if absent."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) / 1000.0
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return default
+    return default
+
+
+def deep_merge(target: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+    """lodash ``merge``: objects merge recursively, arrays merge by index, rest overwrites."""
+    for key, value in source.items():
+        current = target.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            deep_merge(current, value)
+        elif isinstance(value, list) and isinstance(current, list):
+            for i, item in enumerate(value):
+                if i < len(current):
+                    if isinstance(item, dict) and isinstance(current[i], dict):
+                        deep_merge(current[i], item)
+                    else:
+                        current[i] = item
+                else:
+                    current.append(item)
+        else:
+            target[key] = value
+    return target
+
+
+def compact_json(value: object) -> str:
+    """One-line JSON for previews and the filter haystack; binary shown by size."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_bytes_repr)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _bytes_repr(value: object) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"<binary {len(bytes(value))} B>"
+    raise TypeError(type(value).__name__)
+
+
+@dataclass(slots=True)
+class SocketInfo:
+    """One namespace socket as the admin namespace serialises it."""
+
+    id: str
+    nsp: str
+    client_id: str
+    transport: str
+    address: str
+    rooms: list[str]
+    data: dict[str, Any]
+    handshake: dict[str, Any]
+    issued: float
+    """Connection time, epoch seconds (``handshake.issued``), for the age column."""
+    _haystack: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_wire(cls, raw: dict[str, Any], now: float) -> SocketInfo:
+        """Build from a ``SerializedSocket``; tolerant of missing fields (old servers)."""
+        handshake = raw.get("handshake") if isinstance(raw.get("handshake"), dict) else {}
+        assert isinstance(handshake, dict)
+        address = handshake.get("address", "")
+        data = raw.get("data")
+        rooms = raw.get("rooms")
+        return cls(
+            id=str(raw.get("id", "")),
+            nsp=str(raw.get("nsp", "/")),
+            client_id=str(raw.get("clientId", "")),
+            transport=str(raw.get("transport", "")),
+            address=address if isinstance(address, str) else ",".join(map(str, address)),
+            rooms=[str(r) for r in rooms] if isinstance(rooms, list) else [],
+            data=data if isinstance(data, dict) else {},
+            handshake=handshake,
+            issued=parse_timestamp(handshake.get("issued"), now),
+        )
+
+    @property
+    def public_rooms(self) -> list[str]:
+        """Rooms other than the socket's own-id room."""
+        return [r for r in self.rooms if r != self.id]
+
+    def haystack(self) -> str:
+        """Lower-cased text the free-text filter searches; rebuilt after each change."""
+        if self._haystack is None:
+            self._haystack = " ".join(
+                [
+                    self.id,
+                    self.nsp,
+                    self.client_id,
+                    self.transport,
+                    self.address,
+                    *self.rooms,
+                    compact_json(self.data),
+                ]
+            ).lower()
+        return self._haystack
+
+    def field_text(self, name: str) -> list[str]:
+        """The values a ``name:term`` filter token is matched against."""
+        if name == "id":
+            return [self.id]
+        if name in ("room", "rooms"):
+            return self.rooms
+        if name in ("addr", "address", "ip"):
+            return [self.address]
+        if name == "transport":
+            return [self.transport]
+        if name in ("nsp", "namespace"):
+            return [self.nsp]
+        if name == "data":
+            return [compact_json(self.data)]
+        if name in ("client", "clientid"):
+            return [self.client_id]
+        raise FilterError(
+            f"unknown field {name!r} (id, room, address, transport, nsp, data, client)"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire shape back, for export and copy."""
+        return {
+            "id": self.id,
+            "clientId": self.client_id,
+            "transport": self.transport,
+            "nsp": self.nsp,
+            "data": self.data,
+            "handshake": self.handshake,
+            "rooms": self.rooms,
+        }
+
+
+@dataclass(slots=True)
+class PacketRecord:
+    """One line of the packet log: an Engine.IO packet, or a Socket.IO event on Node."""
+
+    ts: float
+    client_id: str
+    direction: str
+    """``in``, ``out``, or ``info`` (drain, upgrade, close, connect, disconnect)."""
+    type: str
+    size: int
+    preview: str | None
+    socket_id: str = ""
+    nsp: str = ""
+
+    def field_text(self, name: str) -> list[str]:
+        """Values for ``name:term`` tokens of the packet filter."""
+        if name in ("socket", "id", "sid"):
+            return [self.socket_id, self.client_id]
+        if name in ("client", "clientid"):
+            return [self.client_id]
+        if name in ("dir", "direction"):
+            return [self.direction]
+        if name == "type":
+            return [self.type]
+        if name in ("nsp", "namespace"):
+            return [self.nsp]
+        raise FilterError(f"unknown field {name!r} (socket, client, dir, type, nsp)")
+
+    def haystack(self) -> str:
+        return " ".join(
+            (self.client_id, self.socket_id, self.direction, self.type, self.preview or "")
+        ).lower()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ts": round(self.ts * 1000),
+            "clientId": self.client_id,
+            "socketId": self.socket_id or None,
+            "nsp": self.nsp or None,
+            "direction": self.direction,
+            "type": self.type,
+            "size": self.size,
+            "preview": self.preview,
+        }
+
+
+@dataclass(slots=True)
+class ServerInfo:
+    """One server of a (possibly multi-server) deployment, keyed by ``serverId``."""
+
+    server_id: str
+    hostname: str = ""
+    pid: int = 0
+    uptime: float = 0.0
+    clients: int = 0
+    polling_clients: int = 0
+    namespaces: dict[str, int] = field(default_factory=dict)
+    last_seen: float = 0.0
+
+    def healthy(self, now: float) -> bool:
+        return now - self.last_seen < HEALTH_TIMEOUT
