@@ -7,9 +7,12 @@ them, so a green CI run always means the real peers were exercised.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,6 +37,38 @@ def node_bin() -> str:
     if not (NODE_MODULES / "socket.io-client").is_dir():
         _missing_peer("npm packages missing: run `make test` (npm ci in tests/interop)")
     return node  # type: ignore[return-value]
+
+
+async def start_node_script(
+    node_bin: str,
+    script: str,
+    *args: str,
+    timeout: float,
+    env: dict[str, str] | None = None,
+    stderr: int | None = None,
+) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
+    """Start ``node script *args`` in tests/interop, stdin and stdout piped, and read its
+    first stdout line (JSON: the port it listens on, and whatever else it announces)
+    within ``timeout``. Returns the process and that line; kills the process if the line
+    never comes or is not JSON."""
+    proc = await asyncio.create_subprocess_exec(
+        node_bin,
+        script,
+        *args,
+        cwd=INTEROP_DIR,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=stderr,
+    )
+    assert proc.stdout is not None
+    try:
+        first = json.loads(await asyncio.wait_for(proc.stdout.readline(), timeout))
+    except BaseException:
+        proc.kill()
+        await proc.wait()
+        raise
+    return proc, first
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from conftest import INTEROP_DIR
+from conftest import INTEROP_DIR, start_node_script
 
 START_TIMEOUT = 15.0
 SCENARIO_TIMEOUT = 40.0
@@ -18,19 +18,14 @@ SCENARIO_TIMEOUT = 40.0
 @contextlib.asynccontextmanager
 async def node_server(node_bin: str, bcrypt_hash: str, **env: str) -> AsyncIterator[str]:
     """tests/interop/admin-node-server.js on 127.0.0.1 port 0; yields its base URL."""
-    proc = await asyncio.create_subprocess_exec(
+    proc, first = await start_node_script(
         node_bin,
         "admin-node-server.js",
-        cwd=INTEROP_DIR,
+        timeout=START_TIMEOUT,
         env={**os.environ, "ADMIN_HASH": bcrypt_hash, **env},
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
     )
     try:
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)
-        port = json.loads(line)["port"]
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{first['port']}"
     finally:
         if proc.returncode is None:
             proc.kill()

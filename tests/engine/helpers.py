@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import websockets
 
-from tests.conftest import INTEROP_DIR
+from tests.conftest import start_node_script
 
 from .conftest import EchoServer
 
@@ -22,18 +22,10 @@ async def node_engine_server(
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
     """Node's engine.io echo server (engine-node-server.js): the process, which logs
     each session's events as JSON lines on stdout, and its port. Stopped on exit."""
-    proc = await asyncio.create_subprocess_exec(
-        node_bin,
-        "engine-node-server.js",
-        *args,
-        cwd=INTEROP_DIR,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stdin is not None
+    proc, first = await start_node_script(node_bin, "engine-node-server.js", *args, timeout=10)
+    assert proc.stdin is not None
     try:
-        port = json.loads(await asyncio.wait_for(proc.stdout.readline(), 10))["port"]
-        yield proc, port
+        yield proc, first["port"]
     finally:
         proc.stdin.close()
         try:

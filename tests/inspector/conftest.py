@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import INTEROP_DIR
+from tests.conftest import start_node_script
 
 STARTUP_TIMEOUT = 15.0
 
@@ -40,17 +40,9 @@ class NodeAdminServer:
 
 
 async def start_node_admin(node_bin: str, *args: str) -> NodeAdminServer:
-    proc = await asyncio.create_subprocess_exec(
-        node_bin,
-        "inspector-node-server.js",
-        *args,
-        cwd=INTEROP_DIR,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
+    proc, info = await start_node_script(
+        node_bin, "inspector-node-server.js", *args, timeout=STARTUP_TIMEOUT
     )
-    assert proc.stdout is not None
-    first = await asyncio.wait_for(proc.stdout.readline(), STARTUP_TIMEOUT)
-    info = json.loads(first)
     server = NodeAdminServer(proc, info["port"], info["sockets"])
 
     async def pump() -> None:

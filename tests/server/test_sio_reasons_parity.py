@@ -15,7 +15,7 @@ from sio_rawpeer import RawPolling, RawWs
 from sio_support import WAIT, Factory, serve_fixture  # noqa: F401
 
 from server import Server, Socket
-from tests.conftest import INTEROP_DIR
+from tests.conftest import start_node_script
 
 pytestmark = pytest.mark.interop
 
@@ -98,16 +98,9 @@ async def target(request: pytest.FixtureRequest, serve: Factory) -> AsyncIterato
         yield ours
         return
     node_bin = request.getfixturevalue("node_bin")
-    process = await asyncio.create_subprocess_exec(
-        node_bin,
-        "sio-reasons-server.js",
-        cwd=INTEROP_DIR,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    process, first = await start_node_script(
+        node_bin, "sio-reasons-server.js", timeout=10, stderr=asyncio.subprocess.PIPE
     )
-    assert process.stdout is not None
-    first = json.loads(await asyncio.wait_for(process.stdout.readline(), 10))
     node_target = Target(f"http://127.0.0.1:{first['port']}")
 
     async def pump() -> None:
