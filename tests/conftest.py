@@ -11,6 +11,8 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,26 @@ async def start_node_script(
         await proc.wait()
         raise
     return proc, first
+
+
+def run_bench_smoke(out: Path, *args: str, timeout: float) -> list[dict[str, Any]]:
+    """``python -m bench --scale smoke --rounds 1 --quiet *args --out out`` from the
+    project root: asserts it exits 0 (showing stderr's tail if not) and returns the
+    records of ``out/results.jsonl``."""
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "bench", "--scale", "smoke", "--rounds", "1", "--quiet"),
+            *args,
+            *("--out", str(out)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
 
 
 @pytest.fixture(scope="session")

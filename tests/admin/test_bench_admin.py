@@ -7,31 +7,17 @@ is too short); only that both phases were measured and the admin client was stre
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
-from conftest import ROOT
+from conftest import run_bench_smoke
 
 pytestmark = pytest.mark.interop
 
 
 @pytest.mark.timeout(90)
 def test_echo_admin_smoke_run_streams_and_reports_a_ratio(node_bin, tmp_path) -> None:
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "bench", "--scale", "smoke", "--rounds", "1", "--quiet"),
-            *("--servers", "sioscope-admin", "--scenarios", "echo_admin", "--out", str(tmp_path)),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=80,
-        check=False,
+    records = run_bench_smoke(
+        tmp_path, "--servers", "sioscope-admin", "--scenarios", "echo_admin", timeout=80
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert not [r for r in records if "error" in r], records
     by_name = {r["scenario"]: r for r in records}
     off, on = by_name["echo_admin_off"], by_name["echo_admin_on"]

@@ -8,14 +8,9 @@ only that every scenario produced a measured, loss-free result for every server.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import run_bench_smoke
 
 SERVERS = ("node", "pysio", "sioscope", "floor")
 RESULTS = {
@@ -34,20 +29,11 @@ SCENARIOS = ("connect", "echo", "fanout", "idle", "polling")
 @pytest.mark.interop
 @pytest.mark.timeout(120)
 def test_smoke_run_measures_every_scenario_on_every_server(node_bin, tmp_path):
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "bench", "--scale", "smoke", "--rounds", "1", "--quiet"),
-            *("--servers", ",".join(SERVERS), "--scenarios", ",".join(SCENARIOS)),
-            *("--out", str(tmp_path)),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    records = run_bench_smoke(
+        tmp_path,
+        *("--servers", ",".join(SERVERS), "--scenarios", ",".join(SCENARIOS)),
         timeout=110,
-        check=False,
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     failed = [r for r in records if "error" in r]
     assert not failed, failed
 
