@@ -15,6 +15,8 @@ from typing import Any
 REDACTED = "[redacted]"
 DEFAULT_REDACTED_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
 _MAX_DEPTH = 32
+_MAX_NODES = 10_000  # containers copied from one socket.data value
+_MAX_INT_BITS = 13_000  # ~3900 decimal digits, under the 4300-digit str() limit
 
 
 _second_cache: list[Any] = [None, ""]  # [epoch second, its "YYYY-MM-DDTHH:MM:SS"]
@@ -41,30 +43,60 @@ def json_safe(value: Any, depth: int = 0) -> Any:
     ``socket.data`` is the application's: it may hold sets, dates, objects. Node's
     ``JSON.stringify`` turns what it cannot encode into ``{}`` or drops it; an admin
     stream must never fail because of an app value, so unknown objects become their
-    ``str()`` and cycles / extreme depth are cut.
+    ``str()`` (or their type name when ``str()`` raises), cycles become ``None``, and
+    the copy stops at ``_MAX_DEPTH`` levels and ``_MAX_NODES`` values (a value shared
+    many times over, or a cycle reached by several paths, would otherwise cost
+    exponential time on the event loop).
     """
-    if value is None or isinstance(value, str | bool | int):
+    return _safe(value, depth, set(), [_MAX_NODES])
+
+
+def _safe(value: Any, depth: int, seen: set[int], budget: list[int]) -> Any:
+    if value is None or isinstance(value, str | bool):
         return value
+    if isinstance(value, int):
+        # Python's encoder refuses ints over 4300 digits (ValueError, sys.int_info);
+        # JSON.stringify could not hold one either.
+        return value if value.bit_length() <= _MAX_INT_BITS else None
     if isinstance(value, float):
         return value if math.isfinite(value) else None  # JSON.stringify(NaN) === "null"
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
-    if depth >= _MAX_DEPTH:
+    budget[0] -= 1
+    if depth >= _MAX_DEPTH or budget[0] < 0:
         return None
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [json_safe(v, depth + 1) for v in value]
+    if isinstance(value, Mapping | list | tuple | set | frozenset):
+        key = id(value)
+        if key in seen:
+            return None  # a cycle: JSON.stringify would throw
+        seen.add(key)
+        try:
+            if isinstance(value, Mapping):
+                return {_text(k): _safe(v, depth + 1, seen, budget) for k, v in list(value.items())}
+            return [_safe(v, depth + 1, seen, budget) for v in list(value)]
+        except Exception:
+            return None  # a Mapping whose iteration raises
+        finally:
+            seen.discard(key)
     if isinstance(value, _dt.datetime):
         return value.isoformat()
-    return str(value)
+    return _text(value)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
 
 
 def serialize_data(data: Any) -> dict[str, Any]:
     """``socket.data`` for the wire (Node drops its private ``_admin`` key; we never add it)."""
     if not isinstance(data, Mapping):
         return {}
-    return {str(k): json_safe(v) for k, v in data.items() if k != "_admin"}
+    return {_text(k): json_safe(v) for k, v in data.items() if k != "_admin"}
 
 
 def _headers(headers: Any, redact: frozenset[str]) -> dict[str, Any]:

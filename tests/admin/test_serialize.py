@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import time
 
 from server.admin.serialize import (
     DEFAULT_REDACTED_HEADERS,
@@ -89,3 +91,24 @@ def test_json_safe_never_fails_on_app_values() -> None:
     )
     assert out["when"].startswith("2026-01-01") and out["s"] == [1] and out["nan"] is None
     assert out["1"] == b"\x00" and isinstance(out["o"], str)
+
+
+def test_json_safe_is_bounded_on_shared_and_cyclic_app_values() -> None:
+    # A dict reaching itself by two keys, and a chain of lists each holding the next
+    # twice: both are 2**depth paths; copying them must not hang the event loop.
+    twice: dict = {}
+    twice["a"] = twice
+    twice["b"] = twice
+    chain: list = []
+    for _ in range(40):
+        chain = [chain, chain]
+
+    class Hostile:
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    start = time.monotonic()
+    assert json_safe(twice) == {"a": None, "b": None}
+    json.dumps(json_safe(chain))  # cut somewhere, but encodable
+    assert time.monotonic() - start < 2.0
+    assert json_safe({"h": Hostile(), "big": 10**5000}) == {"h": "<Hostile>", "big": None}
