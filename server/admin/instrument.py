@@ -136,6 +136,7 @@ class Admin:
         self.packet_stream = packet_stream
         self.log = PacketLog(stream_capacity)
         self.subscribers: dict[str, Subscriber] = {}  # admin socket id -> its cursor
+        self._drain_acks: dict[str, Callable[[], None]] = {}  # admin socket id -> listener
         self._admin_conns: dict[str, int] = {}  # conn id -> admin sockets on it
         self._conn_hooks: dict[str, Callable[[], None]] = {}  # conn id -> detach its hooks
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -248,7 +249,7 @@ class Admin:
             socket.emit("all_sockets", await self._all_sockets())
 
     def _on_admin_disconnect(self, socket: Any) -> None:
-        self.subscribers.pop(socket.id, None)
+        self._unsubscribe(socket)
         conn = socket.conn
         left = self._admin_conns.get(conn.id, 0) - 1
         if left > 0:
@@ -547,15 +548,23 @@ class Admin:
                 # A new sequence starts: say so, as at an opted-in connect.
                 socket.emit(EV_SNAPSHOT, {"seq": 0, "serverId": self.server_id})
         else:
-            self.subscribers.pop(socket.id, None)
+            self._unsubscribe(socket)
 
     def _subscribe(self, socket: Any) -> None:
         sub = Subscriber(self.log)
         self.subscribers[socket.id] = sub
-        socket.conn.on("drain", sub.ack)
-        socket.on("disconnect", lambda *_: socket.conn.off("drain", sub.ack))
+        # The emitter removes by identity, and each ``sub.ack`` is a new bound method:
+        # register the very object _unsubscribe will remove.
+        ack = self._drain_acks[socket.id] = sub.ack
+        socket.conn.on("drain", ack)
         if self._flush_task is None and not self._closed:
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_loop())
+
+    def _unsubscribe(self, socket: Any) -> None:
+        self.subscribers.pop(socket.id, None)
+        ack = self._drain_acks.pop(socket.id, None)
+        if ack is not None:
+            socket.conn.off("drain", ack)
 
     async def _resync(self, socket: Any) -> None:
         sub = self.subscribers.get(socket.id)
@@ -575,6 +584,7 @@ class Admin:
                         socket = self.nsp.sockets.get(sid)
                         if socket is None:
                             self.subscribers.pop(sid, None)
+                            self._drain_acks.pop(sid, None)
                             continue
                         # Uncompressed: deflating ~150 KB ten times a second would cost
                         # the server more CPU than the rest of the stream together.

@@ -133,3 +133,33 @@ async def test_batches_are_paced_and_overflow_is_counted() -> None:
         finally:
             await user.disconnect()
             await admin.close()
+
+
+async def test_toggling_the_subscription_leaves_no_listeners_behind() -> None:
+    async with running_server(mode="production") as srv:
+        admin = AdminClient()
+        await admin.connect(srv.url, OPT_IN)
+        await admin.wait_for("sioscope:snapshot")
+        (sock,) = srv.admin.nsp.sockets.values()
+
+        def counts() -> tuple[int, int]:
+            return (
+                len(sock.conn._events.get("drain", [])),
+                len(sock._events.get("disconnect", [])),
+            )
+
+        subscribed = counts()
+        try:
+            for _ in range(20):
+                await admin.command("sioscope:subscribe", {"packets": False})
+                await admin.command("sioscope:subscribe", {"packets": True})
+            mark = len(admin.events)
+            await admin.command("sioscope:subscribe", {"packets": False})
+            await admin.command("sioscope:subscribe", "bad")  # answered in order: a sync point
+            await admin.wait_for("sioscope:command_error", since=mark)
+            assert sock.id not in srv.admin.subscribers
+            assert counts()[0] == subscribed[0] - 1  # the one drain listener went with it
+            assert counts()[1] <= subscribed[1]
+        finally:
+            await admin.close()
+        assert counts()[0] <= subscribed[0] - 1
