@@ -245,7 +245,11 @@ class Server:
 
     async def close(self) -> None:
         """Close every socket (``server shutting down``, no DISCONNECT packet), every
-        adapter, then the engine and all its connections."""
+        adapter, then the engine and all its connections.
+
+        ``close`` is emitted first on the main namespace (like ``new_namespace``), so
+        what observes the server (the admin instrument) can stop its timers."""
+        EventEmitter.emit(self.sockets, "close")
         adapters = []
         for nsp in list(self._nsps.values()):
             for socket in list(nsp.sockets.values()):

@@ -11,7 +11,8 @@ why. The rules:
    ``nsp.prepend_listener("connection")``, ``nsp.adapter`` ``join-room`` /
    ``leave-room``, socket ``disconnect`` / ``on_any`` / ``on_any_outgoing``,
    ``io.engine.on("connection")`` and each ``Conn``'s ``packet`` / ``packetCreate`` /
-   ``drain`` / ``upgrade`` / ``close``. ``socket.data`` (a public, writable attribute)
+   ``drain`` / ``upgrade`` / ``close``, and ``io.on("close")`` (emitted by
+   ``io.close()``) to stop the timers. ``socket.data`` (a public, writable attribute)
    is replaced by a :class:`TrackedDict` holding the same items, as Node replaces it
    with a Proxy.
 2. The admin namespace never appears in its own output (the issue's rule, stricter
@@ -161,6 +162,7 @@ class Admin:
             self.nsp.use(self._authenticate)
         self.nsp.on("connection", self._on_admin_connection)
         self._hook_engine()
+        io.on("close", self.close)  # io.close() stops our timers too
         if self.development:
             for nsp in list(io.namespaces.values()):
                 self._hook_namespace(nsp)

@@ -147,3 +147,17 @@ async def test_later_namespaces_polling_counts_and_close_true() -> None:
         finally:
             await user.disconnect()
             await admin.close()
+
+
+async def test_io_close_stops_the_admin_timers() -> None:
+    async with running_server(stats_interval=0.05) as srv:
+        admin = AdminClient()
+        await admin.connect(srv.url, {**GOOD, "sioscope": {"packets": True}})
+        await admin.wait_for("server_stats")
+        tasks = [srv.admin._stats_task, srv.admin._flush_task]
+        assert all(t is not None and not t.done() for t in tasks)
+        await srv.io.close()  # only io.close(): nobody calls admin.close()
+        await asyncio.sleep(0.2)
+        assert all(t.done() for t in tasks)
+        assert srv.admin._stats_task is None
+        await admin.close()
