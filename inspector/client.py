@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,11 @@ from inspector.model import Model
 from server.parser import Decoder, Packet, PacketType, ParseError, encode
 
 log = logging.getLogger("sioscope.inspector")
+# python-engineio's own logger prints its errors to stderr (one line per bad packet,
+# thousands a second from a server that is not Socket.IO), under the TUI or after the
+# one-line failure. Ours has a NullHandler: silent unless the app configures logging.
+_eio_log = logging.getLogger("sioscope.inspector.engineio")
+_eio_log.addHandler(logging.NullHandler())
 
 CONNECT_TIMEOUT = 10.0
 
@@ -141,7 +147,9 @@ class AdminClient:
 
     async def _connect(self, use_session: bool) -> None:
         self._set_state("connecting", self.base_url)
-        eio = engineio.AsyncClient(handle_sigint=False, request_timeout=CONNECT_TIMEOUT)
+        eio = engineio.AsyncClient(
+            logger=_eio_log, handle_sigint=False, request_timeout=CONNECT_TIMEOUT
+        )
         eio.on("message", self._on_message)
         self._decoder = Decoder()
         loop = asyncio.get_running_loop()
@@ -309,8 +317,23 @@ async def _quiet_disconnect(eio: engineio.AsyncClient) -> None:
         await asyncio.wait_for(eio.disconnect(abort=True), 2.0)
 
 
+_NOT_SOCKETIO = "not a Socket.IO server at this path?"
+
+
 def _reason(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    if exc.args and isinstance(exc.args[-1], BaseException):
-        text = str(exc.args[-1]) or text
-    return text.splitlines()[0] if text else type(exc).__name__
+    """One line for a failed Engine.IO connect (python-engineio passes a tuple of args)."""
+    text = ""
+    for arg in (*exc.args[::-1], exc):
+        if isinstance(arg, BaseException) and arg is not exc:
+            text = str(arg)
+        elif isinstance(arg, str):
+            text = arg
+        if text:
+            break
+    text = (text or type(exc).__name__).splitlines()[0]
+    status = re.match(r"Unexpected status code (\d+)", text)
+    if status:
+        return f"HTTP {status.group(1)} ({_NOT_SOCKETIO})"
+    if text == "Unexpected response from server":
+        return f"unexpected response ({_NOT_SOCKETIO})"
+    return text

@@ -150,3 +150,48 @@ async def test_a_gap_in_the_packet_stream_triggers_a_resync_on_ours(our_demo) ->
     assert model.gaps == 1  # and the restarted sequence is gap-free
     assert any(s.nsp == "/" for s in model.sockets.values())  # the fresh all_sockets
     await client.close()
+
+
+NOT_SOCKETIO = {
+    "404": (404, "text/plain", "Not Found"),
+    "html": (200, "text/html", "<html><body>a web site</body></html>"),
+    # An Engine.IO OPEN answer to every poll: the handshake works, then every packet
+    # is one python-engineio complains about (it used to print each to stderr).
+    "engine.io only": (
+        200,
+        "text/plain",
+        '0{"sid":"x","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}',
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("404", "HTTP 404 (not a Socket.IO server at this path?)"),
+        ("html", "unexpected response (not a Socket.IO server at this path?)"),
+        ("engine.io only", "no answer from namespace /admin"),
+    ],
+)
+async def test_a_server_that_is_not_socketio_gets_one_line(kind: str, expected: str) -> None:
+    from aiohttp import web
+
+    status, content_type, body = NOT_SOCKETIO[kind]
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(status=status, text=body, content_type=content_type)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        code, _out, err = await run_cli("inspect", f"http://127.0.0.1:{port}")
+    finally:
+        await runner.cleanup()
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err, err[:500]
+    assert err.startswith("sioscope: ") and expected in err
