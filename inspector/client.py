@@ -37,6 +37,7 @@ _eio_log = logging.getLogger("sioscope.inspector.engineio")
 _eio_log.addHandler(logging.NullHandler())
 
 CONNECT_TIMEOUT = 10.0
+CONFIG_TIMEOUT = 5.0  # after the CONNECT ack, for the admin namespace's ``config``
 
 
 class AdminConnectError(Exception):
@@ -66,7 +67,10 @@ class ClientOptions:
         A path in the URL is taken as the namespace (``http://host:3000/admin``), as
         socket.io-client does.
         """
-        parts = urlsplit(self.url)
+        try:
+            parts = urlsplit(self.url)
+        except ValueError as exc:  # "Invalid IPv6 URL"
+            raise ValueError(f"bad URL {self.url!r}: {exc}") from None
         scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
         if scheme not in ("http", "https"):
             raise ValueError(f"bad URL {self.url!r}: expected http://host:port (or https, ws, wss)")
@@ -109,6 +113,7 @@ class AdminClient:
         self._eio: engineio.AsyncClient | None = None
         self._decoder = Decoder()
         self._ack: asyncio.Future[Packet] | None = None
+        self._config: asyncio.Future[None] | None = None
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -154,6 +159,7 @@ class AdminClient:
         self._decoder = Decoder()
         loop = asyncio.get_running_loop()
         self._ack = loop.create_future()
+        self._config = loop.create_future()
         transports = ["websocket"] if self.options.websocket_only else ["polling", "websocket"]
         try:
             await asyncio.wait_for(
@@ -190,6 +196,17 @@ class AdminClient:
             await _quiet_disconnect(eio)
             message = ack.data.get("message") if isinstance(ack.data, dict) else ack.data
             raise AuthRefused(f"{self.namespace} refused the connection: {message}")
+        try:
+            # Every admin namespace (Node's or ours) sends ``config`` right after the
+            # CONNECT ack; a namespace that accepts us without it (the app's "/", say)
+            # is not one, and a TUI attached to it would wait for nothing forever.
+            await asyncio.wait_for(asyncio.shield(self._config), CONFIG_TIMEOUT)
+        except TimeoutError:
+            await _quiet_disconnect(eio)
+            raise AdminConnectError(
+                f"{self.namespace} at {self.base_url} is not an admin namespace "
+                "(no config received; is --namespace right?)"
+            ) from None
         self.sid = ack.data.get("sid") if isinstance(ack.data, dict) else None
         self.transport = eio.transport()
         self.attempt = 0
@@ -270,6 +287,8 @@ class AdminClient:
             return
         if packet.type in (PacketType.EVENT, PacketType.BINARY_EVENT) and packet.data:
             name, *args = packet.data
+            if name == "config" and self._config is not None and not self._config.done():
+                self._config.set_result(None)
             self.model.apply(str(name), args)
             if self.model.take_resync():
                 self._spawn(self.command("sioscope:resync"))

@@ -40,6 +40,7 @@ def free_port() -> int:
     [
         (("inspect", "ftp://example"), 2, "bad URL 'ftp://example'"),
         (("inspect", "http://127.0.0.1:notaport"), 2, "bad port"),
+        (("inspect", "http://[::1"), 2, "bad URL 'http://[::1': Invalid IPv6 URL"),
         (("inspect", "http://127.0.0.1:PORT", "--username", "admin"), 2, "--password-env"),
         (("inspect", "http://127.0.0.1:PORT"), 1, "cannot reach http://127.0.0.1:PORT"),
     ],
@@ -195,3 +196,20 @@ async def test_a_server_that_is_not_socketio_gets_one_line(kind: str, expected: 
     assert code == 1
     assert err.count("\n") == 1 and "Traceback" not in err, err[:500]
     assert err.startswith("sioscope: ") and expected in err
+
+
+@pytest.mark.parametrize(
+    ("namespace", "expected"),
+    [
+        ("/nope", "sioscope: /nope refused the connection: Invalid namespace"),
+        # the app's own namespace accepts anyone, but it is no admin namespace
+        ("/", "sioscope: / at http://127.0.0.1:PORT is not an admin namespace"),
+    ],
+)
+async def test_a_namespace_that_is_not_the_admin_one_gets_one_line(
+    our_demo, namespace: str, expected: str
+) -> None:
+    code, _out, err = await run_cli("inspect", our_demo.url, "--namespace", namespace)
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err, err[:500]
+    assert err.startswith(expected.replace("PORT", str(our_demo.url.rsplit(":", 1)[1])))
