@@ -61,7 +61,10 @@ def _password(args: argparse.Namespace) -> str | None:
         return value
     if not sys.stdin.isatty():
         raise ValueError("no terminal to prompt for the password: use --password-env VAR")
-    return getpass.getpass(f"password for {args.username}: ")
+    try:
+        return getpass.getpass(f"password for {args.username}: ")
+    except EOFError:  # ctrl+d at the prompt
+        raise ValueError("no password given") from None
 
 
 async def inspect(options: ClientOptions, readonly: bool, export_dir: Path | None) -> int:

@@ -213,3 +213,56 @@ async def test_a_namespace_that_is_not_the_admin_one_gets_one_line(
     assert code == 1
     assert err.count("\n") == 1 and "Traceback" not in err, err[:500]
     assert err.startswith(expected.replace("PORT", str(our_demo.url.rsplit(":", 1)[1])))
+
+
+def test_ctrl_d_at_the_password_prompt_is_one_line() -> None:
+    """getpass reads the controlling terminal: give the CLI a real pty and send EOF."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import subprocess
+    import termios
+    import time
+
+    master, slave = pty.openpty()
+
+    def own_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "inspect", "http://127.0.0.1:1", "--username", "a"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        preexec_fn=own_terminal,
+    )
+    os.close(slave)
+    out, sent = b"", False
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+                if b"password for a:" in out and not sent:
+                    os.write(master, b"\x04")  # ctrl+d
+                    sent = True
+            elif proc.poll() is not None:
+                break
+        code = proc.wait(5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    text = out.decode(errors="replace")
+    assert sent, text
+    assert code == 2 and "Traceback" not in text, text
+    assert "sioscope: no password given" in text
