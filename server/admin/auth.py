@@ -21,6 +21,7 @@ fix what makes Node's version fragile:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import re
 import secrets
@@ -50,29 +51,39 @@ class InMemoryStore:
     Node's ``InMemoryStore`` is a ``Set`` that never forgets; a server that logs in
     often would grow forever, so ours keeps at most ``max_sessions`` (oldest evicted)
     for at most ``ttl`` seconds (Node's RedisStore default: one day).
+
+    It keeps the SHA-256 of each id, never the id: a dict probe compares hashes, so the
+    time a lookup takes depends on the digest of the guess, which tells an attacker
+    nothing about a stored id (a plain ``str`` key would be compared byte by byte).
     """
 
     def __init__(self, max_sessions: int = 10_000, ttl: float = 86_400.0) -> None:
         self.max_sessions = max_sessions
         self.ttl = ttl
-        self._sessions: OrderedDict[str, float] = OrderedDict()
+        self._sessions: OrderedDict[bytes, float] = OrderedDict()  # sha256(id) -> saved
 
     async def does_session_exist(self, session_id: str) -> bool:
         """True while ``session_id`` is known and younger than ``ttl``."""
-        saved = self._sessions.get(session_id)
+        key = _digest(session_id)
+        saved = self._sessions.get(key)
         if saved is None:
             return False
         if time.monotonic() - saved > self.ttl:
-            del self._sessions[session_id]
+            del self._sessions[key]
             return False
         return True
 
     async def save_session(self, session_id: str) -> None:
         """Remember ``session_id``, evicting the oldest beyond ``max_sessions``."""
-        self._sessions[session_id] = time.monotonic()
-        self._sessions.move_to_end(session_id)
+        key = _digest(session_id)
+        self._sessions[key] = time.monotonic()
+        self._sessions.move_to_end(key)
         while len(self._sessions) > self.max_sessions:
             self._sessions.popitem(last=False)
+
+
+def _digest(session_id: str) -> bytes:
+    return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).digest()
 
 
 def check_auth_option(auth: Any) -> BasicAuth | None:

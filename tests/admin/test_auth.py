@@ -141,3 +141,18 @@ async def test_in_memory_store_is_bounded_and_expires() -> None:
     assert await store.does_session_exist("c")
     await asyncio.sleep(0.06)
     assert not await store.does_session_exist("c")  # expired
+
+
+async def test_in_memory_store_holds_no_session_id_to_compare_against() -> None:
+    """A lookup probes digests (timing says nothing about a stored id), and a memory
+    dump of the store yields no id that would log in."""
+    auth = _auth()
+    session = await auth.authenticate({"username": "admin", "password": "changeit"})
+    store = auth.store
+    assert isinstance(store, InMemoryStore)
+    stored = list(store._sessions)
+    assert len(stored) == 1 and session not in stored
+    assert all(session.encode() not in bytes(k) for k in stored)
+    assert await auth.authenticate({"sessionId": session}) is None
+    with pytest.raises(AuthFailed):
+        await auth.authenticate({"sessionId": session[:-1] + ("0" if session[-1] != "0" else "1")})
