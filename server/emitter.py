@@ -60,6 +60,15 @@ async def finish_chain(pending: Any, rest: Sequence[Callable[[Any], Any]], arg: 
             await result
 
 
+def _same(a: Listener, b: Listener) -> bool:
+    """Node's ``===`` on functions. A bound method is a new object at each access
+    (``obj.handler is obj.handler`` is False), so methods match by ``==``: the same
+    function bound to the same object. Anything else matches by identity only."""
+    if a is b:
+        return True
+    return inspect.ismethod(a) and inspect.ismethod(b) and a == b
+
+
 class _Once:
     """Wraps a ``once`` listener so ``off(event, original)`` still finds it."""
 
@@ -119,7 +128,9 @@ class EventEmitter:
             return
         for i in range(len(listeners) - 1, -1, -1):
             entry = listeners[i]
-            if entry is listener or (isinstance(entry, _Once) and entry.listener is listener):
+            if _same(entry, listener) or (
+                isinstance(entry, _Once) and _same(entry.listener, listener)
+            ):
                 del listeners[i]
                 break
         if not listeners:

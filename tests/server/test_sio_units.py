@@ -166,3 +166,24 @@ def test_ids_are_node_shaped_and_unique() -> None:
     ids = {generate_id() for _ in range(2000)}
     assert len(ids) == 2000
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{20}", i) for i in ids)
+
+
+def test_off_removes_a_bound_method_passed_again() -> None:
+    from server.emitter import EventEmitter
+
+    calls: list[str] = []
+
+    class Handler:
+        def on_ping(self, *_: Any) -> None:
+            calls.append("ping")
+
+    h, other = Handler(), Handler()
+    em = EventEmitter()
+    em.on("ping", h.on_ping)
+    em.on("ping", other.on_ping)
+    em.once("ping", h.on_ping)
+    em.off("ping", h.on_ping)  # a fresh bound method: the same function on the same object
+    em.off("ping", h.on_ping)
+    em.emit("ping")
+    assert calls == ["ping"]  # only other's is left
+    assert em.listeners("ping") == [other.on_ping]
