@@ -42,6 +42,18 @@ def free_port() -> int:
         (("inspect", "http://127.0.0.1:notaport"), 2, "bad port"),
         (("inspect", "http://[::1"), 2, "bad URL 'http://[::1': Invalid IPv6 URL"),
         (("inspect", "http://127.0.0.1:PORT", "--username", "admin"), 2, "--password-env"),
+        (
+            (
+                "inspect",
+                "http://127.0.0.1:PORT",
+                "--username",
+                "a",
+                "--password-env",
+                "SIOSCOPE_NO",
+            ),
+            2,
+            "environment variable SIOSCOPE_NO is not set",
+        ),
         (("inspect", "http://127.0.0.1:PORT"), 1, "cannot reach http://127.0.0.1:PORT"),
     ],
 )
