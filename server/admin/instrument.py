@@ -569,12 +569,26 @@ class Admin:
             socket.conn.off("drain", ack)
 
     async def _resync(self, socket: Any) -> None:
+        # An admin client that asks again and again without reading would otherwise
+        # queue one full all_sockets per request: past the backlog bound, skip (and
+        # count) the answer, as _broadcast does. Checked again after the await, since
+        # every request waiting there passed the first check.
+        if self._backlogged(socket):
+            return
         sub = self.subscribers.get(socket.id)
         if sub is not None:
             sub.restart()
         socket.emit(EV_SNAPSHOT, {"seq": 0, "serverId": self.server_id})
         if self.development:
-            socket.emit("all_sockets", await self._all_sockets())
+            sockets = await self._all_sockets()
+            if not self._backlogged(socket):
+                socket.emit("all_sockets", sockets)
+
+    def _backlogged(self, socket: Any) -> bool:
+        if len(socket.conn.write_buffer) > MAX_ADMIN_BACKLOG:
+            self.dropped_events += 1
+            return True
+        return False
 
     async def _flush_loop(self) -> None:
         try:

@@ -1,0 +1,59 @@
+"""An admin client that floods sioscope:resync without reading gets a bounded backlog.
+
+Like test_slow_admin, the admin client speaks Engine.IO long-polling by hand (aiohttp)
+so that it can stop reading: every answer waits in its connection's write buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import socketio
+
+from server.admin.instrument import MAX_ADMIN_BACKLOG
+
+from .apps import PASSWORD, running_server
+
+AUTH = {"username": "admin", "password": PASSWORD}
+REQUESTS = 3 * MAX_ADMIN_BACKLOG
+
+
+async def test_a_resync_flood_from_a_stalled_admin_is_bounded() -> None:
+    async with running_server(server_options={"ping_interval": 30, "ping_timeout": 30}) as srv:
+        users = []
+        for _ in range(3):  # so that each all_sockets answer is not empty
+            user = socketio.AsyncClient(reconnection=False)
+            await asyncio.wait_for(user.connect(srv.url, transports=["websocket"]), 10)
+            users.append(user)
+        base = f"{srv.url}/socket.io/?EIO=4&transport=polling"
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.get(base) as resp:
+                    sid = json.loads((await resp.text())[1:])["sid"]
+                url = f"{base}&sid={sid}"
+                async with http.post(url, data="40/admin," + json.dumps(AUTH)) as resp:
+                    assert resp.status == 200
+                seen = ""
+                for _ in range(20):  # bounded: until the CONNECT ack and all_sockets came
+                    async with http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
+                        seen += await resp.text()
+                    if "40/admin," in seen and "all_sockets" in seen:
+                        break
+                assert "40/admin," in seen and "all_sockets" in seen
+                (admin_socket,) = srv.io.namespaces["/admin"].sockets.values()
+                conn = admin_socket.conn
+                # From here on it only writes: thousands of resyncs in one POST.
+                flood = "\x1e".join(['42/admin,["sioscope:resync"]'] * REQUESTS)
+                async with http.post(url, data=flood) as resp:
+                    assert resp.status == 200
+                await asyncio.sleep(0.5)  # every request handled (and answered or not)
+                pending = conn.write_buffer
+                all_sockets = [p for p in pending if "all_sockets" in str(p.get("data", ""))]
+                assert len(all_sockets) > 0  # it did answer, up to the bound
+                assert len(pending) <= MAX_ADMIN_BACKLOG + 10, len(pending)
+                assert srv.admin.dropped_events > 0
+        finally:
+            for user in users:
+                await user.disconnect()
