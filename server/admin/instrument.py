@@ -307,7 +307,8 @@ class Admin:
                 # that the official UI ignores. Node would instead create a namespace
                 # named in the command (io.of), or hit a whole namespace on "".
                 log.warning("admin command refused: %s", err)
-                admin_socket.emit(EV_COMMAND_ERROR, {"command": name, "message": str(err)})
+                if not self._backlogged(admin_socket):  # a flood of them, unread
+                    admin_socket.emit(EV_COMMAND_ERROR, {"command": name, "message": str(err)})
                 return
             try:
                 self._run(cmd)
@@ -539,6 +540,8 @@ class Admin:
     def _on_subscribe(self, socket: Any, args: tuple[Any, ...]) -> None:
         options = args[0] if args else None
         if not isinstance(options, dict) or not isinstance(options.get("packets"), bool):
+            if self._backlogged(socket):
+                return
             socket.emit(
                 EV_COMMAND_ERROR,
                 {"command": CMD_SUBSCRIBE, "message": 'expected {"packets": true|false}'},

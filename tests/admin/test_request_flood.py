@@ -1,4 +1,4 @@
-"""An admin client that floods sioscope:resync without reading gets a bounded backlog.
+"""An admin client that floods requests without reading gets a bounded backlog.
 
 Like test_slow_admin, the admin client speaks Engine.IO long-polling by hand (aiohttp)
 so that it can stop reading: every answer waits in its connection's write buffer.
@@ -10,6 +10,7 @@ import asyncio
 import json
 
 import aiohttp
+import pytest
 import socketio
 
 from server.admin.instrument import MAX_ADMIN_BACKLOG
@@ -20,7 +21,15 @@ AUTH = {"username": "admin", "password": PASSWORD}
 REQUESTS = 3 * MAX_ADMIN_BACKLOG
 
 
-async def test_a_resync_flood_from_a_stalled_admin_is_bounded() -> None:
+@pytest.mark.parametrize(
+    ("packet", "answer"),
+    [
+        ('42/admin,["sioscope:resync"]', "all_sockets"),
+        ('42/admin,["join","/nope","r"]', "sioscope:command_error"),
+        ('42/admin,["sioscope:subscribe","bad"]', "sioscope:command_error"),
+    ],
+)
+async def test_a_request_flood_from_a_stalled_admin_is_bounded(packet: str, answer: str) -> None:
     async with running_server(server_options={"ping_interval": 30, "ping_timeout": 30}) as srv:
         users = []
         for _ in range(3):  # so that each all_sockets answer is not empty
@@ -44,14 +53,14 @@ async def test_a_resync_flood_from_a_stalled_admin_is_bounded() -> None:
                 assert "40/admin," in seen and "all_sockets" in seen
                 (admin_socket,) = srv.io.namespaces["/admin"].sockets.values()
                 conn = admin_socket.conn
-                # From here on it only writes: thousands of resyncs in one POST.
-                flood = "\x1e".join(['42/admin,["sioscope:resync"]'] * REQUESTS)
+                # From here on it only writes: thousands of requests in one POST.
+                flood = "\x1e".join([packet] * REQUESTS)
                 async with http.post(url, data=flood) as resp:
                     assert resp.status == 200
                 await asyncio.sleep(0.5)  # every request handled (and answered or not)
                 pending = conn.write_buffer
-                all_sockets = [p for p in pending if "all_sockets" in str(p.get("data", ""))]
-                assert len(all_sockets) > 0  # it did answer, up to the bound
+                answers = [p for p in pending if answer in str(p.get("data", ""))]
+                assert len(answers) > 0  # it did answer, up to the bound
                 assert len(pending) <= MAX_ADMIN_BACKLOG + 10, len(pending)
                 assert srv.admin.dropped_events > 0
         finally:
