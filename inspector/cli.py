@@ -16,6 +16,8 @@ from pathlib import Path
 from inspector.client import AdminClient, AdminConnectError, ClientOptions
 from inspector.model import Model
 
+MAX_DEMO_CLIENTS = 1000  # each is a real connection in this process
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -24,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="start an embedded server with demo clients and inspect it")
-    demo.add_argument("--clients", type=int, default=36, help="demo clients (default 36)")
+    demo.add_argument("--clients", type=int, default=36, help="demo clients, 0-1000 (default 36)")
     demo.add_argument("--readonly", action="store_true", help="hide every action")
     insp = sub.add_parser(
         "inspect", help="attach to a server instrumented with the admin namespace (ours or Node's)"
@@ -91,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "demo":
             from inspector.demo import run_demo
+
+            if not 0 <= args.clients <= MAX_DEMO_CLIENTS:
+                return _fail(f"--clients must be between 0 and {MAX_DEMO_CLIENTS}")
 
             return asyncio.run(run_demo(args.clients, args.readonly))
         try:

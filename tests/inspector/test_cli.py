@@ -41,6 +41,8 @@ def free_port() -> int:
         (("inspect", "ftp://example"), 2, "bad URL 'ftp://example'"),
         (("inspect", "http://127.0.0.1:notaport"), 2, "bad port"),
         (("inspect", "http://[::1"), 2, "bad URL 'http://[::1': Invalid IPv6 URL"),
+        (("demo", "--clients", "-3"), 2, "--clients must be between 0 and 1000"),
+        (("demo", "--clients", "100000"), 2, "--clients must be between 0 and 1000"),
         (("inspect", "http://127.0.0.1:PORT", "--username", "admin"), 2, "--password-env"),
         (
             (
