@@ -24,7 +24,12 @@ async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, s
         stderr=asyncio.subprocess.PIPE,
         env=env,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    except TimeoutError:
+        proc.kill()  # a CLI that hangs must not outlive its test
+        await proc.wait()
+        raise AssertionError(f"sioscope {' '.join(args)} did not exit within 30 s") from None
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
 
