@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import socketio
 
 ADMIN = "/admin"
@@ -84,3 +86,29 @@ class AdminClient:
 
     async def close(self) -> None:
         await self.sio.disconnect()
+
+
+async def polling_admin_login(
+    http: aiohttp.ClientSession, server_url: str, auth: dict[str, Any], until: str
+) -> str:
+    """Log in to ``/admin`` over hand-written Engine.IO long-polling; return the poll URL.
+
+    Tests that must stop reading (a stalled admin client) cannot use a real client
+    library, which always polls. This reads until the CONNECT ack and the event named
+    ``until`` have both arrived (bounded: 20 polls of at most 5 s), then the caller
+    stops polling.
+    """
+    base = f"{server_url}/socket.io/?EIO=4&transport=polling"
+    async with http.get(base) as resp:
+        sid = json.loads((await resp.text())[1:])["sid"]
+    url = f"{base}&sid={sid}"
+    async with http.post(url, data="40/admin," + json.dumps(auth)) as resp:
+        assert resp.status == 200
+    seen = ""
+    for _ in range(20):
+        async with http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
+            seen += await resp.text()
+        if "40/admin," in seen and until in seen:
+            break
+    assert "40/admin," in seen and until in seen
+    return url

@@ -7,7 +7,6 @@ so that it can stop reading: every answer waits in its connection's write buffer
 from __future__ import annotations
 
 import asyncio
-import json
 
 import aiohttp
 import pytest
@@ -16,6 +15,7 @@ import socketio
 from server.admin.instrument import MAX_ADMIN_BACKLOG
 
 from .apps import PASSWORD, running_server
+from .client import polling_admin_login
 
 AUTH = {"username": "admin", "password": PASSWORD}
 REQUESTS = 3 * MAX_ADMIN_BACKLOG
@@ -36,21 +36,9 @@ async def test_a_request_flood_from_a_stalled_admin_is_bounded(packet: str, answ
             user = socketio.AsyncClient(reconnection=False)
             await asyncio.wait_for(user.connect(srv.url, transports=["websocket"]), 10)
             users.append(user)
-        base = f"{srv.url}/socket.io/?EIO=4&transport=polling"
         try:
             async with aiohttp.ClientSession() as http:
-                async with http.get(base) as resp:
-                    sid = json.loads((await resp.text())[1:])["sid"]
-                url = f"{base}&sid={sid}"
-                async with http.post(url, data="40/admin," + json.dumps(AUTH)) as resp:
-                    assert resp.status == 200
-                seen = ""
-                for _ in range(20):  # bounded: until the CONNECT ack and all_sockets came
-                    async with http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
-                        seen += await resp.text()
-                    if "40/admin," in seen and "all_sockets" in seen:
-                        break
-                assert "40/admin," in seen and "all_sockets" in seen
+                url = await polling_admin_login(http, srv.url, AUTH, until="all_sockets")
                 (admin_socket,) = srv.io.namespaces["/admin"].sockets.values()
                 conn = admin_socket.conn
                 # From here on it only writes: thousands of requests in one POST.

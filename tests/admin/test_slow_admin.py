@@ -9,7 +9,6 @@ admin traffic than the bound (two admin events per user event in development mod
 from __future__ import annotations
 
 import asyncio
-import json
 
 import aiohttp
 import socketio
@@ -17,26 +16,15 @@ import socketio
 from server.admin.instrument import EV_PACKETS, MAX_ADMIN_BACKLOG
 
 from .apps import PASSWORD, running_server
+from .client import polling_admin_login
 
 AUTH = {"username": "admin", "password": PASSWORD, "sioscope": {"packets": True}}
 
 
 async def test_a_stalled_admin_client_is_bounded_not_buffered_for() -> None:
     async with running_server(server_options={"ping_interval": 30, "ping_timeout": 30}) as srv:
-        base = f"{srv.url}/socket.io/?EIO=4&transport=polling"
         async with aiohttp.ClientSession() as http:
-            async with http.get(base) as resp:
-                sid = json.loads((await resp.text())[1:])["sid"]
-            url = f"{base}&sid={sid}"
-            async with http.post(url, data="40/admin," + json.dumps(AUTH)) as resp:
-                assert resp.status == 200
-            seen = ""
-            for _ in range(20):  # bounded: until the CONNECT ack and the snapshot came
-                async with http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
-                    seen += await resp.text()
-                if "40/admin," in seen and "sioscope:snapshot" in seen:
-                    break
-            assert "40/admin," in seen and "sioscope:snapshot" in seen
+            await polling_admin_login(http, srv.url, AUTH, until="sioscope:snapshot")
             # From here on the admin client never polls again.
             (admin_socket,) = srv.io.namespaces["/admin"].sockets.values()
             conn = admin_socket.conn
