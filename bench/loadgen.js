@@ -283,9 +283,14 @@ async function scenarioConnect() {
   }
 }
 
-async function scenarioEcho() {
-  const { clients, errors } = await connectMany(cfg.clients, cfg.concurrency);
-  if (clients.length === 0) throw new Error("no client connected");
+/**
+ * Each client emits `echo` with an ack, the next one as soon as the ack arrives; acks
+ * are counted (with their latency) only inside the measured window after the warm-up.
+ * Shared by the websocket and the long-polling scenarios, whose clients both offer
+ * `emitAck(event, argJson, cb)` (a polling client also has `closed`). Waits (at most
+ * 5 s) for the acks still in flight when the window ends, so closing comes after them.
+ */
+async function sequentialAcks(clients) {
   const arg = JSON.stringify({ text: PAD, n: 42 });
   let measuring = false;
   let running = true;
@@ -295,12 +300,12 @@ async function scenarioEcho() {
   let drained = null;
   for (const c of clients) {
     const loop = () => {
-      if (!running) {
+      if (!running || c.closed) {
         if (--inflight === 0 && drained) drained();
         return;
       }
       const t0 = performance.now();
-      c.emitAck("echo", arg, (raw) => {
+      c.emitAck("echo", arg, () => {
         if (measuring) {
           ops++;
           lat.push(performance.now() - t0);
@@ -319,7 +324,14 @@ async function scenarioEcho() {
   const meas = m();
   const count = ops;
   running = false;
-  await Promise.race([new Promise((r) => (drained = r)), sleep(5000)]);
+  if (inflight > 0) await Promise.race([new Promise((r) => (drained = r)), sleep(5000)]);
+  return { count, meas, lat };
+}
+
+async function scenarioEcho() {
+  const { clients, errors } = await connectMany(cfg.clients, cfg.concurrency);
+  if (clients.length === 0) throw new Error("no client connected");
+  const { count, meas, lat } = await sequentialAcks(clients);
   out(result("ack", count, meas, latencies(lat), { errors, clients: clients.length }));
   await closeAll(clients);
 }
@@ -606,33 +618,7 @@ async function scenarioPolling() {
   };
   await Promise.all(Array.from({ length: Math.min(cfg.concurrency, cfg.clients) }, worker));
   if (clients.length === 0) throw new Error("no polling client connected");
-  const arg = JSON.stringify({ text: PAD, n: 42 });
-  let measuring = false;
-  let running = true;
-  let ops = 0;
-  const lat = [];
-  for (const c of clients) {
-    const loop = () => {
-      if (!running || c.closed) return;
-      const t0 = performance.now();
-      c.emitAck("echo", arg, () => {
-        if (measuring) {
-          ops++;
-          lat.push(performance.now() - t0);
-        }
-        loop();
-      });
-    };
-    loop();
-  }
-  await sleep(cfg.warmupS * 1000);
-  const m = meter();
-  measuring = true;
-  await sleep(cfg.durationS * 1000);
-  measuring = false;
-  const meas = m();
-  const count = ops;
-  running = false;
+  const { count, meas, lat } = await sequentialAcks(clients);
   errors += clients.reduce((a, c) => a + c.errors, 0);
   out(result("ack", count, meas, latencies(lat), { errors, clients: clients.length }));
   await Promise.all(clients.map((c) => c.close()));
