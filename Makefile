@@ -5,7 +5,8 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 INTEROP := tests/interop
 
-.PHONY: demo test lint bench screenshots system-deps clean
+.PHONY: demo test lint typecheck bench screenshots system-deps clean
+LINTED  := server inspector src tests bench
 
 $(BIN)/sioscope: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,18 +28,24 @@ demo: $(BIN)/sioscope
 	$(BIN)/sioscope demo
 
 test: $(BIN)/sioscope $(INTEROP)/node_modules/.package-lock.json system-deps
-	$(BIN)/ruff check server inspector tests bench
+	$(BIN)/ruff check $(LINTED)
+	MYPY=$(BIN)/mypy bash scripts/typecheck.sh
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(BIN)/sioscope
-	$(BIN)/ruff check server inspector tests bench
-	$(BIN)/ruff format --check server inspector tests bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	MYPY=$(BIN)/mypy bash scripts/typecheck.sh
+
+# mypy --strict over sioscope.server and sioscope.inspector (also part of `make test`).
+typecheck: $(BIN)/sioscope
+	MYPY=$(BIN)/mypy bash scripts/typecheck.sh
 
 bench: $(BIN)/sioscope $(INTEROP)/node_modules/.package-lock.json
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 screenshots: $(BIN)/sioscope
-	$(BIN)/python -m inspector.screenshots
+	$(BIN)/python -m sioscope.inspector.screenshots
 
 clean:
-	rm -rf $(VENV) $(INTEROP)/node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INTEROP)/node_modules .pytest_cache .ruff_cache build

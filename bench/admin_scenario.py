@@ -60,7 +60,7 @@ def make_app(mode: str) -> Any:
     import bcrypt
 
     from bench.servers.sioscope_server import make_server
-    from server.admin import instrument
+    from sioscope.server.admin import instrument
 
     io, app = make_server()
     hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()

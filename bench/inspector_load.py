@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inspector import sample
-from inspector.app import InspectorApp
-from inspector.model import Model
+from sioscope.inspector import sample
+from sioscope.inspector.app import InspectorApp
+from sioscope.inspector.model import Model
 
 
 def pct(values: list[float], q: float) -> float:

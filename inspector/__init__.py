@@ -1,7 +1,6 @@
 """sioscope's terminal inspector: a Textual app over the admin namespace (ours or Node's).
 
-``inspector.model`` is plain state (no Textual) built from ``inspector.records``,
-``inspector.filtering``, ``inspector.packet_log`` and ``inspector.series``;
-``inspector.client`` is the admin-namespace connection, ``inspector.app`` the App;
-``inspector.cli`` is the ``sioscope`` command.
+``model`` is plain state (no Textual) built from ``records``, ``filtering``,
+``packet_log`` and ``series``; ``client`` is the admin-namespace connection, ``app`` the
+App; ``cli`` is the ``sioscope`` command (all under ``sioscope.inspector``).
 """

@@ -1,7 +1,7 @@
-"""``python -m inspector`` is the ``sioscope`` command."""
+"""``python -m sioscope.inspector`` is the ``sioscope`` command."""
 
 import sys
 
-from inspector.cli import main
+from sioscope.inspector.cli import main
 
 sys.exit(main())

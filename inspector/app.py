@@ -25,17 +25,17 @@ from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import ContentSwitcher, Footer, Input, Sparkline, Static, Tree
 
-from inspector import keys as keymod
-from inspector.client import AdminClient, AdminConnectError
-from inspector.filtering import FilterError
-from inspector.model import SORT_KEYS, Model
-from inspector.records import SocketInfo
-from inspector.screens.confirm import ConfirmScreen
-from inspector.screens.detail import DetailScreen, human_age
-from inspector.screens.help import HelpScreen
-from inspector.screens.prompt import PromptScreen
-from inspector.widgets.packet_view import PacketView
-from inspector.widgets.table import KeyedTable
+from sioscope.inspector import keys as keymod
+from sioscope.inspector.client import AdminClient, AdminConnectError
+from sioscope.inspector.filtering import FilterError
+from sioscope.inspector.model import SORT_KEYS, Model
+from sioscope.inspector.records import SocketInfo
+from sioscope.inspector.screens.confirm import ConfirmScreen
+from sioscope.inspector.screens.detail import DetailScreen, human_age
+from sioscope.inspector.screens.help import HelpScreen
+from sioscope.inspector.screens.prompt import PromptScreen
+from sioscope.inspector.widgets.packet_view import PacketView
+from sioscope.inspector.widgets.table import KeyedTable
 
 VIEWS = (keymod.SOCKETS, keymod.ROOMS, keymod.PACKETS, keymod.DASHBOARD)
 SOCKET_COLUMNS = [

@@ -13,8 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from inspector.client import AdminClient, AdminConnectError, ClientOptions
-from inspector.model import Model
+from sioscope.inspector.client import AdminClient, AdminConnectError, ClientOptions
+from sioscope.inspector.model import Model
 
 MAX_DEMO_CLIENTS = 1000  # each is a real connection in this process
 
@@ -71,7 +71,7 @@ def _password(args: argparse.Namespace) -> str | None:
 
 async def inspect(options: ClientOptions, readonly: bool, export_dir: Path | None) -> int:
     """Connect once (failing with one line), then run the TUI with reconnects."""
-    from inspector.app import InspectorApp
+    from sioscope.inspector.app import InspectorApp
 
     model = Model()
     client = AdminClient(options, model)
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
-            from inspector.demo import run_demo
+            from sioscope.inspector.demo import run_demo
 
             if not 0 <= args.clients <= MAX_DEMO_CLIENTS:
                 return _fail(f"--clients must be between 0 and {MAX_DEMO_CLIENTS}")

@@ -26,8 +26,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import engineio
 
-from inspector.model import Model
-from server.parser import Decoder, Packet, PacketType, ParseError, encode
+from sioscope.inspector.model import Model
+from sioscope.server.parser import Decoder, Packet, PacketType, ParseError, encode
 
 log = logging.getLogger("sioscope.inspector")
 # python-engineio's own logger prints its errors to stderr (one line per bad packet,

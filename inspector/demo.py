@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import engineio
 from aiohttp import web
 
-from server import Server, Socket
-from server.admin import instrument
-from server.parser import Decoder, Packet, PacketType, encode
+from sioscope.server import Server, Socket
+from sioscope.server.admin import instrument
+from sioscope.server.parser import Decoder, Packet, PacketType, encode
 
 log = logging.getLogger("sioscope.demo")
 
@@ -214,9 +214,9 @@ class Demo:
 
 async def run_demo(clients: int = 36, readonly: bool = False) -> int:
     """Start the demo and open the inspector on it; returns the exit status."""
-    from inspector.app import InspectorApp
-    from inspector.client import AdminClient, AdminConnectError, ClientOptions
-    from inspector.model import Model
+    from sioscope.inspector.app import InspectorApp
+    from sioscope.inspector.client import AdminClient, AdminConnectError, ClientOptions
+    from sioscope.inspector.model import Model
 
     demo = Demo(clients, readonly=readonly)
     await demo.start()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from inspector.records import PacketRecord, SocketInfo
+    from sioscope.inspector.records import PacketRecord, SocketInfo
 
 
 class FilterError(ValueError):

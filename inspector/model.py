@@ -23,10 +23,9 @@ times a second. Rules:
    adds to a counter: a snapshot cannot bring lost packet records back.
 8. Time comes from an injectable clock, so tests and screenshots are deterministic.
 
-What the model holds lives in modules of its own: the record types in
-``inspector.records``, the filter grammar (rule 5) in ``inspector.filtering``, the packet
-ring and its view (rule 6) in ``inspector.packet_log``, the sparkline counters in
-``inspector.series``.
+What the model holds lives in modules of its own (under ``sioscope.inspector``): the
+record types in ``records``, the filter grammar (rule 5) in ``filtering``, the packet
+ring and its view (rule 6) in ``packet_log``, the sparkline counters in ``series``.
 """
 
 from __future__ import annotations
@@ -36,9 +35,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from inspector.filtering import Filter
-from inspector.packet_log import PacketLog
-from inspector.records import (
+from sioscope.inspector.filtering import Filter
+from sioscope.inspector.packet_log import PacketLog
+from sioscope.inspector.records import (
     PacketRecord,
     ServerInfo,
     SocketInfo,
@@ -46,7 +45,7 @@ from inspector.records import (
     deep_merge,
     parse_timestamp,
 )
-from inspector.series import Series
+from sioscope.inspector.series import Series
 
 OFFICIAL_EVENTS = frozenset(
     {

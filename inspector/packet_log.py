@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from inspector.filtering import Filter
-from inspector.records import PacketRecord, SocketInfo
+from sioscope.inspector.filtering import Filter
+from sioscope.inspector.records import PacketRecord, SocketInfo
 
 _PACKET_PROBE = PacketRecord(0.0, "", "", "", 0, None)
 

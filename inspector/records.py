@@ -3,7 +3,7 @@
 They are what the admin namespace's wire shapes become once read, tolerant of missing
 fields (old servers, Node's), so everything past this module sees plain typed fields.
 ``SocketInfo`` and ``PacketRecord`` also expose ``haystack()`` and ``field_text()``,
-the two hooks ``inspector.filtering`` matches terms against.
+the two hooks ``sioscope.inspector.filtering`` matches terms against.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from inspector.filtering import FilterError
+from sioscope.inspector.filtering import FilterError
 
 HEALTH_TIMEOUT = 10.0
 """Seconds without ``server_stats`` after which a server is unhealthy (official UI rule)."""

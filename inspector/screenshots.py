@@ -1,6 +1,6 @@
 """Writes ``screenshots/*.svg``: each view of the real app, at a fixed size, on sample data.
 
-``python -m inspector.screenshots`` (or ``make screenshots``). The same scenes feed the
+``python -m sioscope.inspector.screenshots`` (or ``make screenshots``). The same scenes feed the
 snapshot tests, so the README images and the tests show the same thing. The data is the
 seeded sample feed on a fixed clock: re-running gives the same files.
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from inspector import sample
-from inspector.app import InspectorApp
-from inspector.model import Model
+from sioscope.inspector import sample
+from sioscope.inspector.app import InspectorApp
+from sioscope.inspector.model import Model
 
 SIZE = (120, 36)
 OUT = Path(__file__).resolve().parent.parent / "screenshots"

@@ -1,15 +1,15 @@
 """sioscope's Socket.IO v5 server core: Node's server-side API under Python names.
 
->>> from server import Server, ConnectionRefused
+>>> from sioscope.server import Server, ConnectionRefused
 """
 
-from server.adapter import Adapter, BroadcastOptions
-from server.broadcast import BroadcastOperator, RemoteSocket
-from server.client import Client
-from server.namespace import ConnectionRefused, Namespace, ParentNamespace
-from server.parser import Packet, PacketType, ParseError
-from server.server import Server
-from server.socket import Socket
+from sioscope.server.adapter import Adapter, BroadcastOptions
+from sioscope.server.broadcast import BroadcastOperator, RemoteSocket
+from sioscope.server.client import Client
+from sioscope.server.namespace import ConnectionRefused, Namespace, ParentNamespace
+from sioscope.server.parser import Packet, PacketType, ParseError
+from sioscope.server.server import Server
+from sioscope.server.socket import Socket
 
 __all__ = [
     "Adapter",

@@ -29,12 +29,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from server.emitter import EventEmitter
-from server.parser import Packet, encode
+from sioscope.server.emitter import EventEmitter
+from sioscope.server.parser import Packet, encode
 
 if TYPE_CHECKING:
-    from server.namespace import Namespace
-    from server.socket import Socket
+    from sioscope.server.namespace import Namespace
+    from sioscope.server.socket import Socket
 
 __all__ = ["Adapter", "BroadcastOptions"]
 

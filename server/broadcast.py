@@ -16,12 +16,12 @@ import logging
 from collections.abc import Callable, Iterable, KeysView
 from typing import TYPE_CHECKING, Any
 
-from server.adapter import BroadcastOptions
-from server.emitter import run_listener
-from server.parser import RESERVED_EVENTS, Packet, PacketType
+from sioscope.server.adapter import BroadcastOptions
+from sioscope.server.emitter import run_listener
+from sioscope.server.parser import RESERVED_EVENTS, Packet, PacketType
 
 if TYPE_CHECKING:
-    from server.adapter import Adapter
+    from sioscope.server.adapter import Adapter
 
 __all__ = ["BroadcastOperator", "RemoteSocket", "check_reserved", "rooms_tuple"]
 

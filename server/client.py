@@ -30,13 +30,13 @@ import inspect
 import logging
 from typing import TYPE_CHECKING, Any
 
-from server.parser import Decoder, Packet, PacketType, ParseError, encode
+from sioscope.server.parser import Decoder, Packet, PacketType, ParseError, encode
 
 if TYPE_CHECKING:
-    from server.engine import Conn
-    from server.namespace import Namespace
-    from server.server import Server
-    from server.socket import Socket
+    from sioscope.server.engine import Conn
+    from sioscope.server.namespace import Namespace
+    from sioscope.server.server import Server
+    from sioscope.server.socket import Socket
 
 __all__ = ["Client"]
 

@@ -26,15 +26,15 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from server.adapter import Adapter, BroadcastOptions
-from server.broadcast import BroadcastOperator, rooms_tuple
-from server.emitter import EventEmitter, finish_chain
-from server.parser import Packet, PacketType
-from server.socket import Socket
+from sioscope.server.adapter import Adapter, BroadcastOptions
+from sioscope.server.broadcast import BroadcastOperator, rooms_tuple
+from sioscope.server.emitter import EventEmitter, finish_chain
+from sioscope.server.parser import Packet, PacketType
+from sioscope.server.socket import Socket
 
 if TYPE_CHECKING:
-    from server.client import Client
-    from server.server import Server
+    from sioscope.server.client import Client
+    from sioscope.server.server import Server
 
 __all__ = ["ConnectionRefused", "Namespace", "ParentNamespace"]
 

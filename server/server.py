@@ -2,7 +2,7 @@
 
 As in Node, the EventEmitter API of the server acts on the main namespace ``/``
 (``io.on("connection")``, ``io.emit``), and ``new_namespace`` is emitted there too.
-Engine.IO options pass through to :class:`server.engine.EngineServer`; durations are
+Engine.IO options pass through to :class:`sioscope.server.engine.EngineServer`; durations are
 seconds.
 """
 
@@ -13,17 +13,17 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from server.adapter import Adapter
-from server.client import Client
-from server.emitter import EventEmitter
-from server.namespace import Namespace, ParentNamespace
+from sioscope.server.adapter import Adapter
+from sioscope.server.client import Client
+from sioscope.server.emitter import EventEmitter
+from sioscope.server.namespace import Namespace, ParentNamespace
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from server.broadcast import BroadcastOperator
-    from server.engine import Conn
-    from server.socket import Socket
+    from sioscope.server.broadcast import BroadcastOperator
+    from sioscope.server.engine import Conn
+    from sioscope.server.socket import Socket
 
 __all__ = ["Server"]
 
@@ -52,7 +52,7 @@ class Server:
         cleanup_empty_child_namespaces: bool = False,
         **engine_options: Any,
     ) -> None:
-        from server.engine import EngineServer
+        from sioscope.server.engine import EngineServer
 
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"path must start with '/', got {path!r}")

@@ -39,18 +39,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from server.broadcast import BroadcastOperator, check_reserved, rooms_tuple
-from server.emitter import EventEmitter, _Once, finish_chain, run_listener
-from server.parser import Packet, PacketType, encode
+from sioscope.server.broadcast import BroadcastOperator, check_reserved, rooms_tuple
+from sioscope.server.emitter import EventEmitter, _Once, finish_chain, run_listener
+from sioscope.server.parser import Packet, PacketType, encode
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from server.adapter import Adapter
-    from server.client import Client
-    from server.engine import Conn
-    from server.namespace import Namespace
-    from server.server import Server
+    from sioscope.server.adapter import Adapter
+    from sioscope.server.client import Client
+    from sioscope.server.engine import Conn
+    from sioscope.server.namespace import Namespace
+    from sioscope.server.server import Server
 
 __all__ = ["Socket", "generate_id"]
 

@@ -15,7 +15,7 @@ from bench.servers._common import serve
 
 def make_server() -> tuple[Any, web.Application]:
     """The Server with the three behaviours, attached to a new aiohttp app."""
-    from server import Server, Socket
+    from sioscope.server import Server, Socket
 
     io = Server(ping_interval=25, ping_timeout=20)
     app = web.Application()

@@ -13,9 +13,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tree
 
-from inspector.model import Model
-from inspector.records import SocketInfo
-from inspector.widgets.packet_view import PacketView
+from sioscope.inspector.model import Model
+from sioscope.inspector.records import SocketInfo
+from sioscope.inspector.widgets.packet_view import PacketView
 
 
 def human_age(seconds: float) -> str:

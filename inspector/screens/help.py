@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from inspector.keys import KEYS, Key
+from sioscope.inspector.keys import KEYS, Key
 
 FILTER_HELP = (
     "Filter grammar: words must all match · [b]lobby[/b] anywhere · [b]room:lobby[/b] one "

@@ -18,8 +18,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from inspector.records import PacketRecord
-from inspector.widgets.table import fit
+from sioscope.inspector.records import PacketRecord
+from sioscope.inspector.widgets.table import fit
 
 ARROWS = {"in": "→ in ", "out": "← out", "info": "· ---"}
 """Direction as seen from the server: ``in`` arrives from a client."""

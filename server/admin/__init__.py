@@ -4,7 +4,7 @@
 the extension contract (the Engine.IO packet stream) is ``docs/admin-extension.md``.
 """
 
-from server.admin.auth import InMemoryStore, Store
-from server.admin.instrument import PACKET_FEATURE, Admin, instrument
+from sioscope.server.admin.auth import InMemoryStore, Store
+from sioscope.server.admin.instrument import PACKET_FEATURE, Admin, instrument
 
 __all__ = ["PACKET_FEATURE", "Admin", "InMemoryStore", "Store", "instrument"]

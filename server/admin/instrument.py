@@ -39,17 +39,23 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from server.admin.auth import Authenticator, AuthFailed, InMemoryStore, Store, check_auth_option
-from server.admin.commands import Command, CommandRefused, parse_command
-from server.admin.serialize import (
+from sioscope.server.admin.auth import (
+    Authenticator,
+    AuthFailed,
+    InMemoryStore,
+    Store,
+    check_auth_option,
+)
+from sioscope.server.admin.commands import Command, CommandRefused, parse_command
+from sioscope.server.admin.serialize import (
     DEFAULT_REDACTED_HEADERS,
     iso_now,
     serialize_data,
     serialize_socket,
 )
-from server.admin.stats import EventBuffer, byte_length
-from server.admin.stream import PacketLog, Subscriber
-from server.admin.tracked import TrackedDict
+from sioscope.server.admin.stats import EventBuffer, byte_length
+from sioscope.server.admin.stream import PacketLog, Subscriber
+from sioscope.server.admin.tracked import TrackedDict
 
 log = logging.getLogger("sioscope.admin")
 
@@ -95,7 +101,7 @@ def _uptime() -> float:
 
 
 def _connect_error(message: str) -> Exception:
-    from server.namespace import ConnectionRefused
+    from sioscope.server.namespace import ConnectionRefused
 
     return ConnectionRefused(message)
 

@@ -15,8 +15,8 @@ from typing import Any
 import bcrypt
 from aiohttp import web
 
-from server import Server
-from server.admin import Admin, instrument
+from sioscope.server import Server
+from sioscope.server.admin import Admin, instrument
 
 PASSWORD = "changeit"
 HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()

@@ -9,7 +9,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from conftest import INTEROP_DIR, start_node_script
+from tests.conftest import INTEROP_DIR, start_node_script
 
 START_TIMEOUT = 15.0
 SCENARIO_TIMEOUT = 40.0

@@ -8,15 +8,15 @@ import time
 
 import bcrypt
 import pytest
-from conftest import INTEROP_DIR
 
-from server.admin.auth import (
+from sioscope.server.admin.auth import (
     INVALID_CREDENTIALS,
     Authenticator,
     AuthFailed,
     InMemoryStore,
     check_auth_option,
 )
+from tests.conftest import INTEROP_DIR
 
 HASH = bcrypt.hashpw(b"changeit", bcrypt.gensalt(4)).decode()
 

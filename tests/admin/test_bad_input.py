@@ -59,8 +59,8 @@ async def test_bad_credentials_are_refused_and_the_server_keeps_serving() -> Non
 
 
 def test_auth_must_be_given_or_false() -> None:
-    from server import Server
-    from server.admin import instrument
+    from sioscope.server import Server
+    from sioscope.server.admin import instrument
 
     with pytest.raises(ValueError, match="must be specified or explicitly set to `false`"):
         instrument(Server())

@@ -8,7 +8,8 @@ is too short); only that both phases were measured and the admin client was stre
 from __future__ import annotations
 
 import pytest
-from conftest import run_bench_smoke
+
+from tests.conftest import run_bench_smoke
 
 pytestmark = pytest.mark.interop
 

@@ -15,7 +15,8 @@ import json
 
 import pytest
 import socketio
-from conftest import INTEROP_DIR
+
+from tests.conftest import INTEROP_DIR
 
 from .apps import PASSWORD, running_server
 from .node import run_node_json

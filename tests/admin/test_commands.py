@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.admin.commands import Command, CommandRefused, parse_command
+from sioscope.server.admin.commands import Command, CommandRefused, parse_command
 
 
 def known(nsp: str) -> bool:

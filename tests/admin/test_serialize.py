@@ -7,7 +7,7 @@ import json
 import re
 import time
 
-from server.admin.serialize import (
+from sioscope.server.admin.serialize import (
     DEFAULT_REDACTED_HEADERS,
     REDACTED,
     iso_now,

@@ -13,7 +13,7 @@ import asyncio
 import aiohttp
 import socketio
 
-from server.admin.instrument import EV_PACKETS, MAX_ADMIN_BACKLOG
+from sioscope.server.admin.instrument import EV_PACKETS, MAX_ADMIN_BACKLOG
 
 from .apps import PASSWORD, running_server
 from .client import polling_admin_login

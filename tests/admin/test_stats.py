@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.admin.stats import EventBuffer, byte_length
+from sioscope.server.admin.stats import EventBuffer, byte_length
 
 
 def test_byte_length_is_node_buffer_bytelength() -> None:

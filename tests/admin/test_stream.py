@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.admin.stream import PREVIEW_CHARS, PacketLog, Subscriber, wire_record
+from sioscope.server.admin.stream import PREVIEW_CHARS, PacketLog, Subscriber, wire_record
 
 
 def _fill(log: PacketLog, n: int, start: int = 0) -> None:

@@ -6,7 +6,7 @@ import copy
 import json
 import pickle
 
-from server.admin.tracked import TrackedDict, TrackedList
+from sioscope.server.admin.tracked import TrackedDict, TrackedList
 
 
 def test_every_mutation_reports_once_at_any_depth() -> None:

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from server.engine import Conn, EngineServer
+from sioscope.server.engine import Conn, EngineServer
 
 
 @dataclass

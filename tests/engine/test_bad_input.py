@@ -10,7 +10,7 @@ import pytest
 import websockets
 from websockets.frames import Frame, Opcode
 
-from server.engine import TransportError
+from sioscope.server.engine import TransportError
 
 from .helpers import get, handshake, post, recv, recv_skipping_pings
 

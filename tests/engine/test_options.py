@@ -177,7 +177,7 @@ async def test_sends_in_one_tick_leave_in_one_response(echo, http):
 
 
 def test_bad_transport_option_is_a_clear_error():
-    from server.engine import EngineServer
+    from sioscope.server.engine import EngineServer
 
     with pytest.raises(ValueError, match="unknown transport"):
         EngineServer(transports=("polling", "carrier-pigeon"))
@@ -233,7 +233,7 @@ async def test_cookie_option_sets_the_sid_on_the_handshake_only(make_echo, http)
 
 
 def test_bad_cookie_option_is_a_clear_error():
-    from server.engine import EngineServer
+    from sioscope.server.engine import EngineServer
 
     with pytest.raises(ValueError, match="bad cookie option"):
         EngineServer(cookie={"flavour": "chocolate"})
@@ -244,7 +244,7 @@ def test_bad_cookie_option_is_a_clear_error():
     [("/engine.io/", "/engine.io/"), ("/engine.io", "/engine.io/"), ("custom", "/custom/")],
 )
 def test_path_is_normalised_like_node(given, routed):
-    from server.engine import EngineServer
+    from sioscope.server.engine import EngineServer
 
     assert EngineServer(path=given).path == routed
 
@@ -258,7 +258,7 @@ async def test_custom_path_prefix_match(make_echo, http):
 
 
 async def test_generate_id_can_be_overridden_and_its_failure_is_400(http, make_echo):
-    from server.engine import EngineServer
+    from sioscope.server.engine import EngineServer
 
     class Numbered(EngineServer):
         count = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.engine.packets import (
+from sioscope.server.engine.packets import (
     decode_packet,
     decode_payload,
     encode_packet,

@@ -82,7 +82,7 @@ async def node_admin_readonly(node_bin: str) -> AsyncIterator[NodeAdminServer]:
 
 @pytest.fixture
 async def our_demo() -> AsyncIterator[Any]:
-    from inspector.demo import Demo
+    from sioscope.inspector.demo import Demo
 
     demo = Demo(clients=4, seed=3)
     await asyncio.wait_for(demo.start(), STARTUP_TIMEOUT)

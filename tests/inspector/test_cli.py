@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from inspector.client import AdminClient, AdminConnectError, AuthRefused, ClientOptions
-from inspector.model import Model
+from sioscope.inspector.client import AdminClient, AdminConnectError, AuthRefused, ClientOptions
+from sioscope.inspector.model import Model
 from tests.inspector.conftest import NodeAdminServer, wait_for
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from inspector.app import InspectorApp
-from inspector.keys import KEYS, bindings, markdown_table
-from inspector.screens.help import HelpScreen
-from inspector.screenshots import SampleApp, sample_model
+from sioscope.inspector.app import InspectorApp
+from sioscope.inspector.keys import KEYS, bindings, markdown_table
+from sioscope.inspector.screens.help import HelpScreen
+from sioscope.inspector.screenshots import SampleApp, sample_model
 from tests.conftest import ROOT
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from inspector.filtering import Filter, FilterError
-from inspector.model import Model
-from inspector.packet_log import PacketLog
-from inspector.records import PacketRecord, deep_merge
+from sioscope.inspector.filtering import Filter, FilterError
+from sioscope.inspector.model import Model
+from sioscope.inspector.packet_log import PacketLog
+from sioscope.inspector.records import PacketRecord, deep_merge
 
 T0 = 1_795_556_800.0
 
@@ -314,7 +314,7 @@ def test_incremental_order_matches_a_full_sort(model: Model) -> None:
             else:
                 model.apply("socket_updated", [{"id": sid, "nsp": "/", "transport": "websocket"}])
             if step % 50 == 0:
-                from inspector.model import SORT_KEYS
+                from sioscope.inspector.model import SORT_KEYS
 
                 expected = [s.id for s in sorted(model.sockets.values(), key=SORT_KEYS[key])]
                 assert model.visible_ids() == expected
@@ -324,7 +324,7 @@ def test_incremental_order_matches_a_full_sort(model: Model) -> None:
 
 
 def test_gauge_series_carry_the_last_level() -> None:
-    from inspector.series import Series
+    from sioscope.inspector.series import Series
 
     gauge, counter = Series(length=5, gauge=True), Series(length=5)
     gauge.set(100, 7.0)

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from inspector.app import InspectorApp
-from inspector.client import AdminClient, ClientOptions
-from inspector.model import Model
-from inspector.screens.confirm import ConfirmScreen
-from inspector.screens.detail import DetailScreen
-from inspector.widgets.table import KeyedTable
+from sioscope.inspector.app import InspectorApp
+from sioscope.inspector.client import AdminClient, ClientOptions
+from sioscope.inspector.model import Model
+from sioscope.inspector.screens.confirm import ConfirmScreen
+from sioscope.inspector.screens.detail import DetailScreen
+from sioscope.inspector.widgets.table import KeyedTable
 from tests.inspector.conftest import NodeAdminServer, wait_for
 
 pytestmark = pytest.mark.interop

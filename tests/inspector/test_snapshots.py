@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from inspector.screenshots import SCENES, SIZE, SampleApp
+from sioscope.inspector.screenshots import SCENES, SIZE, SampleApp
 
 
 @pytest.mark.parametrize("scene", list(SCENES))

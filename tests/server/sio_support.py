@@ -1,8 +1,7 @@
 """Fixtures for the Socket.IO server tests: a real aiohttp server on 127.0.0.1:0.
 
-Test modules import ``serve_fixture`` (the fixture named ``serve``). This is not a
-``conftest.py`` because ``tests/server`` cannot be a package named ``server`` (it would
-shadow the real one) and a second top-level ``conftest`` module confuses others' imports.
+Test modules import ``serve_fixture`` (the fixture named ``serve``) by name, so each
+module says which fixtures it uses.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from server import Server
+from sioscope.server import Server
 
 WAIT = 5.0
 """Upper bound of any single wait in these tests (seconds)."""

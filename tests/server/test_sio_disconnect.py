@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from sio_rawpeer import RawPolling, RawWs
-from sio_support import Factory, Recorder, serve_fixture  # noqa: F401
 
-from server import Server, Socket
+from sioscope.server import Server, Socket
+from tests.server.sio_rawpeer import RawPolling, RawWs
+from tests.server.sio_support import Factory, Recorder, serve_fixture  # noqa: F401
 
 
 async def connected(

@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 import pytest
-from sio_support import WAIT, Factory, Recorder, serve_fixture  # noqa: F401
 
-from server import ConnectionRefused, Socket
+from sioscope.server import ConnectionRefused, Socket
 from tests.conftest import INTEROP_DIR
+from tests.server.sio_support import WAIT, Factory, Recorder, serve_fixture  # noqa: F401
 
 pytestmark = pytest.mark.interop
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import socketio
 from aiohttp import web
-from sio_support import WAIT, Factory, Recorder, py_client_fixture, serve_fixture  # noqa: F401
 
-from server import Adapter, Server
+from sioscope.server import Adapter, Server
+from tests.server.sio_support import WAIT, Factory, Recorder, py_client_fixture, serve_fixture  # noqa: F401
 
 
 def test_bad_options_get_clear_errors() -> None:

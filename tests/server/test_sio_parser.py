@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from server.parser import Decoder, Packet, PacketType, ParseError, encode
+from sioscope.server.parser import Decoder, Packet, PacketType, ParseError, encode
 
 T = PacketType
 
@@ -224,7 +224,7 @@ def test_random_input_only_ever_raises_parse_error() -> None:
     ],
 )
 def test_stdlib_fallback_writes_what_orjson_writes(data: object) -> None:
-    from server.parser import _std_dumps, dumps
+    from sioscope.server.parser import _std_dumps, dumps
 
     assert _std_dumps(data) == dumps(data)
 

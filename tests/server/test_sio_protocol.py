@@ -12,11 +12,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sio_rawpeer import RawPolling, RawWs
-from sio_support import Factory, serve_fixture, wait_for  # noqa: F401
 
-from server import ConnectionRefused, Server, Socket
+from sioscope.server import ConnectionRefused, Server, Socket
 from tests.conftest import INTEROP_DIR
+from tests.server.sio_rawpeer import RawPolling, RawWs
+from tests.server.sio_support import Factory, serve_fixture, wait_for  # noqa: F401
 
 
 def conformance_app(io: Server) -> None:

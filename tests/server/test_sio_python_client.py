@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 import socketio
-from sio_support import (  # noqa: F401
+
+from sioscope.server import ConnectionRefused, RemoteSocket, Server, Socket
+from tests.server.sio_support import (  # noqa: F401
     WAIT,
     Factory,
     Recorder,
@@ -17,8 +19,6 @@ from sio_support import (  # noqa: F401
     serve_fixture,
     wait_for,
 )
-
-from server import ConnectionRefused, RemoteSocket, Server, Socket
 
 pytestmark = pytest.mark.interop
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import socketio
-from sio_support import WAIT, Recorder, listen, py_client_fixture  # noqa: F401
 
 from tests.conftest import ROOT
+from tests.server.sio_support import WAIT, Recorder, listen, py_client_fixture  # noqa: F401
 
 pytestmark = pytest.mark.interop
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sio_rawpeer import RawPolling, RawWs
-from sio_support import WAIT, Factory, serve_fixture  # noqa: F401
 
-from server import Server, Socket
+from sioscope.server import Server, Socket
 from tests.conftest import start_node_script
+from tests.server.sio_rawpeer import RawPolling, RawWs
+from tests.server.sio_support import WAIT, Factory, serve_fixture  # noqa: F401
 
 pytestmark = pytest.mark.interop
 

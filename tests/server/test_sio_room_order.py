@@ -11,15 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sio_support import (  # noqa: F401
+
+from sioscope.server import Server, Socket
+from tests.server.sio_support import (  # noqa: F401
     Factory,
     Recorder,
     py_client_fixture,
     serve_fixture,
     wait_for,
 )
-
-from server import Server, Socket
 
 pytestmark = pytest.mark.interop
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from server.adapter import Adapter, BroadcastOptions
-from server.broadcast import BroadcastOperator
-from server.socket import call_handler, generate_id, handler_spec
+from sioscope.server.adapter import Adapter, BroadcastOptions
+from sioscope.server.broadcast import BroadcastOperator
+from sioscope.server.socket import call_handler, generate_id, handler_spec
 
 
 class _Nsp:
@@ -169,7 +169,7 @@ def test_ids_are_node_shaped_and_unique() -> None:
 
 
 def test_off_removes_a_bound_method_passed_again() -> None:
-    from server.emitter import EventEmitter
+    from sioscope.server.emitter import EventEmitter
 
     calls: list[str] = []
 
