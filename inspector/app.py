@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
@@ -96,7 +96,7 @@ class InspectorApp(App[None]):
     #dash-namespaces { width: 1fr; }
     #packets-header { height: 1; padding: 0 1; color: $text-muted; }
     """
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = keymod.bindings()
+    BINDINGS: ClassVar[list[BindingType]] = keymod.bindings()
     COMMANDS = App.COMMANDS | {ActionsProvider}
 
     def __init__(
@@ -181,13 +181,13 @@ class InspectorApp(App[None]):
     def flush(self) -> None:
         """Bring the visible view up to date with the model; cheap when nothing changed."""
         try:
-            self._flush()
+            self._apply_model_updates()
         except NoMatches:
             # A screen is being mounted or torn down (push, pop, quit): the next tick
             # finds it whole, so skipping one frame is the right answer, not a crash.
             self._dirty = True
 
-    def _flush(self) -> None:
+    def _apply_model_updates(self) -> None:
         started = time.perf_counter()
         now = self.model.clock()
         second = int(now)

@@ -227,10 +227,10 @@ class AdminClient:
         return self._runner
 
     async def _run(self) -> None:
-        while not self._closing:
+        while not self.is_closing():
             if self._eio is not None and self.state == "connected":
                 await self._eio.wait()
-                if self._closing:
+                if self.is_closing():
                     break
                 self.last_error = "connection lost"
                 self._set_state("reconnecting", self.last_error)
@@ -241,7 +241,7 @@ class AdminClient:
             why = f" — {self.last_error}" if self.last_error else ""
             self._set_state("reconnecting", f"attempt {self.attempt} in {delay:.1f}s{why}")
             await asyncio.sleep(delay)
-            if self._closing:
+            if self.is_closing():
                 break
             try:
                 await self.connect()
@@ -250,6 +250,12 @@ class AdminClient:
             except Exception as exc:  # a reconnect loop must never die on a surprise
                 log.exception("reconnect failed")
                 self.last_error = f"{type(exc).__name__}: {exc}"
+
+    def is_closing(self) -> bool:
+        """True once :meth:`close` was called. The reconnect loop asks again after every
+        wait, since ``close`` may run while it sleeps (a method, so a type checker does not
+        carry the loop condition's answer across those awaits)."""
+        return self._closing
 
     async def close(self) -> None:
         """Disconnect and stop reconnecting."""

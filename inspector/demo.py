@@ -144,9 +144,7 @@ class Demo:
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = int(self.runner.addresses[0][1])
         await asyncio.gather(*(self._spawn(i) for i in range(self.n_clients)))
         self._task = asyncio.ensure_future(self._life())
 

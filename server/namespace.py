@@ -285,7 +285,7 @@ class ParentNamespace(Namespace):
         super().__init__(server, f"/_{next(ParentNamespace._count)}")
         self.matcher = matcher
         self.children: set[Namespace] = set()
-        self.adapter = _ParentBroadcastAdapter(self)  # type: ignore[assignment]
+        self.adapter = _ParentBroadcastAdapter(self)
 
     def matches(self, name: str, auth: dict[str, Any]) -> Any:
         """``True``/``False``, or an awaitable of it for an async function matcher."""

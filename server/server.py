@@ -66,7 +66,7 @@ class Server:
         self._parent_nsps: list[ParentNamespace] = []
         self.engine = EngineServer(path=self.path + "/", **engine_options)
         self.engine.on("connection", self._on_engine_connection)
-        self.sockets: Namespace = self.of("/")  # type: ignore[assignment]
+        self.sockets: Namespace = self.of("/")
 
     def __repr__(self) -> str:
         return f"<Server path={self.path} namespaces={list(self._nsps)}>"
@@ -138,11 +138,15 @@ class Server:
 
     def on(self, event: str, listener: Callable[..., Any] | None = None) -> Any:
         """Listen on the main namespace (``connection``, ``new_namespace``, ...)."""
-        return self.sockets.on(event, listener)  # type: ignore[call-overload]
+        if listener is None:
+            return self.sockets.on(event)
+        return self.sockets.on(event, listener)
 
     def once(self, event: str, listener: Callable[..., Any] | None = None) -> Any:
         """``once`` on the main namespace."""
-        return self.sockets.once(event, listener)  # type: ignore[call-overload]
+        if listener is None:
+            return self.sockets.once(event)
+        return self.sockets.once(event, listener)
 
     def off(self, event: str, listener: Callable[..., Any]) -> None:
         """``off`` on the main namespace."""

@@ -40,6 +40,8 @@ def format_record(rec: PacketRecord, utc: bool = True) -> str:
 class PacketView(ScrollView, can_focus=True):
     """Scrollable packet lines; ``follow`` keeps the newest line in view."""
 
+    follow: bool
+
     BINDINGS = [  # noqa: RUF012
         Binding("up,k", "scroll_lines(-1)", "Up", show=False),
         Binding("down,j", "scroll_lines(1)", "Down", show=False),

@@ -292,8 +292,8 @@ class Admin:
             client_id, transport = None, None
         return serialize_socket(
             socket_id=socket.id,
-            client_id=client_id,  # type: ignore[arg-type]
-            transport=transport,  # type: ignore[arg-type]
+            client_id=client_id,
+            transport=transport,
             nsp=nsp_name,
             data=socket.data,
             handshake=socket.handshake,

@@ -34,7 +34,7 @@ def track(value: Any, on_change: OnChange) -> Any:
     return value
 
 
-class TrackedDict(dict):  # type: ignore[type-arg]
+class TrackedDict(dict[Any, Any]):
     """A dict that calls ``on_change()`` after each mutation."""
 
     __slots__ = ("_on_change",)
@@ -58,13 +58,14 @@ class TrackedDict(dict):  # type: ignore[type-arg]
         dict.__delitem__(self, key)
         self._on_change()
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         """``dict.update``, reported once."""
         for key, value in dict(*args, **kwargs).items():
             dict.__setitem__(self, key, track(value, self._on_change))
         self._on_change()
 
-    def __ior__(self, other: Any) -> TrackedDict:  # type: ignore[override,misc]
+    # misc: typeshed's __or__ returns a plain dict; in place, the tracked dict is kept.
+    def __ior__(self, other: Any) -> TrackedDict:  # type: ignore[misc]
         self.update(other)
         return self
 
@@ -95,7 +96,7 @@ class TrackedDict(dict):  # type: ignore[type-arg]
         self._on_change()
 
 
-class TrackedList(list):  # type: ignore[type-arg]
+class TrackedList(list[Any]):
     """A list that calls ``on_change()`` after each mutation."""
 
     __slots__ = ("_on_change",)
@@ -118,7 +119,8 @@ class TrackedList(list):  # type: ignore[type-arg]
         list.__delitem__(self, index)
         self._on_change()
 
-    def __iadd__(self, other: Iterable[Any]) -> TrackedList:  # type: ignore[override,misc]
+    # misc: typeshed's __add__ returns a plain list; in place, the tracked list is kept.
+    def __iadd__(self, other: Iterable[Any]) -> TrackedList:  # type: ignore[misc]
         self.extend(other)
         return self
 
