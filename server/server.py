@@ -17,6 +17,7 @@ from sioscope.server.adapter import Adapter
 from sioscope.server.client import Client
 from sioscope.server.emitter import EventEmitter
 from sioscope.server.namespace import Namespace, ParentNamespace
+from sioscope.server.tasks import TaskSet
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -64,6 +65,9 @@ class Server:
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self._nsps: dict[str, Namespace] = {}
         self._parent_nsps: list[ParentNamespace] = []
+        #: The background tasks of this server and of what it holds (namespaces, sockets,
+        #: the admin instrument): ``await io.close()`` cancels and awaits them.
+        self.tasks = TaskSet()
         self.engine = EngineServer(path=self.path + "/", **engine_options)
         self.engine.on("connection", self._on_engine_connection)
         self.sockets: Namespace = self.of("/")
@@ -261,6 +265,7 @@ class Server:
             adapters.append(nsp.adapter.close())
         await asyncio.gather(*adapters, return_exceptions=True)
         await self.engine.close()
+        await self.tasks.close()
 
 
 _tasks: set[asyncio.Task[Any]] = set()
