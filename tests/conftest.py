@@ -24,7 +24,7 @@ NODE_MODULES = INTEROP_DIR / "node_modules"
 REQUIRE_INTEROP = os.environ.get("SIOSCOPE_REQUIRE_INTEROP") == "1"
 
 
-def _missing_peer(reason: str) -> None:
+def missing_peer(reason: str) -> None:
     if REQUIRE_INTEROP:
         pytest.fail(f"interop peer missing (required here): {reason}")
     pytest.skip(reason)
@@ -35,9 +35,9 @@ def node_bin() -> str:
     """Path of the `node` binary, with the interop npm packages installed beside it."""
     node = shutil.which("node")
     if node is None:
-        _missing_peer("Node.js is not installed")
+        missing_peer("Node.js is not installed")
     if not (NODE_MODULES / "socket.io-client").is_dir():
-        _missing_peer("npm packages missing: run `make test` (npm ci in tests/interop)")
+        missing_peer("npm packages missing: run `make test` (npm ci in tests/interop)")
     return node  # type: ignore[return-value]
 
 
@@ -98,5 +98,5 @@ def chromium_bin() -> str:
     """Path of Debian's Chromium, for the official Admin UI test."""
     path = shutil.which("chromium")
     if path is None:
-        _missing_peer("chromium is not installed (scripts/system-deps.sh installs it as root)")
+        missing_peer("chromium is not installed (scripts/system-deps.sh installs it as root)")
     return path  # type: ignore[return-value]
