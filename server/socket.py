@@ -44,11 +44,9 @@ from sioscope.server.emitter import EventEmitter, _Once, finish_chain, run_liste
 from sioscope.server.parser import Packet, PacketType, encode
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
     from sioscope.server.adapter import Adapter
     from sioscope.server.client import Client
-    from sioscope.server.engine import Conn
+    from sioscope.server.engine import Conn, Request
     from sioscope.server.namespace import Namespace
     from sioscope.server.server import Server
 
@@ -292,8 +290,8 @@ class Socket(EventEmitter):
         return self.client.conn
 
     @property
-    def request(self) -> web.Request:
-        """The aiohttp request of the connection's first HTTP request."""
+    def request(self) -> Request:
+        """The connection's first HTTP request (``engine.Request``, on every host)."""
         return self.client.request
 
     @property

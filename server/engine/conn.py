@@ -32,10 +32,9 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
 from ..emitter import EventEmitter
 from .packets import Packet
+from .request import Request
 from .transports import Transport, TransportError
 
 if TYPE_CHECKING:
@@ -70,7 +69,7 @@ class _FlushBatch:
         conns, self.conns = self.conns, []
         for conn in conns:
             try:
-                conn._scheduled_flush()
+                conn.scheduled_flush()
             except Exception:  # one bad flush must not leave the rest of the batch unsent
                 log.exception("flush of %r failed", conn)
 
@@ -95,7 +94,7 @@ class Conn(EventEmitter):
         server: EngineServer,
         sid: str,
         transport: Transport,
-        request: web.Request,
+        request: Request,
         protocol: int = 4,
     ) -> None:
         super().__init__()
@@ -107,7 +106,7 @@ class Conn(EventEmitter):
         self.upgrading = False
         self.upgraded = False
         self._close_reason = "forced close"
-        self.remote_address = server._remote_address(request)
+        self.remote_address = server.remote_address(request)
         self.secure = bool(request.secure)
         self.write_buffer: list[Packet] = []
         self._loop = asyncio.get_running_loop()
@@ -165,12 +164,15 @@ class Conn(EventEmitter):
             self._flush_pending = True
             self._batch.add(self)
 
-    def _scheduled_flush(self) -> None:
+    def scheduled_flush(self) -> None:
+        """The flush that ``send`` scheduled for this tick (rule 1); the tick's batch
+        calls it, once per connection that buffered packets."""
         if self._flush_pending:
             self._flush_pending = False
-            self._flush()
+            self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Hand the write buffer to the transport now, if it is writable (rule 2)."""
         if self.ready_state == "closed" or not self.transport.writable or not self.write_buffer:
             return
         wbuf = self.write_buffer
@@ -178,12 +180,12 @@ class Conn(EventEmitter):
         server = self.server
         if "flush" in self._events:
             self.emit("flush", wbuf)
-        if "flush" in server._events:
+        if server.has_listeners("flush"):
             server.emit("flush", self, wbuf)
         self.transport.send(wbuf)
         if "drain" in self._events:
             self.emit("drain")
-        if "drain" in server._events:
+        if server.has_listeners("drain"):
             server.emit("drain", self)
 
     # -- receiving ---------------------------------------------------------------------
@@ -196,9 +198,9 @@ class Conn(EventEmitter):
             json.dumps(
                 {
                     "sid": self.id,
-                    "upgrades": server._upgrades_for(self.transport.name),
-                    "pingInterval": server._ping_interval_ms,
-                    "pingTimeout": server._ping_timeout_ms,
+                    "upgrades": server.upgrades_for(self.transport.name),
+                    "pingInterval": server.ping_interval_ms,
+                    "pingTimeout": server.ping_timeout_ms,
                     "maxPayload": server.max_http_buffer_size,
                 },
                 separators=(",", ":"),
@@ -272,7 +274,7 @@ class Conn(EventEmitter):
     def _set_transport(self, transport: Transport) -> None:
         self.transport = transport
         transport.on_error = self._on_error
-        transport.on_ready = self._flush
+        transport.on_ready = self.flush
         transport.on_packet = self._on_packet
         transport.on_close = self._on_transport_close
 
@@ -284,8 +286,9 @@ class Conn(EventEmitter):
         transport.detach()
         transport.close()
 
-    def _maybe_upgrade(self, transport: Transport) -> None:
-        """Run the probe/upgrade exchange on a new WebSocket transport (Node's rules)."""
+    def maybe_upgrade(self, transport: Transport) -> None:
+        """Run the probe/upgrade exchange on a new WebSocket transport (Node's rules);
+        the server calls this when a WebSocket arrives for this session."""
         self.upgrading = True
         loop = self._loop
         check_timer: asyncio.TimerHandle | None = None
@@ -334,7 +337,7 @@ class Conn(EventEmitter):
                 self._clear_transport()
                 self._set_transport(transport)
                 self.emit("upgrade", transport)
-                self._flush()
+                self.flush()
                 if self.ready_state == "closing":
                     transport.close(lambda: self._on_close(self._close_reason))
             else:
@@ -366,7 +369,7 @@ class Conn(EventEmitter):
         # deliver a close packet (a parked GET still gets it; see PollingTransport).
         self.transport.discard()
         self._clear_transport()
-        self.server._remove(self)
+        self.server.release(self)
         if self._upgrade_cleanup is not None:
             self._upgrade_cleanup()
         self.emit("close", reason, description)

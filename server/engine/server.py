@@ -1,10 +1,19 @@
-"""EngineServer: request validation, handshake, sessions and upgrades on aiohttp.
+"""EngineServer: the host-independent engine core (Node's engine.io ``BaseServer``).
 
-Every request under the path goes through ``handle_request``, which validates it in
-Node's order (transport, origin, sid, method) and answers a refusal with Node's
-status and JSON body (``{"code":1,"message":"Session ID unknown"}``), emitting
-``connection_error`` first. A valid request is handed to the connection's transport,
-a new handshake, or a WebSocket (direct or upgrade).
+Request validation in Node's order, the handshake, the session table and upgrades,
+on the request type of ``request.py`` and the driver contract of ``host.py``; it
+imports no host library. A driver (``aiohttp.py``, ``asgi.py``) turns each request
+under the path into one call:
+
+* ``handle_http(exchange)`` for a plain HTTP request: returns the ``Response``;
+* ``handle_websocket(channel)`` for a WebSocket handshake: returns the refusal's
+  ``Response``, or ``None`` once the accepted socket has closed.
+
+Both validate in Node's order (CORS preflight, middlewares, transport, origin, sid,
+method) and answer a refusal with Node's status and JSON body
+(``{"code":1,"message":"Session ID unknown"}``), emitting ``connection_error`` first.
+A valid request is handed to the connection's transport, a new handshake, or a
+WebSocket (direct or upgrade).
 """
 
 from __future__ import annotations
@@ -19,12 +28,12 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from aiohttp import web
-
 from ..emitter import EventEmitter
 from .conn import Conn
 from .cookie import Cookie, CookieOption
 from .cors import CorsOrigins, CorsPolicy
+from .host import HttpExchange, Response, WebSocketChannel
+from .request import Request
 from .transports import PollingTransport, WebSocketTransport
 
 log = logging.getLogger("sioscope.engine")
@@ -48,8 +57,8 @@ ERROR_MESSAGES = {
 _UPGRADES = {"polling": ("websocket",), "websocket": ()}
 _sequence = itertools.count()
 
-AllowRequest = Callable[[web.Request], Any]
-Middleware = Callable[[web.Request], Any]
+AllowRequest = Callable[[Request], Any]
+Middleware = Callable[[Request], Any]
 
 
 def generate_id() -> str:
@@ -58,7 +67,7 @@ def generate_id() -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii")
 
 
-def _query(request: web.Request) -> dict[str, str]:
+def _query(request: Request) -> dict[str, str]:
     """The query string with the last value of a repeated key winning, as in Node."""
     return dict(request.query.items())
 
@@ -138,17 +147,21 @@ class EngineServer(EventEmitter):
         self.close_timeout = close_timeout
         self.clients: dict[str, Conn] = {}
         self._middlewares: list[Middleware] = []
-        self._ping_interval_ms = round(self.ping_interval * 1000)
-        self._ping_timeout_ms = round(self.ping_timeout * 1000)
+        #: What the open packet advertises (Node's options are milliseconds).
+        self.ping_interval_ms = round(self.ping_interval * 1000)
+        self.ping_timeout_ms = round(self.ping_timeout * 1000)
 
     @property
     def clients_count(self) -> int:
         """How many connections are open (Node's ``clientsCount``)."""
         return len(self.clients)
 
-    def attach(self, app: web.Application) -> None:
-        """Route every method under ``path`` (a prefix match) to this server."""
-        app.router.add_route("*", self.path + "{tail:.*}", self.handle_request)
+    def attach(self, app: Any) -> None:
+        """Route every method under ``path`` (a prefix match) of an aiohttp application
+        to this server (the aiohttp driver; ``server/engine/aiohttp.py``)."""
+        from .aiohttp import attach
+
+        attach(self, app)
 
     def use(self, fn: Middleware) -> Middleware:
         """Add a middleware, Node's ``engine.use``: ``fn(request)``, sync or async.
@@ -156,8 +169,8 @@ class EngineServer(EventEmitter):
         Middlewares run in order on every request under ``path`` (handshakes, later
         polls and posts, WebSocket upgrades), after CORS and before validation, so
         one can authenticate at the HTTP level or attach data to the request
-        (``request[USER] = ...`` with an ``aiohttp.web.RequestKey``; the handshake's
-        request stays readable as ``conn.request``). An exception
+        (``request[USER] = ...``: a ``Request`` is a mapping; the handshake's request
+        stays readable as ``conn.request``). An exception
         refuses the request with 400 ``{"code":3,"message":"Bad request"}`` and a
         ``connection_error`` whose context is ``{"name": "MIDDLEWARE_FAILURE"}``.
         Usable as a decorator.
@@ -165,7 +178,7 @@ class EngineServer(EventEmitter):
         self._middlewares.append(fn)
         return fn
 
-    async def _apply_middlewares(self, request: web.Request) -> None:
+    async def _apply_middlewares(self, request: Request) -> None:
         for fn in tuple(self._middlewares):
             try:
                 result = fn(request)
@@ -181,64 +194,104 @@ class EngineServer(EventEmitter):
         writers = []
         for conn in list(self.clients.values()):
             transport = conn.transport
-            conn._close_transport(True, "forced close")
-            if isinstance(transport, WebSocketTransport) and transport._writer is not None:
-                writers.append(transport._writer)
+            conn.close(discard=True)
+            writer = transport.pending_writes()
+            if writer is not None:
+                writers.append(writer)
         pending = [w for w in writers if not w.done()]
         if pending:
             await asyncio.wait(pending, timeout=2.0)
 
-    # -- helpers used by Conn ----------------------------------------------------------
+    # -- what a Conn asks of its server ------------------------------------------------
 
-    def _upgrades_for(self, transport_name: str) -> list[str]:
+    def upgrades_for(self, transport_name: str) -> list[str]:
+        """The transports a connection on ``transport_name`` may upgrade to."""
         if not self.allow_upgrades:
             return []
         return [t for t in _UPGRADES[transport_name] if t in self.transports]
 
-    def _remote_address(self, request: web.Request) -> str:
+    def remote_address(self, request: Request) -> str:
+        """The client's address: the TCP peer, or ``X-Forwarded-For``'s first hop
+        with ``trust_forwarded``."""
         if self.trust_forwarded:
             forwarded = request.headers.get("X-Forwarded-For")
             if forwarded:
                 return forwarded.split(",")[0].strip()
         return request.remote or ""
 
-    def _remove(self, conn: Conn) -> None:
+    def release(self, conn: Conn) -> None:
+        """Drop a closing connection from ``clients`` (its ``close`` comes after)."""
         if self.clients.get(conn.id) is conn:
             del self.clients[conn.id]
 
     # -- request handling --------------------------------------------------------------
 
-    async def handle_request(self, request: web.Request) -> web.StreamResponse:
-        """The aiohttp handler for every request under ``path``."""
+    async def _admit(self, request: Request, upgrade: bool) -> tuple[Conn | None, str]:
+        """Middlewares, then Node's checks: (the session or None, its sid)."""
+        if self._middlewares:
+            await self._apply_middlewares(request)
+        conn = await self._verify(request, upgrade)
+        sid = conn.id if conn is not None else await self._new_id(request)
+        return conn, sid
+
+    async def handle_http(self, exchange: HttpExchange) -> Response:
+        """Answer one plain HTTP request under ``path`` (a driver calls this)."""
+        request = exchange.request
         headers = self.cors.headers(request.headers)
         if request.method == "OPTIONS" and self.cors.enabled:
-            return web.Response(status=204, headers=self.cors.preflight_headers(request.headers))
-        upgrade = (
-            request.method == "GET" and "websocket" in request.headers.get("Upgrade", "").lower()
-        )
+            return Response(204, self.cors.preflight_headers(request.headers))
         try:
-            if self._middlewares:
-                await self._apply_middlewares(request)
-            conn = await self._verify(request, upgrade)
-            sid = conn.id if conn is not None else await self._new_id(request)
+            conn, sid = await self._admit(request, False)
         except _Refused as refused:
-            return self._refuse(request, refused, headers, upgrade)
-        if upgrade:
-            return await self._on_websocket(request, conn, sid)
+            return self._refuse(request, refused, headers, False)
         if conn is None:
-            return await self._handshake_polling(request, headers, sid)
+            return await self._handshake_polling(exchange, headers, sid)
         transport = conn.transport
         if not isinstance(transport, PollingTransport):
             # a plain HTTP request for a websocket session (Node would leave it hanging)
-            return web.Response(status=400, headers=headers)
+            return Response(400, headers)
         if request.method == "GET":
-            fut = transport.start_get(request)
-            return await transport.finish_get(request, fut, headers)
+            fut = transport.start_get(exchange)
+            return await transport.finish_get(exchange, fut, headers)
         if request.method == "POST":
-            return await transport.handle_post(request, headers)
-        return web.Response(status=500, headers=headers)
+            return await transport.handle_post(exchange, headers)
+        return Response(500, headers)
 
-    async def _verify(self, request: web.Request, upgrade: bool) -> Conn | None:
+    async def handle_websocket(self, channel: WebSocketChannel) -> Response | None:
+        """Serve one WebSocket handshake under ``path`` until the socket closes (a
+        driver calls this); a refusal is returned as the handshake's answer."""
+        request = channel.request
+        try:
+            conn, sid = await self._admit(request, True)
+        except _Refused as refused:
+            return self._refuse(request, refused, self.cors.headers(request.headers), True)
+        extra: dict[str, str] = {}
+        if (
+            self.cookie is not None
+            or self.has_listeners("headers")
+            or self.has_listeners("initial_headers")
+        ):
+            self._emit_headers(extra, request, sid)
+        refused_handshake = await channel.accept(extra)
+        if refused_handshake is not None:
+            return refused_handshake
+        if _query(request).get("transport") != "websocket":
+            await channel.close()
+            return None
+        transport = WebSocketTransport(channel)
+        if conn is None:
+            conn = Conn(self, sid, transport, request)
+            self._register(conn)
+            conn.flush()  # the open packet is the first frame
+            self.emit("connection", conn)
+        elif conn.ready_state == "closed" or conn.upgrading or conn.upgraded:
+            transport.close()  # accepted, then closed (Node's rule for a second socket)
+        else:
+            conn.maybe_upgrade(transport)
+        await transport.run()
+        return None
+
+    async def _verify(self, request: Request, upgrade: bool) -> Conn | None:
         query = _query(request)
         transport = query.get("transport")
         if transport not in self.transports:
@@ -290,11 +343,11 @@ class EngineServer(EventEmitter):
         return None
 
     def _refuse(
-        self, request: web.Request, refused: _Refused, headers: dict[str, str], upgrade: bool
-    ) -> web.Response:
+        self, request: Request, refused: _Refused, headers: dict[str, str], upgrade: bool
+    ) -> Response:
         code = refused.code
         message = refused.context.get("message") or ERROR_MESSAGES[code]
-        if "connection_error" in self._events:
+        if self.has_listeners("connection_error"):
             self.emit(
                 "connection_error",
                 {
@@ -306,38 +359,38 @@ class EngineServer(EventEmitter):
                 },
             )
         if upgrade:
-            headers["Content-Type"] = "text/html"
-            return web.Response(status=400, text=message, headers=headers)
+            headers["Content-Type"] = "text/html; charset=utf-8"
+            return Response(400, headers, message.encode())
         headers["Content-Type"] = "application/json"
-        return web.Response(
-            status=403 if code == FORBIDDEN else 400,
-            body=json.dumps({"code": code, "message": message}, separators=(",", ":")),
-            headers=headers,
+        return Response(
+            403 if code == FORBIDDEN else 400,
+            headers,
+            json.dumps({"code": code, "message": message}, separators=(",", ":")).encode(),
         )
 
-    def _emit_headers(self, headers: dict[str, str], request: web.Request, sid: str) -> None:
+    def _emit_headers(self, headers: dict[str, str], request: Request, sid: str) -> None:
         """Node's ``initial_headers`` (handshake only) and ``headers``: listeners may
         add or change response headers before they are sent. The ``cookie`` option's
         ``Set-Cookie`` (the sid, for sticky load balancing) goes on the handshake."""
         if "sid" not in request.query:
             if self.cookie is not None:
                 headers["Set-Cookie"] = self.cookie.serialize(sid)
-            if "initial_headers" in self._events:
+            if self.has_listeners("initial_headers"):
                 self.emit("initial_headers", headers, request)
-        if "headers" in self._events:
+        if self.has_listeners("headers"):
             self.emit("headers", headers, request)
 
     def _register(self, conn: Conn) -> None:
         self.clients[conn.id] = conn
 
-    def generate_id(self, request: web.Request) -> str | Awaitable[str]:
+    def generate_id(self, request: Request) -> str | Awaitable[str]:
         """The sid of a new session; override it (sync or async) as Node's ``generateId``.
 
         An exception refuses the handshake with 400 (context ``ID_GENERATION_ERROR``).
         """
         return generate_id()
 
-    async def _new_id(self, request: web.Request) -> str:
+    async def _new_id(self, request: Request) -> str:
         try:
             sid = self.generate_id(request)
             if inspect.isawaitable(sid):
@@ -347,8 +400,9 @@ class EngineServer(EventEmitter):
         return str(sid)
 
     async def _handshake_polling(
-        self, request: web.Request, headers: dict[str, str], sid: str
-    ) -> web.StreamResponse:
+        self, exchange: HttpExchange, headers: dict[str, str], sid: str
+    ) -> Response:
+        request = exchange.request
         transport = PollingTransport(
             request,
             max_http_buffer_size=self.max_http_buffer_size,
@@ -358,44 +412,6 @@ class EngineServer(EventEmitter):
         transport.on_headers = lambda headers, req: self._emit_headers(headers, req, sid)
         conn = Conn(self, sid, transport, request)
         self._register(conn)
-        fut = transport.start_get(request)  # answers with the open packet at once
+        fut = transport.start_get(exchange)  # answers with the open packet at once
         self.emit("connection", conn)
-        return await transport.finish_get(request, fut, headers)
-
-    async def _on_websocket(
-        self, request: web.Request, conn: Conn | None, sid: str
-    ) -> web.StreamResponse:
-        ws = web.WebSocketResponse(
-            compress=self.per_message_deflate,
-            max_msg_size=self.max_http_buffer_size,
-            timeout=2.0,
-        )
-        if (
-            self.cookie is not None
-            or "headers" in self._events
-            or "initial_headers" in self._events
-        ):
-            extra: dict[str, str] = {}
-            self._emit_headers(extra, request, sid)
-            ws.headers.update(extra)
-        try:
-            await ws.prepare(request)
-        except web.HTTPException as exc:  # not a valid WebSocket handshake
-            return web.Response(status=400, text=exc.text or "Bad request")
-        except ConnectionError:  # the client left during the handshake
-            return ws
-        if _query(request).get("transport") != "websocket":
-            await ws.close()
-            return ws
-        transport = WebSocketTransport(request, ws)
-        if conn is None:
-            conn = Conn(self, sid, transport, request)
-            self._register(conn)
-            conn._flush()  # the open packet is the first frame
-            self.emit("connection", conn)
-        elif conn.ready_state == "closed" or conn.upgrading or conn.upgraded:
-            transport.close()  # accepted, then closed (Node's rule for a second socket)
-        else:
-            conn._maybe_upgrade(transport)
-        await transport.run()
-        return ws
+        return await transport.finish_get(exchange, fut, headers)

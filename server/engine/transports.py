@@ -1,4 +1,8 @@
-"""The two Engine.IO transports: HTTP long-polling and WebSocket, on aiohttp.
+"""The two Engine.IO transports: HTTP long-polling and WebSocket, on any host.
+
+They speak to the host only through ``host.py``'s ``HttpExchange`` and
+``WebSocketChannel``, which each driver implements, so the same logic runs on
+aiohttp and on ASGI.
 
 A transport moves packets; it knows nothing of heartbeats, upgrades or reasons.
 Its owner (a ``Conn``, or a Conn's upgrade attempt) plugs four callbacks in, as
@@ -18,7 +22,8 @@ listeners, so a discarded transport can no longer reach the connection.
 Polling keeps at most one pending GET (a future the next ``send`` resolves with the
 encoded payload) and one POST in flight. WebSocket has one reader loop (the request
 handler) and one writer coroutine per connection that drains a frame list, so no
-task is created per packet.
+task is created per packet; where the host allows it (``can_write_now``), frames go
+straight to the socket with no task at all.
 """
 
 from __future__ import annotations
@@ -29,20 +34,21 @@ import logging
 import struct
 import zlib
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
-from aiohttp import WSMsgType, web
-
+from .host import ChannelError, HttpExchange, Response, WebSocketChannel
 from .packets import Packet, decode_packet, decode_payload, encode_packet, encode_payload
+from .request import Request
 
 log = logging.getLogger("sioscope.engine")
 
 POLL_WATCH_INTERVAL = 0.5
 """Seconds between checks that a parked GET's client is still connected.
 
-aiohttp does not cancel a handler when its client goes away unless the whole
-application runs with ``handler_cancellation=True``; this check is what notices an
-aborted long-poll (Node's ``"poll connection closed prematurely"``) either way.
+A host need not cancel a handler when its client goes away (aiohttp does so only
+with ``handler_cancellation=True``; ASGI servers report it as a message nobody reads
+while the GET is parked); this check of ``exchange.gone()`` is what notices an aborted
+long-poll (Node's ``"poll connection closed prematurely"``) either way.
 """
 
 COMPRESSION_THRESHOLD = 1024
@@ -73,7 +79,7 @@ class Transport:
     name = ""
     handles_upgrades = False
 
-    def __init__(self, request: web.Request) -> None:
+    def __init__(self, request: Request) -> None:
         self.request = request
         self.writable = False
         self.ready_state = "open"
@@ -82,7 +88,7 @@ class Transport:
         self.on_error: Callable[[TransportError], Any] = _noop
         self.on_close: Callable[[], Any] = _noop
         self.on_ready: Callable[[], Any] = _noop
-        self.on_headers: Callable[[dict[str, str], web.Request], Any] = _noop
+        self.on_headers: Callable[[dict[str, str], Request], Any] = _noop
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.ready_state} writable={self.writable}>"
@@ -105,6 +111,11 @@ class Transport:
     def send(self, packets: list[Packet]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def pending_writes(self) -> asyncio.Task[None] | None:
+        """The task still writing this transport's last frames, if one was started
+        (the server's ``close`` waits for it, bounded)."""
+        return None
+
     def _do_close(self, fn: Callable[[], Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -123,7 +134,7 @@ class PollingTransport(Transport):
 
     def __init__(
         self,
-        request: web.Request,
+        request: Request,
         *,
         max_http_buffer_size: int,
         http_compression: bool,
@@ -134,7 +145,7 @@ class PollingTransport(Transport):
         self.http_compression = http_compression
         self.close_timeout = close_timeout
         self._poll: asyncio.Future[tuple[str, bool]] | None = None
-        self._poll_request: web.Request | None = None
+        self._poll_exchange: HttpExchange | None = None
         self._watch: asyncio.TimerHandle | None = None
         self._posting = False
         self._should_close: Callable[[], None] | None = None
@@ -142,10 +153,10 @@ class PollingTransport(Transport):
 
     # -- GET ---------------------------------------------------------------------------
 
-    def start_get(self, request: web.Request) -> asyncio.Future[tuple[str, bool]] | None:
+    def start_get(self, exchange: HttpExchange) -> asyncio.Future[tuple[str, bool]] | None:
         """Park a GET (the synchronous half); ``None`` means refused (overlap)."""
         if self._poll is not None:
-            if _gone(self._poll_request):
+            if _gone(self._poll_exchange):
                 self._poll_gone()  # a cancelled GET closes the session, like Node
             else:
                 self._error("overlap from client")
@@ -153,8 +164,8 @@ class PollingTransport(Transport):
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[tuple[str, bool]] = loop.create_future()
         self._poll = fut
-        self._poll_request = request
-        self.request = request
+        self._poll_exchange = exchange
+        self.request = exchange.request
         self.writable = True
         self.on_ready()
         if self.writable and self._should_close is not None:
@@ -165,33 +176,35 @@ class PollingTransport(Transport):
 
     async def finish_get(
         self,
-        request: web.Request,
+        exchange: HttpExchange,
         fut: asyncio.Future[tuple[str, bool]] | None,
         headers: dict[str, str],
-    ) -> web.StreamResponse:
+    ) -> Response:
         """Wait for the payload of a parked GET and answer it."""
         if fut is None:
-            return web.Response(status=400, headers=headers)
+            return Response(400, headers)
         try:
             body, compress = await fut
         except asyncio.CancelledError:
-            # aiohttp cancels the handler when the client went away (handler_cancellation)
+            # the host cancelled the handler: its client went away (aiohttp's
+            # handler_cancellation)
             if self._poll is fut:
                 self._poll_gone()
             raise
         headers["Content-Type"] = "text/plain; charset=UTF-8"
         headers["Cache-Control"] = "no-store"
+        request = exchange.request
         self.on_headers(headers, request)
         data = body.encode()
         if compress and self.http_compression and len(data) >= COMPRESSION_THRESHOLD:
             data = _compress(request, data, headers)
-        return web.Response(status=200, body=data, headers=headers)
+        return Response(200, headers, data)
 
     def _check_poll(self) -> None:
         self._watch = None
         if self._poll is None:
             return
-        if _gone(self._poll_request):
+        if _gone(self._poll_exchange):
             self._poll_gone()
         else:
             self._watch = asyncio.get_running_loop().call_later(
@@ -207,7 +220,7 @@ class PollingTransport(Transport):
 
     def _release_poll(self) -> None:
         self._poll = None
-        self._poll_request = None
+        self._poll_exchange = None
         self.writable = False
         if self._watch is not None:
             self._watch.cancel()
@@ -215,33 +228,34 @@ class PollingTransport(Transport):
 
     # -- POST --------------------------------------------------------------------------
 
-    async def handle_post(self, request: web.Request, headers: dict[str, str]) -> web.Response:
+    async def handle_post(self, exchange: HttpExchange, headers: dict[str, str]) -> Response:
         """Read a POSTed payload (bounded), hand its packets over, answer ``ok``."""
+        request = exchange.request
         if self._posting:
             self._error("data request overlap from client")
-            return web.Response(status=400, headers=headers)
+            return Response(400, headers)
         if request.headers.get("Content-Type") == "application/octet-stream":
             self._error("invalid content")
-            return web.Response(status=400, headers=headers)
+            return Response(400, headers)
         length = request.content_length
         if length is not None and length > self.max_http_buffer_size:
-            return web.Response(status=413, headers=headers)
+            return Response(413, headers)
         self._posting = True
         try:
             chunks: list[bytes] = []
             size = 0
             while True:
-                chunk = await request.content.readany()
+                chunk = await exchange.read()
                 if not chunk:
                     break
                 size += len(chunk)
                 if size > self.max_http_buffer_size:
-                    return web.Response(status=413, headers=headers)
+                    return Response(413, headers)
                 chunks.append(chunk)
         except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
             self._error("data request connection closed prematurely", exc)
-            return web.Response(status=400, headers=headers)
-        except asyncio.CancelledError:  # the client went away (handler_cancellation)
+            return Response(400, headers)
+        except asyncio.CancelledError:  # the host cancelled: the client went away
             self._error("data request connection closed prematurely")
             raise
         finally:
@@ -250,7 +264,7 @@ class PollingTransport(Transport):
         headers["Content-Type"] = "text/html"
         headers["Cache-Control"] = "no-store"
         self.on_headers(headers, request)
-        return web.Response(status=200, body=b"ok", headers=headers)
+        return Response(200, headers, b"ok")
 
     def _on_data(self, body: str) -> None:
         for packet in decode_payload(body):
@@ -263,7 +277,7 @@ class PollingTransport(Transport):
 
     def send(self, packets: list[Packet]) -> None:
         """Answer the parked GET with ``packets`` (plus a close packet when one is due)."""
-        if self._poll is not None and _gone(self._poll_request):
+        if self._poll is not None and _gone(self._poll_exchange):
             self._poll_gone()  # never hand packets to a client that went away
             return
         fut = self._poll
@@ -309,20 +323,20 @@ class WebSocketTransport(Transport):
     name = "websocket"
     handles_upgrades = True
 
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
-        super().__init__(request)
-        self.ws = ws
+    def __init__(self, channel: WebSocketChannel) -> None:
+        super().__init__(channel.request)
+        self.channel = channel
         self.writable = True
         self._frames: list[str | bytes] = []
         self._wake: asyncio.Future[None] | None = None
         self._close_ws = False
-        # Frames may bypass aiohttp's writer only when they need no compression.
-        self._raw: asyncio.WriteTransport | None = (
-            None if ws.compress else cast(asyncio.WriteTransport, request.transport)
-        )
         # Started on the first write that cannot go straight out (or on close): most
         # connections never need it, so none pays a task for it.
         self._writer: asyncio.Task[None] | None = None
+
+    def pending_writes(self) -> asyncio.Task[None] | None:
+        """The writer task, when one was started."""
+        return self._writer
 
     def _start_writer(self) -> None:
         if self._writer is None:
@@ -331,24 +345,20 @@ class WebSocketTransport(Transport):
     def send(self, packets: list[Packet]) -> None:
         """One frame per packet, in order: written at once when possible, else queued.
 
-        Fast path: with no compression negotiated, nothing queued and the socket's
-        buffer below the high-water mark, the frames are built here and handed to the
-        asyncio transport in one write, so an echo costs no task switch. Otherwise the
-        writer coroutine sends them (awaiting flow control) and then calls
-        ``on_ready``, as Node's transport emits ``ready`` after its last frame.
+        Fast path: when the host lets us write to the socket (``can_write_now``: no
+        compression negotiated, its buffer below the high-water mark) and nothing is
+        queued, the frames are built here and handed over in one write, so an echo
+        costs no task switch. Otherwise the writer coroutine sends them (awaiting flow
+        control) and then calls ``on_ready``, as Node's transport emits ``ready``
+        after its last frame.
         """
         if self.writable and not self._frames and self.ready_state == "open" and not self._close_ws:
-            sock = self._raw
-            if (
-                sock is not None
-                and not self.ws.closed
-                and not sock.is_closing()
-                and sock.get_write_buffer_size() <= WRITE_HIGH_WATER
-            ):
+            channel = self.channel
+            if channel.can_write_now():
                 if len(packets) == 1:
-                    sock.write(_frame_of(packets[0]))
+                    channel.write_now(_frame_of(packets[0]))
                 else:
-                    sock.write(b"".join([_frame_of(p) for p in packets]))
+                    channel.write_now(b"".join([_frame_of(p) for p in packets]))
                 return
         self.writable = False
         self._frames.extend([encode_packet(p) for p in packets])
@@ -361,7 +371,7 @@ class WebSocketTransport(Transport):
             wake.set_result(None)
 
     async def _write_loop(self) -> None:
-        ws = self.ws
+        channel = self.channel
         try:
             while True:
                 if not self._frames:
@@ -373,10 +383,7 @@ class WebSocketTransport(Transport):
                     continue
                 frames, self._frames = self._frames, []
                 for frame in frames:
-                    if isinstance(frame, str):
-                        await ws.send_str(frame)
-                    else:
-                        await ws.send_bytes(frame)
+                    await channel.send(frame)
                 if not self._frames and self.ready_state == "open":
                     self.writable = True
                     self.on_ready()
@@ -385,26 +392,25 @@ class WebSocketTransport(Transport):
         except Exception as exc:
             self._frames = []
             self._error("write error", exc)
-        if not ws.closed:
+        if not channel.closed:
             try:
-                await ws.close()
+                await channel.close()
             except Exception:  # the peer may be gone; the reader reports that
                 log.debug("websocket close failed", exc_info=True)
 
     async def run(self) -> None:
         """The reader loop: runs in the request handler until the socket closes."""
-        ws = self.ws
+        channel = self.channel
         try:
             while True:
-                msg = await ws.receive()
-                kind = msg.type
-                if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
-                    self.on_packet(decode_packet(msg.data))
-                elif kind is WSMsgType.ERROR:
-                    self._error("websocket error", msg.data)
+                try:
+                    data = await channel.receive()
+                except ChannelError as exc:
+                    self._error("websocket error", exc.description)
                     break
-                else:  # CLOSE, CLOSING, CLOSED
+                if data is None:
                     break
+                self.on_packet(decode_packet(data))
         finally:
             if self.ready_state != "closed":
                 self._closed()
@@ -414,9 +420,9 @@ class WebSocketTransport(Transport):
         self._close_ws = True
         writer = self._writer
         if writer is None:  # nothing was ever queued: close here, no task needed
-            if not self.ws.closed:
+            if not self.channel.closed:
                 try:
-                    await self.ws.close()
+                    await self.channel.close()
                 except Exception:  # the peer may be gone; the reader reported that
                     log.debug("websocket close failed", exc_info=True)
             return
@@ -468,15 +474,12 @@ def ws_frame(data: str | bytes) -> bytes:
     return struct.pack("!BBQ", first, 127, size) + payload
 
 
-def _gone(request: web.Request | None) -> bool:
-    """Whether the client of ``request`` has disconnected."""
-    if request is None:
-        return True
-    transport = request.transport
-    return transport is None or transport.is_closing()
+def _gone(exchange: HttpExchange | None) -> bool:
+    """Whether the client of ``exchange`` has disconnected."""
+    return exchange is None or exchange.gone()
 
 
-def _compress(request: web.Request, data: bytes, headers: dict[str, str]) -> bytes:
+def _compress(request: Request, data: bytes, headers: dict[str, str]) -> bytes:
     accept = request.headers.get("Accept-Encoding", "")
     if "gzip" in accept:
         headers["Content-Encoding"] = "gzip"

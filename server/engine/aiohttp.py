@@ -1,0 +1,167 @@
+"""The aiohttp driver: an ``EngineServer`` served by an ``aiohttp.web.Application``.
+
+``attach(engine, app)`` routes every method under ``engine.path`` (a prefix match) to
+one handler, which builds the engine's ``Request`` from the ``web.Request`` and hands
+the request to the core: ``handle_websocket`` for a GET asking for a WebSocket upgrade,
+``handle_http`` for the rest. This is the only module of the server that imports
+aiohttp; everything the engine does on this host goes through the two adapters here.
+
+Rules:
+
+1. The ``Request`` is built once per aiohttp request: ``remote`` is
+   ``request.remote`` (the TCP peer), ``secure`` is ``request.secure`` (TLS on this
+   hop, never ``X-Forwarded-Proto``), ``native`` is the ``web.Request``.
+2. A client that went away is seen on the connection's transport (``is_closing``),
+   so an aborted long-poll is noticed with or without ``handler_cancellation``.
+3. WebSocket frames bypass aiohttp's writer (``write_now`` on the asyncio
+   transport) only when no compression was negotiated and the socket's buffer is
+   below ``WRITE_HIGH_WATER``; aiohttp then never sees them, which is safe because
+   it keeps no per-frame state when it does not compress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import cast
+
+from aiohttp import WSMsgType, web
+
+from .host import ChannelError, Response
+from .request import Headers, Request
+from .server import EngineServer
+from .transports import WRITE_HIGH_WATER
+
+__all__ = ["attach", "to_request"]
+
+
+def attach(engine: EngineServer, app: web.Application) -> None:
+    """Route every method under ``engine.path`` of ``app`` to ``engine``."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        req = to_request(request)
+        if request.method == "GET" and "websocket" in request.headers.get("Upgrade", "").lower():
+            channel = _WebSocket(req, request, engine)
+            refused = await engine.handle_websocket(channel)
+            if refused is None:
+                return channel.ws
+            if refused.status == 0:  # the client left during the handshake
+                return channel.ws
+            return _response(refused)
+        return _response(await engine.handle_http(_Exchange(req, request)))
+
+    app.router.add_route("*", engine.path + "{tail:.*}", handle)
+
+
+def to_request(request: web.Request) -> Request:
+    """The engine's ``Request`` for an aiohttp request (rule 1)."""
+    return Request(
+        method=request.method,
+        path=request.path,
+        query_string=request.query_string,
+        raw_path=request.raw_path,
+        headers=Headers(request.headers.items()),
+        remote=request.remote,
+        scheme="https" if request.secure else "http",
+        native=request,
+    )
+
+
+def _response(response: Response) -> web.Response:
+    if response.body is None:
+        return web.Response(status=response.status, headers=response.headers)
+    return web.Response(status=response.status, body=response.body, headers=response.headers)
+
+
+def _gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+class _Exchange:
+    """``HttpExchange`` on aiohttp."""
+
+    __slots__ = ("_native", "request")
+
+    def __init__(self, request: Request, native: web.Request) -> None:
+        self.request = request
+        self._native = native
+
+    def gone(self) -> bool:
+        return _gone(self._native)
+
+    async def read(self) -> bytes:
+        return await self._native.content.readany()
+
+
+class _WebSocket:
+    """``WebSocketChannel`` on aiohttp: a ``web.WebSocketResponse``."""
+
+    __slots__ = ("_native", "_raw", "request", "ws")
+
+    def __init__(self, request: Request, native: web.Request, engine: EngineServer) -> None:
+        self.request = request
+        self._native = native
+        self.ws = web.WebSocketResponse(
+            compress=engine.per_message_deflate,
+            max_msg_size=engine.max_http_buffer_size,
+            timeout=2.0,
+        )
+        self._raw: asyncio.WriteTransport | None = None
+
+    @property
+    def compress(self) -> bool:
+        return bool(self.ws.compress)
+
+    @property
+    def closed(self) -> bool:
+        return self.ws.closed
+
+    async def accept(self, headers: dict[str, str]) -> Response | None:
+        ws = self.ws
+        if headers:
+            ws.headers.update(headers)
+        try:
+            await ws.prepare(self._native)
+        except web.HTTPException as exc:  # not a valid WebSocket handshake
+            return Response(
+                400,
+                {"Content-Type": "text/plain; charset=utf-8"},
+                (exc.text or "Bad request").encode(),
+            )
+        except ConnectionError:  # the client left during the handshake
+            return Response(0)
+        # rule 3: frames may bypass aiohttp's writer only when they need no compression
+        if not ws.compress:
+            self._raw = cast(asyncio.WriteTransport, self._native.transport)
+        return None
+
+    async def receive(self) -> str | bytes | None:
+        msg = await self.ws.receive()
+        kind = msg.type
+        if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+            return cast(str | bytes, msg.data)
+        if kind is WSMsgType.ERROR:
+            raise ChannelError(msg.data)
+        return None  # CLOSE, CLOSING, CLOSED
+
+    async def send(self, frame: str | bytes) -> None:
+        if isinstance(frame, str):
+            await self.ws.send_str(frame)
+        else:
+            await self.ws.send_bytes(frame)
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+    def can_write_now(self) -> bool:
+        sock = self._raw
+        return (
+            sock is not None
+            and not self.ws.closed
+            and not sock.is_closing()
+            and sock.get_write_buffer_size() <= WRITE_HIGH_WATER
+        )
+
+    def write_now(self, data: bytes) -> None:
+        assert self._raw is not None
+        self._raw.write(data)

@@ -1,0 +1,108 @@
+"""What the engine core needs from a host, and what it hands back: the driver contract.
+
+The core (``EngineServer``, ``Conn``, the transports) never touches a host library.
+A driver (``aiohttp.py``, ``asgi.py``) adapts its host to the two shapes below, as
+Node's engine.io drivers adapt node:http and uWebSockets to one ``BaseServer``:
+
+* ``HttpExchange``: one plain HTTP request in flight. The core reads its body in
+  chunks and asks whether its client went away (an aborted long-poll); it answers
+  with a ``Response`` value the driver writes.
+* ``WebSocketChannel``: one WebSocket handshake, then the open socket. The core
+  either refuses it (the driver answers the handshake with a ``Response``) or
+  ``accept``s it with extra headers, then receives messages and sends frames.
+
+Rules:
+
+1. The core calls nothing here concurrently with itself on one exchange, except
+   ``gone()``, which must be cheap and synchronous.
+2. ``read`` returns the next body chunk, ``b""`` at the end, and raises
+   ``ConnectionError`` when the client left mid-body.
+3. ``receive`` returns a text or binary message, ``None`` once the socket is closed
+   (by the peer or by ``close``), and raises ``ChannelError`` on a protocol error.
+4. ``can_write_now``/``write_now`` are an optional fast path: a host that exposes
+   the socket writes ready-made RFC 6455 frames at once, when its buffer is below the
+   high-water mark; a host that cannot answers ``False`` and every frame goes
+   through ``send``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .request import Request
+
+__all__ = ["ChannelError", "HttpExchange", "Response", "WebSocketChannel"]
+
+
+@dataclass
+class Response:
+    """An HTTP answer: status, headers (in order) and body (``None``: no body at all)."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+
+class ChannelError(Exception):
+    """A WebSocket protocol error the host reported; ``description`` is its cause."""
+
+    def __init__(self, description: object = None) -> None:
+        super().__init__(str(description))
+        self.description = description
+
+
+class HttpExchange(Protocol):
+    """One plain HTTP request in flight (see the module rules)."""
+
+    request: Request
+
+    def gone(self) -> bool:
+        """Whether the client of this request has disconnected."""
+        ...
+
+    async def read(self) -> bytes:
+        """The next chunk of the body; ``b""`` at its end (rule 2)."""
+        ...
+
+
+class WebSocketChannel(Protocol):
+    """One WebSocket, from its handshake to its close (see the module rules)."""
+
+    request: Request
+
+    @property
+    def compress(self) -> bool:
+        """Whether permessage-deflate was negotiated (valid after ``accept``)."""
+        ...
+
+    @property
+    def closed(self) -> bool:
+        """Whether the socket is closed or closing."""
+        ...
+
+    async def accept(self, headers: dict[str, str]) -> Response | None:
+        """Complete the handshake with ``headers``; ``None`` when open, else the
+        ``Response`` the driver must return (an invalid handshake, or a client that left:
+        then ``Response(status=0)``, nothing to send)."""
+        ...
+
+    async def receive(self) -> str | bytes | None:
+        """The next message, ``None`` once closed (rule 3)."""
+        ...
+
+    async def send(self, frame: str | bytes) -> None:
+        """Send one text or binary message, waiting for flow control."""
+        ...
+
+    async def close(self) -> None:
+        """Close the socket (code 1000)."""
+        ...
+
+    def can_write_now(self) -> bool:
+        """Whether ``write_now`` may be called (rule 4)."""
+        ...
+
+    def write_now(self, data: bytes) -> None:
+        """Write ready-made server frames straight to the socket (rule 4)."""
+        ...

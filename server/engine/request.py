@@ -1,0 +1,191 @@
+"""The request the public hooks see, on every host: ``Request``, ``Headers``, ``Query``.
+
+``allow_request(request)``, ``engine.use(fn)``'s ``fn(request)``, the ``headers`` and
+``initial_headers`` events, ``conn.request``, ``socket.request`` and the handshake are
+all built from this one type, so a hook written for the aiohttp driver runs unchanged
+on the ASGI driver. Each driver builds one ``Request`` per HTTP request (or WebSocket
+handshake) from what its host gives it; nothing here imports a host library.
+
+Rules:
+
+1. ``headers`` keep every header line in the order received; lookups are
+   case-insensitive and return the first value (``getall`` returns them all), as
+   aiohttp's ``CIMultiDict`` does, so the handshake can join repeats as Node does.
+2. ``query`` keeps every pair in order; ``get`` and ``[]`` return the first value,
+   ``items()`` all of them (aiohttp's ``MultiDict``). The engine itself reads the
+   query as Node does (``Object.fromEntries``: the last value of a key wins).
+3. ``remote`` is the peer of the TCP connection (``None`` when the host does not
+   know it); ``X-Forwarded-For`` is read only by the engine's ``trust_forwarded``.
+4. ``secure`` is true when this hop is TLS (``https`` / ``wss``), never from a
+   header.
+5. A ``Request`` is a mutable mapping of application data, like aiohttp's request:
+   a middleware may store ``request[KEY] = value`` and a later hook read it back from
+   ``conn.request`` (the handshake's request).
+6. ``native`` is the host's own object (an ``aiohttp.web.Request``, or the ASGI
+   scope ``dict``), for what this type does not carry; code that reads it is tied to
+   one host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+__all__ = ["Headers", "Query", "Request"]
+
+
+class _MultiMapping(Mapping[str, str]):
+    """An ordered list of (name, value) pairs, looked up by name (first value wins)."""
+
+    __slots__ = ("_index", "_pairs")
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
+        self._pairs: list[tuple[str, str]] = list(pairs)
+        self._index: dict[str, str] = {}
+        for name, value in reversed(self._pairs):
+            self._index[self._key(name)] = value
+
+    @staticmethod
+    def _key(name: str) -> str:
+        return name
+
+    def __getitem__(self, name: str) -> str:
+        return self._index[self._key(name)]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._key(name) in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        """Every name, repeats included, in order (as a multidict iterates)."""
+        return (name for name, _ in self._pairs)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]  # a list of every pair, repeats included, like a multidict's view
+        """Every (name, value) pair, repeats included, in order."""
+        return list(self._pairs)
+
+    def keys(self) -> list[str]:  # type: ignore[override]  # repeats included, like a multidict's view
+        """Every name, repeats included, in order."""
+        return [name for name, _ in self._pairs]
+
+    def values(self) -> list[str]:  # type: ignore[override]  # repeats included, like a multidict's view
+        """Every value, in order."""
+        return [value for _, value in self._pairs]
+
+    def getall(self, name: str) -> list[str]:
+        """Every value of ``name``, in order (empty when absent)."""
+        key = self._key(name)
+        return [value for n, value in self._pairs if self._key(n) == key]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._pairs!r}>"
+
+
+class Headers(_MultiMapping):
+    """Request headers: case-insensitive names, every line kept (rule 1)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _key(name: str) -> str:
+        return name.lower()
+
+
+class Query(_MultiMapping):
+    """The query string's pairs, blank values kept (rule 2)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, query_string: str) -> Query:
+        """Parse a raw query string (``a=1&b=&a=2``) as aiohttp and Node's URL do."""
+        return cls(parse_qsl(query_string, keep_blank_values=True))
+
+
+class Request(MutableMapping[Any, Any]):
+    """One HTTP request (or WebSocket handshake) as every engine hook sees it.
+
+    Attributes: ``method`` (upper case), ``path`` (decoded, without the query),
+    ``raw_path`` (the request target as sent: path and query), ``query_string``,
+    ``query``, ``headers``, ``remote``, ``secure``, ``scheme`` (``http``/``https``,
+    ``ws``/``wss``), ``native`` (the host's object). See the module rules.
+    """
+
+    __slots__ = (
+        "_state",
+        "headers",
+        "method",
+        "native",
+        "path",
+        "query",
+        "query_string",
+        "raw_path",
+        "remote",
+        "scheme",
+        "secure",
+    )
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        query_string: str,
+        headers: Headers,
+        remote: str | None,
+        scheme: str,
+        raw_path: str | None = None,
+        native: Any = None,
+    ) -> None:
+        self.method = method.upper()
+        self.path = path
+        self.query_string = query_string
+        self.raw_path = raw_path if raw_path is not None else _target(path, query_string)
+        self.query = Query.parse(query_string)
+        self.headers = headers
+        self.remote = remote
+        self.scheme = scheme
+        self.secure = scheme in ("https", "wss")
+        self.native = native
+        self._state: dict[Any, Any] = {}
+
+    @property
+    def content_length(self) -> int | None:
+        """``Content-Length`` as an int, ``None`` when absent or not a number."""
+        value = self.headers.get("Content-Length")
+        if value is None or not value.strip().isdigit():
+            return None
+        return int(value)
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.raw_path}>"
+
+    # -- application data (rule 5) -----------------------------------------------------
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._state[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._state[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._state[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._state)
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+def _target(path: str, query_string: str) -> str:
+    return f"{path}?{query_string}" if query_string else path

@@ -1,0 +1,65 @@
+"""The engine core and the Socket.IO layer are host-independent: only a driver imports
+its host library, and the request type the hooks see behaves as documented."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from sioscope.server.engine import Headers, Query, Request
+
+NO_AIOHTTP = textwrap.dedent(
+    """
+    import importlib.abc, sys
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "aiohttp" or name.startswith("aiohttp."):
+                raise ImportError("aiohttp is blocked in this test")
+            return None
+
+    sys.meta_path.insert(0, Block())
+    import sioscope.server
+    import sioscope.server.admin
+    from sioscope.server import Server
+    from sioscope.server.engine import conn, host, request, server, transports
+
+    io = Server()
+    assert not [m for m in sys.modules if m.split(".")[0] == "aiohttp"]
+    print("ok")
+    """
+)
+
+
+def test_core_and_socketio_layer_import_no_aiohttp():
+    done = subprocess.run(
+        [sys.executable, "-c", NO_AIOHTTP], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
+
+
+def test_request_headers_and_query_keep_every_pair():
+    headers = Headers([("X-A", "1"), ("x-a", "2"), ("Host", "h")])
+    request = Request(
+        method="get",
+        path="/socket.io/",
+        query_string="EIO=4&t=1&t=2&blank=",
+        headers=headers,
+        remote="127.0.0.1",
+        scheme="https",
+    )
+    assert request.method == "GET"
+    assert request.raw_path == "/socket.io/?EIO=4&t=1&t=2&blank="
+    assert request.headers["x-A"] == "1"
+    assert request.headers.getall("X-A") == ["1", "2"]
+    assert request.headers.items() == [("X-A", "1"), ("x-a", "2"), ("Host", "h")]
+    assert request.query.get("t") == "1"
+    assert dict(request.query.items()) == {"EIO": "4", "t": "2", "blank": ""}
+    assert "blank" in request.query and "nope" not in request.query
+    assert request.secure is True
+    assert Query.parse("a=%20b").get("a") == " b"
+    request["user"] = "alice"
+    assert request["user"] == "alice"
+    assert list(request) == ["user"]
