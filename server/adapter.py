@@ -1,19 +1,49 @@
 """The in-memory Adapter: rooms <-> socket ids, and fan-out of packets to them.
 
 Node's ``socket.io-adapter`` ``Adapter`` under Python names. It is the one seam a
-cluster adapter (Redis pub/sub, sharded Redis) replaces, so its shape follows Node's:
+cluster adapter (Redis pub/sub, sharded Redis, Redis streams) replaces: such an adapter
+subclasses :class:`Adapter`, keeps its local bookkeeping and fan-out (``super()``), and
+overrides what crosses servers. The surface, as rules:
 
-1. Room bookkeeping (``add_all``, ``delete``, ``del_all``) is synchronous and emits the
-   Node events ``create-room``, ``join-room``, ``leave-room``, ``delete-room``. A cluster
-   adapter keeps this local bookkeeping and publishes beside it.
-2. Every operation that may cross servers takes a :class:`BroadcastOptions` (rooms,
-   except rooms, flags) that serialises to Node's ``{rooms, except, flags}``, and the
-   ones that need replies from other servers (``fetch_sockets``, ``server_count``) are
-   coroutines, so a cluster adapter overrides them without changing a caller.
-3. ``broadcast`` encodes a packet once and writes the same messages to every recipient;
-   no task per recipient.
-4. ``persist_session`` / ``restore_session`` are the connection-state-recovery hooks
-   (no-ops here), so a session-aware adapter slots in later.
+1. **Room bookkeeping** (``add_all``, ``delete``, ``del_all``, ``socket_rooms``, and the
+   ``rooms`` / ``sids`` maps) is synchronous and emits the Node events ``create-room``,
+   ``join-room``, ``leave-room``, ``delete-room``. A cluster adapter keeps it as is
+   (every server knows only its own sockets' rooms) and may listen to those events
+   (e.g. to subscribe to a room's channel).
+2. **Selection.** :meth:`Adapter.select` yields the local connected sockets that a
+   :class:`BroadcastOptions` (rooms, except rooms, flags) matches, in Node's order; every
+   local operation below is built on it, and a subclass uses it for the local part of
+   a remote request.
+3. **Fan-out writes through one path.** ``broadcast`` encodes a packet once and hands
+   the same messages to :meth:`Socket.deliver <sioscope.server.socket.Socket.deliver>`
+   of each recipient (outgoing catch-alls, volatile, compress, write); no task per
+   recipient. ``broadcast_with_ack`` takes one ack id from ``nsp.next_ack_id()``,
+   registers the shared ack on each recipient (``socket.register_ack``) and reports the
+   local client count through its callback.
+4. **Methods that may cross servers** are of two kinds:
+
+   - *queries*, always coroutines: ``fetch_sockets``, ``server_count``, ``sockets``,
+     ``restore_session``, ``close``;
+   - *commands*, which return ``None`` here and **may be overridden as coroutines**:
+     ``init``, ``broadcast``, ``broadcast_with_ack``, ``add_sockets``,
+     ``del_sockets``, ``disconnect_sockets``, ``server_side_emit``,
+     ``persist_session``. Their callers stay synchronous: they pass what the command
+     returned to :meth:`Adapter.settle`, which runs an awaitable as a task of the
+     server (``nsp.server.tasks``, cancelled by ``io.close()``) and ignores ``None``.
+     Such tasks start in call order; an adapter that must keep order across its own
+     awaits (a publish, then the local effect) serialises itself, as Node's do with
+     one publishing connection.
+5. Every :class:`BroadcastOptions` serialises to Node's ``{rooms, except, flags}``
+   (``to_dict``); its ``flags`` keep sioscope's keys (``timeout`` in seconds,
+   ``expect_single_response``), so a wire codec converts them (milliseconds,
+   ``expectSingleResponse``; ``local`` never published; ``volatile`` only when true).
+6. **Receiving from other servers**: a remote broadcast is the local ``broadcast``
+   (``super().broadcast``), remote joins/leaves/disconnects the local ``add_sockets``
+   / ``del_sockets`` / ``disconnect_sockets``, a remote ``server_side_emit`` is
+   ``nsp.receive_server_side_emit([event, *args])``. Background work of the adapter
+   itself (subscriptions, timers) runs on ``self.tasks``.
+7. ``persist_session`` / ``restore_session`` are the connection-state-recovery hooks
+   (no-ops here), so a session-aware adapter slots in.
 
 Order is Node's: ``rooms`` (room -> member ids) and ``sids`` (id -> rooms) are dicts used
 as insertion-ordered sets (``dict[str, None]``), as JS ``Map``/``Set`` are. So a socket's
@@ -24,8 +54,9 @@ order given and each room's members in join order; ``del_all`` leaves in join or
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +66,12 @@ from sioscope.server.parser import Packet, encode
 if TYPE_CHECKING:
     from sioscope.server.namespace import Namespace
     from sioscope.server.socket import Socket
+    from sioscope.server.tasks import TaskSet
 
-__all__ = ["Adapter", "BroadcastOptions"]
+__all__ = ["Adapter", "BroadcastOptions", "Command"]
+
+Command = Awaitable[None] | None
+"""What a command of rule 4 returns: ``None`` (done) or an awaitable to settle."""
 
 log = logging.getLogger("sioscope")
 
@@ -57,6 +92,16 @@ class BroadcastOptions:
         """The wire shape other servers of a cluster expect."""
         return {"rooms": list(self.rooms), "except": list(self.except_rooms), "flags": self.flags}
 
+    @property
+    def volatile(self) -> bool:
+        """Drop the packet for a recipient whose transport is not writable right now."""
+        return bool(self.flags.get("volatile"))
+
+    @property
+    def compress(self) -> bool:
+        """Compress (when the transport negotiated it); true unless set to false."""
+        return self.flags.get("compress", True) is not False
+
 
 class Adapter(EventEmitter):
     """Rooms of one namespace, kept in memory; fan-out to local sockets.
@@ -73,8 +118,21 @@ class Adapter(EventEmitter):
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def init(self) -> None:
+    @property
+    def tasks(self) -> TaskSet:
+        """The background tasks this adapter may start: the server's (rules 4 and 6)."""
+        return self.nsp.server.tasks
+
+    def settle(self, result: Command) -> None:
+        """Run what a command of rule 4 returned: nothing for ``None`` (the in-memory
+        adapter, done already), a task of the server for an awaitable (a coroutine
+        override). Callers of the commands use this so that they stay synchronous."""
+        if result is not None and inspect.isawaitable(result):
+            self.tasks.spawn(_awaited(result), name=f"adapter {self.nsp.name}")
+
+    def init(self) -> Command:
         """Called once after construction; a cluster adapter subscribes here."""
+        return None
 
     async def close(self) -> None:
         """Called by ``io.close()``; a cluster adapter unsubscribes here."""
@@ -136,12 +194,13 @@ class Adapter(EventEmitter):
     async def sockets(self, rooms: Iterable[str]) -> set[str]:
         """Ids of the connected sockets in any of ``rooms`` (all when empty)."""
         opts = BroadcastOptions(rooms=tuple(dict.fromkeys(rooms)))
-        return {socket.id for socket in self._apply(opts)}
+        return {socket.id for socket in self.select(opts)}
 
     # -- fan-out -----------------------------------------------------------------
 
-    def _apply(self, opts: BroadcastOptions) -> Iterable[Socket]:
-        """Matching connected sockets, each once, in room then join order (Node's).
+    def select(self, opts: BroadcastOptions) -> Iterator[Socket]:
+        """Matching local connected sockets, each once, in room then join order (Node's
+        ``apply``; rule 2).
 
         The target rooms in the order given, each room's members in join order; with
         no rooms, every socket in the order its first room was joined (connect order).
@@ -181,28 +240,16 @@ class Adapter(EventEmitter):
                 if socket is not None:
                     yield socket
 
-    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
-        """Write ``packet`` to every matching socket, encoded once."""
+    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> Command:
+        """Write ``packet`` to every matching local socket, encoded once (rule 3)."""
         packet.nsp = self.nsp.name
         encoded = encode(packet)
-        flags = opts.flags
-        volatile = bool(flags.get("volatile"))
-        compress = flags.get("compress", True) is not False
+        volatile = opts.volatile
+        compress = opts.compress
         data = packet.data
-        if len(encoded) != 1:
-            for socket in self._apply(opts):
-                if socket._any_outgoing:
-                    socket._notify_outgoing(data)
-                socket.client._write_encoded(encoded, volatile, compress)
-            return
-        # One text message (no attachments): the per-recipient loop, inlined.
-        message = encoded[0]
-        for socket in self._apply(opts):
-            if socket._any_outgoing:
-                socket._notify_outgoing(data)
-            conn = socket.client.conn
-            if conn.ready_state == "open" and (not volatile or conn.transport.writable):
-                conn.send(message, compress=compress)
+        for socket in self.select(opts):
+            socket.deliver(data, encoded, volatile, compress)
+        return None
 
     def broadcast_with_ack(
         self,
@@ -210,49 +257,54 @@ class Adapter(EventEmitter):
         opts: BroadcastOptions,
         client_count_callback: Callable[[int], None],
         ack: Callable[..., None],
-    ) -> None:
-        """Broadcast with one shared ack id; report the client count synchronously."""
+    ) -> Command:
+        """Broadcast with one shared ack id (rule 3): ``ack(*reply)`` per client reply;
+        the local client count is reported synchronously, before any reply."""
         packet.nsp = self.nsp.name
-        packet.id = self.nsp._next_ack_id()
+        ack_id = packet.id = self.nsp.next_ack_id()
         encoded = encode(packet)
-        flags = opts.flags
-        volatile = bool(flags.get("volatile"))
-        compress = flags.get("compress", True) is not False
+        volatile = opts.volatile
+        compress = opts.compress
         data = packet.data
         count = 0
-        for socket in self._apply(opts):
+        for socket in self.select(opts):
             count += 1
-            socket._acks[packet.id] = ack
-            if socket._any_outgoing:
-                socket._notify_outgoing(data)
-            socket.client._write_encoded(encoded, volatile, compress)
+            socket.register_ack(ack_id, ack)
+            socket.deliver(data, encoded, volatile, compress)
         client_count_callback(count)
+        return None
 
     # -- remote-capable operations -----------------------------------------------
 
     async def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
-        """Matching sockets (local ones as real ``Socket`` objects)."""
-        return list(self._apply(opts))
+        """Matching sockets (local ones as real ``Socket`` objects, remote ones as
+        :class:`~sioscope.server.broadcast.RemoteSocket`)."""
+        return list(self.select(opts))
 
-    def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+    def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> Command:
         """Make the matching sockets join ``rooms``."""
         rooms = list(rooms)
-        for socket in list(self._apply(opts)):
+        for socket in list(self.select(opts)):
             socket.join(rooms)
+        return None
 
-    def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+    def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> Command:
         """Make the matching sockets leave ``rooms``."""
         rooms = list(rooms)
-        for socket in list(self._apply(opts)):
+        for socket in list(self.select(opts)):
             for room in rooms:
                 socket.leave(room)
+        return None
 
-    def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+    def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> Command:
         """Disconnect the matching sockets (``close`` also closes their connection)."""
-        for socket in list(self._apply(opts)):
+        for socket in list(self.select(opts)):
             socket.disconnect(close)
+        return None
 
-    def server_side_emit(self, packet: list[Any], ack: Callable[..., None] | None = None) -> None:
+    def server_side_emit(
+        self, packet: list[Any], ack: Callable[..., None] | None = None
+    ) -> Command:
         """Send ``[event, *args]`` to the other servers: there are none in memory.
 
         With ``ack``, it is called at once with ``(None, [])``: no server, no reply. Node's
@@ -262,12 +314,19 @@ class Adapter(EventEmitter):
         log.warning("this adapter does not support the serverSideEmit() functionality")
         if ack is not None:
             ack(None, [])
+        return None
 
     # -- connection state recovery hooks ------------------------------------------
 
-    def persist_session(self, session: dict[str, Any]) -> None:
+    def persist_session(self, session: dict[str, Any]) -> Command:
         """Store a disconnected socket's session (no-op without recovery)."""
+        return None
 
     async def restore_session(self, pid: str, offset: str) -> dict[str, Any] | None:
         """A stored session and its missed packets, or ``None`` (always, here)."""
         return None
+
+
+async def _awaited(awaitable: Awaitable[None]) -> None:
+    """A coroutine of any awaitable, since a task needs one (``settle``)."""
+    await awaitable

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, KeysView
 from typing import TYPE_CHECKING, Any
 
 from sioscope.server.adapter import BroadcastOptions
-from sioscope.server.emitter import run_listener
+from sioscope.server.emitter import call_safely
 from sioscope.server.parser import RESERVED_EVENTS, Packet, PacketType
 
 if TYPE_CHECKING:
@@ -28,14 +28,6 @@ __all__ = ["BroadcastOperator", "RemoteSocket", "check_reserved", "rooms_tuple"]
 _NO_TIMEOUT_DELAY = 0.001  # Node's setTimeout(fn, undefined)
 
 log = logging.getLogger("sioscope")
-
-
-def _call_safely(callback: Callable[..., Any], *args: Any) -> None:
-    """A user's ack callback (sync or async) must not break the timer that calls it."""
-    try:
-        run_listener(callback, *args)
-    except Exception:
-        log.exception("ack callback %r failed", callback)
 
 
 def check_reserved(event: str) -> None:
@@ -122,7 +114,8 @@ class BroadcastOperator:
         check_reserved(event)
         packet = Packet(PacketType.EVENT, "/", [event, *args])
         if callback is None:
-            self._adapter.broadcast(packet, self._opts)
+            adapter = self._adapter
+            adapter.settle(adapter.broadcast(packet, self._opts))
             return True
         self._emit_with_ack(packet, callback)
         return True
@@ -139,10 +132,9 @@ class BroadcastOperator:
             ack_id = packet.id
             if ack_id is not None:  # Node >= 4.8.4 forgets the pending acks too
                 for socket in adapter.nsp.sockets.values():
-                    if socket._acks.get(ack_id) is collect:
-                        del socket._acks[ack_id]
+                    socket.forget_ack(ack_id, collect)
             error = TimeoutError("operation has timed out")
-            _call_safely(callback, error, None if single else responses)
+            call_safely(callback, error, None if single else responses)
 
         delay = self._flags.get("timeout")
         timer = loop.call_later(_NO_TIMEOUT_DELAY if delay is None else delay, on_timeout)
@@ -156,7 +148,7 @@ class BroadcastOperator:
                 state["timed_out"] = True  # completed: ignore anything late
                 timer.cancel()
                 result = (responses[0] if responses else None) if single else responses
-                _call_safely(callback, None, result)
+                call_safely(callback, None, result)
 
         def on_count(count: int) -> None:
             state["clients"] += count
@@ -169,13 +161,13 @@ class BroadcastOperator:
             responses.append(args[0] if args else None)
             check()
 
-        adapter.broadcast_with_ack(packet, self._opts, on_count, collect)
+        adapter.settle(adapter.broadcast_with_ack(packet, self._opts, on_count, collect))
 
         async def count_servers() -> None:
             state["expected_servers"] = await adapter.server_count()
             check()
 
-        _spawn(count_servers())
+        adapter.tasks.spawn(count_servers())
 
     async def emit_with_ack(self, event: str, *args: Any) -> list[Any]:
         """Await every target's first ack argument; ``TimeoutError`` otherwise.
@@ -188,6 +180,8 @@ class BroadcastOperator:
             if future.done():
                 return
             if err is not None:
+                # Node's err.responses, on the TimeoutError itself so that callers keep
+                # catching TimeoutError; the builtin declares no such attribute.
                 err.responses = responses  # type: ignore[attr-defined]
                 future.set_exception(err)
             else:
@@ -211,28 +205,22 @@ class BroadcastOperator:
 
     def sockets_join(self, rooms: str | Iterable[str]) -> None:
         """Make the matching sockets join ``rooms``."""
-        self._adapter.add_sockets(self._opts, rooms_tuple(rooms))
+        adapter = self._adapter
+        adapter.settle(adapter.add_sockets(self._opts, rooms_tuple(rooms)))
 
     def sockets_leave(self, rooms: str | Iterable[str]) -> None:
         """Make the matching sockets leave ``rooms``."""
-        self._adapter.del_sockets(self._opts, rooms_tuple(rooms))
+        adapter = self._adapter
+        adapter.settle(adapter.del_sockets(self._opts, rooms_tuple(rooms)))
 
     def disconnect_sockets(self, close: bool = False) -> None:
         """Disconnect the matching sockets (``close`` also closes their connection)."""
-        self._adapter.disconnect_sockets(self._opts, close)
+        adapter = self._adapter
+        adapter.settle(adapter.disconnect_sockets(self._opts, close))
 
     async def all_sockets(self) -> set[str]:
         """Ids of the sockets in the target rooms (ignores ``except_``; deprecated in Node)."""
         return await self._adapter.sockets(self._rooms)
-
-
-_tasks: set[asyncio.Task[Any]] = set()
-
-
-def _spawn(coro: Any) -> None:
-    task = asyncio.ensure_future(coro)
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
 
 
 class RemoteSocket:

@@ -21,6 +21,10 @@ Protocol state rules, as Node's:
 ``forced server close``: when the engine closed synchronously its ``close`` event has
 already delivered ``forced close`` and the second call finds nothing left to close,
 which is exactly how Node ends up with one reason or the other.
+
+What the Socket and the Namespace use of it: :meth:`Client.write` (a packet, encoded
+here), :meth:`Client.write_encoded` (messages already encoded, e.g. once for a whole
+broadcast), :meth:`Client.remove` (a socket that closed) and :meth:`Client.disconnect`.
 """
 
 from __future__ import annotations
@@ -41,8 +45,6 @@ if TYPE_CHECKING:
 __all__ = ["Client"]
 
 log = logging.getLogger("sioscope")
-
-_tasks: set[asyncio.Task[Any]] = set()
 
 
 class Client:
@@ -68,10 +70,17 @@ class Client:
 
     # -- writing ----------------------------------------------------------------
 
-    def _write_packet(self, packet: Packet, volatile: bool = False, compress: bool = True) -> None:
-        self._write_encoded(encode(packet), volatile, compress)
+    def write(self, packet: Packet, volatile: bool = False, compress: bool = True) -> None:
+        """Encode ``packet`` and write it (see :meth:`write_encoded`)."""
+        self.write_encoded(encode(packet), volatile, compress)
 
-    def _write_encoded(self, encoded: list[str | bytes], volatile: bool, compress: bool) -> None:
+    def write_encoded(self, encoded: list[str | bytes], volatile: bool, compress: bool) -> None:
+        """Write the messages of one encoded packet, if the connection is open.
+
+        A ``volatile`` packet is dropped when the transport is not writable right now;
+        ``compress`` is passed to the engine (it applies when the transport negotiated
+        it). Events go through :meth:`Socket.deliver`, which calls this.
+        """
         conn = self.conn
         if conn.ready_state != "open":
             return
@@ -103,24 +112,25 @@ class Client:
             and packet.type != PacketType.CONNECT
             and packet.type != PacketType.CONNECT_ERROR
         ):
-            socket._onpacket(packet)
+            socket.handle_packet(packet)
         else:
             log.debug("invalid state (packet type %s for %s)", packet.type, nsp)
             self.close()
 
     def _onerror(self, err: Exception) -> None:
         for socket in list(self.sockets.values()):
-            socket._emit_reserved("error", err)
+            socket.emit_reserved("error", err)
         self.conn.close(reason="parse error")
 
     # -- namespaces -------------------------------------------------------------
 
     def _connect(self, name: str, auth: dict[str, Any]) -> None:
         server = self.server
-        if name in server._nsps:
-            self._do_connect(server._nsps[name], auth)
+        nsp = server.namespaces.get(name)
+        if nsp is not None:
+            self._do_connect(nsp, auth)
             return
-        parents = list(server._parent_nsps)
+        parents = list(server.parent_namespaces)
         for index, parent in enumerate(parents):
             try:
                 allowed = parent.matches(name, auth)
@@ -128,11 +138,9 @@ class Client:
                 log.exception("dynamic namespace check failed")
                 continue
             if inspect.isawaitable(allowed):
-                task = asyncio.ensure_future(
+                server.tasks.spawn(
                     self._check_async(name, auth, allowed, parents[index + 1 :], parent)
                 )
-                _tasks.add(task)
-                task.add_done_callback(_tasks.discard)
                 return
             if allowed:
                 self._do_connect(self._child(name, parent), auth)
@@ -158,14 +166,14 @@ class Client:
         self._refuse_namespace(name)
 
     def _child(self, name: str, parent: Any) -> Namespace:
-        existing = self.server._nsps.get(name)
-        return existing if existing is not None else parent._create_child(name)
+        existing = self.server.namespaces.get(name)
+        return existing if existing is not None else parent.create_child(name)
 
     def _refuse_namespace(self, name: str) -> None:
-        self._write_packet(Packet(PacketType.CONNECT_ERROR, name, {"message": "Invalid namespace"}))
+        self.write(Packet(PacketType.CONNECT_ERROR, name, {"message": "Invalid namespace"}))
 
     def _do_connect(self, nsp: Namespace, auth: dict[str, Any]) -> None:
-        nsp._add(self, auth, self._on_socket_connected)
+        nsp.add(self, auth, self._on_socket_connected)
 
     def _on_socket_connected(self, socket: Socket) -> None:
         self.sockets[socket.id] = socket
@@ -174,7 +182,8 @@ class Client:
             self._connect_timer.cancel()
             self._connect_timer = None
 
-    def _remove(self, socket: Socket) -> None:
+    def remove(self, socket: Socket) -> None:
+        """Forget ``socket`` (it closed); the connection itself stays open."""
         if self.sockets.pop(socket.id, None) is not None:
             if self.nsps.get(socket.nsp.name) is socket:
                 del self.nsps[socket.nsp.name]
@@ -187,7 +196,7 @@ class Client:
 
     # -- closing ----------------------------------------------------------------
 
-    def _disconnect(self) -> None:
+    def disconnect(self) -> None:
         """Disconnect every socket (each gets its DISCONNECT), then close the connection."""
         for socket in list(self.sockets.values()):
             socket.disconnect()
@@ -205,7 +214,7 @@ class Client:
             self._connect_timer.cancel()
             self._connect_timer = None
         for socket in list(self.sockets.values()):
-            socket._onclose(reason, description)
+            socket.handle_close(reason, description)
         self.sockets.clear()
         self.nsps.clear()
         self._decoder.reset()

@@ -49,6 +49,18 @@ def run_listener(listener: Listener, *args: Any) -> Any:
     return result
 
 
+def call_safely(fn: Listener, *args: Any) -> None:
+    """Call a user's callback (sync or coroutine) and log its exception instead of raising.
+
+    For callbacks called from a timer or a read loop (ack replies, ack timeouts,
+    catch-all listeners): whatever the callback does wrong, the caller keeps working.
+    """
+    try:
+        run_listener(fn, *args)
+    except Exception:
+        log.exception("listener %r failed", fn)
+
+
 async def finish_chain(pending: Any, rest: Sequence[Callable[[Any], Any]], arg: Any) -> None:
     """Await ``pending`` (the first middleware that returned an awaitable), then run the
     ``rest`` of the chain on ``arg`` in order, awaiting each that is async. The first
@@ -156,6 +168,24 @@ class EventEmitter:
     def event_names(self) -> list[str]:
         """The events that have listeners."""
         return list(self._events)
+
+    def take_listeners(self, event: str) -> tuple[Listener, ...]:
+        """The listeners of ``event`` as ``emit`` would call them now, in order, with the
+        ``once`` ones unwrapped and already removed (so each runs at most once).
+
+        For dispatchers that call listeners their own way (the Socket's handler-arity
+        rules) yet must keep ``on``/``once``/``off`` semantics.
+        """
+        listeners = self._events.get(event)
+        if not listeners:
+            return ()
+        taken = tuple(listeners)
+        if not any(isinstance(entry, _Once) for entry in taken):
+            return taken
+        for entry in taken:
+            if isinstance(entry, _Once):
+                self.off(event, entry)  # this wrapper, not a plain `on` of the same function
+        return tuple(e.listener if isinstance(e, _Once) else e for e in taken)
 
     def has_listeners(self, event: str) -> bool:
         """Cheap check used on hot paths to skip building event payloads."""

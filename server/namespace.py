@@ -3,7 +3,8 @@
 A namespace owns its adapter, its connected sockets (``sockets``), its connection
 middlewares and the ack-id counter shared by every socket and broadcast in it.
 
-Connection sequence (``_add``), as Node's ``Namespace._add``:
+Connection sequence (:meth:`Namespace.add`, called by the Client), as Node's
+``Namespace._add``:
 
 1. the Socket is created (handshake complete, ``connected`` false, no rooms);
 2. middlewares run in order; the first exception refuses the connection with a
@@ -15,6 +16,13 @@ Connection sequence (``_add``), as Node's ``Namespace._add``:
 4. then: the socket enters ``sockets``, joins its own room, the CONNECT reply is
    written, and only after that ``connect`` and ``connection`` are emitted, so anything
    the ``connection`` handler sends follows the reply.
+
+What the other modules use of it: :meth:`Namespace.add` and :meth:`Namespace.remove`
+(the Client and the Socket), :meth:`Namespace.next_ack_id` (every emit with an ack, and
+an adapter's ``broadcast_with_ack``), :meth:`Namespace.receive_server_side_emit` (a
+cluster adapter delivering another server's ``server_side_emit``), ``parent`` (the
+dynamic parent of a child namespace, else ``None``) and
+:meth:`ParentNamespace.create_child`.
 """
 
 from __future__ import annotations
@@ -59,33 +67,29 @@ def _refusal_payload(err: BaseException) -> dict[str, Any]:
     return payload
 
 
-_tasks: set[asyncio.Task[Any]] = set()
-
-
-def _spawn(coro: Any) -> None:
-    task = asyncio.ensure_future(coro)
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
-
-
 class Namespace(EventEmitter):
     """A namespace: ``emit`` broadcasts to its sockets; ``on`` listens to its events."""
 
-    def __init__(self, server: Server, name: str) -> None:
+    def __init__(self, server: Server, name: str, parent: ParentNamespace | None = None) -> None:
         super().__init__()
         self.name = name
         self.server = server
+        #: The dynamic parent this namespace was created by (``io.of(regex | fn)``), or
+        #: ``None`` for a namespace of its own.
+        self.parent = parent
         self.sockets: dict[str, Socket] = {}
         self._pre_connect_sockets: dict[str, Socket] = {}
         self._fns: list[Callable[[Socket], Any]] = []
         self._ids = 0
-        self.adapter: Adapter = server._adapter_factory(self)
-        self.adapter.init()
+        self.adapter: Adapter = server.adapter_factory(self)
+        self.adapter.settle(self.adapter.init())
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name} sockets={len(self.sockets)}>"
 
-    def _next_ack_id(self) -> int:
+    def next_ack_id(self) -> int:
+        """The next ack id of this namespace (Node's ``_ids++``): one counter shared by
+        every socket's ``emit`` with an ack and every broadcast with acks in it."""
         ack_id = self._ids
         self._ids += 1
         return ack_id
@@ -100,9 +104,12 @@ class Namespace(EventEmitter):
         self._fns.append(fn)
         return fn
 
-    def _add(
+    def add(
         self, client: Client, auth: dict[str, Any], on_connected: Callable[[Socket], None]
     ) -> Socket:
+        """Start the connection sequence of the module docstring for ``client``;
+        ``on_connected(socket)`` runs once the socket is connected, before ``connect``
+        and ``connection`` are emitted."""
         socket = Socket(self, client, auth)
         self._pre_connect_sockets[socket.id] = socket
         loop = asyncio.get_running_loop()
@@ -114,7 +121,9 @@ class Namespace(EventEmitter):
                 loop.call_soon(self._after_middlewares, socket, err, on_connected)
                 return socket
             if inspect.isawaitable(result):
-                _spawn(self._finish_middlewares(socket, result, fns[index + 1 :], on_connected))
+                self.server.tasks.spawn(
+                    self._finish_middlewares(socket, result, fns[index + 1 :], on_connected)
+                )
                 return socket
         loop.call_soon(self._after_middlewares, socket, None, on_connected)
         return socket
@@ -138,25 +147,25 @@ class Namespace(EventEmitter):
     ) -> None:
         client = socket.client
         if client.conn.ready_state != "open":
-            socket._cleanup()
+            socket.cleanup()
             return
         if error is not None:
-            socket._cleanup()
-            client._write_packet(
-                Packet(PacketType.CONNECT_ERROR, self.name, _refusal_payload(error))
-            )
+            socket.cleanup()
+            client.write(Packet(PacketType.CONNECT_ERROR, self.name, _refusal_payload(error)))
             return
         self._do_connect(socket, on_connected)
 
     def _do_connect(self, socket: Socket, on_connected: Callable[[Socket], None]) -> None:
         self._pre_connect_sockets.pop(socket.id, None)
         self.sockets[socket.id] = socket
-        socket._onconnect()
+        socket.handle_connect()
         on_connected(socket)
         EventEmitter.emit(self, "connect", socket)
         EventEmitter.emit(self, "connection", socket)
 
-    def _remove(self, socket: Socket) -> None:
+    def remove(self, socket: Socket) -> None:
+        """Forget ``socket``, connected or not (called by :meth:`Socket.cleanup`); an
+        empty child namespace is dropped when ``cleanup_empty_child_namespaces`` is on."""
         # A refused (or abandoned) socket counts too, as in Node's override for
         # cleanupEmptyChildNamespaces: else each refused dynamic name would be kept.
         if self.sockets.pop(socket.id, None) is None:
@@ -165,9 +174,9 @@ class Namespace(EventEmitter):
             not self.sockets
             and not self._pre_connect_sockets
             and self.server.cleanup_empty_child_namespaces
-            and getattr(self, "_parent", None) is not None
+            and self.parent is not None
         ):
-            self.server._drop_child(self)
+            self.server.drop_child(self)
 
     # -- broadcasting ----------------------------------------------------------
 
@@ -245,7 +254,7 @@ class Namespace(EventEmitter):
         """Send ``event`` to the other servers of the cluster (none in memory)."""
         if event in SERVER_SIDE_RESERVED:
             raise ValueError(f'"{event}" is a reserved event name')
-        self.adapter.server_side_emit([event, *args], callback)
+        self.adapter.settle(self.adapter.server_side_emit([event, *args], callback))
         return True
 
     def server_side_emit_with_ack(self, event: str, *args: Any) -> Awaitable[list[Any]]:
@@ -263,8 +272,10 @@ class Namespace(EventEmitter):
         self.server_side_emit(event, *args, callback=done)
         return future
 
-    def _on_server_side_emit(self, args: list[Any]) -> None:
-        """An event from another server: emitted here so ``io.on(ev)`` sees it."""
+    def receive_server_side_emit(self, args: list[Any]) -> None:
+        """``[event, *args]`` that another server sent with ``server_side_emit`` (the last
+        argument may be an ack callback): emitted here, so ``io.on(event)`` sees it.
+        What a cluster adapter calls on receipt (Node's ``_onServerSideEmit``)."""
         EventEmitter.emit(self, *args)
 
 
@@ -293,15 +304,18 @@ class ParentNamespace(Namespace):
             return self.matcher.search(name) is not None
         return self.matcher(name, auth)
 
-    def _create_child(self, name: str) -> Namespace:
-        child = Namespace(self.server, name)
-        child._fns = list(self._fns)
+    def create_child(self, name: str) -> Namespace:
+        """The child namespace ``name``, with this parent's middlewares and ``connect``/
+        ``connection`` listeners as of now, registered with the server (which emits
+        ``new_namespace``). Called by the Client for a name this parent accepted."""
+        child = Namespace(self.server, name, parent=self)
+        for fn in self._fns:
+            child.use(fn)
         for event in ("connect", "connection"):
             for listener in self.listeners(event):
                 child.on(event, listener)
-        child._parent = self  # type: ignore[attr-defined]
         self.children.add(child)
-        self.server._register_child(child)
+        self.server.register_child(child)
         return child
 
     def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> bool:
@@ -324,4 +338,5 @@ class _ParentBroadcastAdapter(Adapter):
 
     def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
         for child in list(self.parent.children):
-            child.adapter.broadcast(Packet(packet.type, child.name, packet.data), opts)
+            adapter = child.adapter
+            adapter.settle(adapter.broadcast(Packet(packet.type, child.name, packet.data), opts))

@@ -4,6 +4,12 @@ As in Node, the EventEmitter API of the server acts on the main namespace ``/``
 (``io.on("connection")``, ``io.emit``), and ``new_namespace`` is emitted there too.
 Engine.IO options pass through to :class:`sioscope.server.engine.EngineServer`; durations are
 seconds.
+
+What the other modules use of it: ``namespaces`` and ``parent_namespaces`` (the Client
+resolves a CONNECT's namespace with them), ``adapter_factory`` (each Namespace builds its
+adapter with it), :meth:`Server.register_child` / :meth:`Server.drop_child` (dynamic
+child namespaces come and go) and ``tasks``, the owner of every background task of the
+server and of what it holds.
 """
 
 from __future__ import annotations
@@ -61,7 +67,9 @@ class Server:
             raise ValueError(f"connect_timeout must be >= 0 seconds, got {connect_timeout!r}")
         self.path = path.rstrip("/")
         self.connect_timeout = connect_timeout or 45.0  # Node: `|| 45000`
-        self._adapter_factory = adapter
+        #: ``nsp -> Adapter``: how each namespace builds its adapter (the ``adapter``
+        #: option: a class, or any factory of one).
+        self.adapter_factory = adapter
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self._nsps: dict[str, Namespace] = {}
         self._parent_nsps: list[ParentNamespace] = []
@@ -79,6 +87,12 @@ class Server:
     def namespaces(self) -> dict[str, Namespace]:
         """The live mapping of namespace name to Namespace (dynamic children included)."""
         return self._nsps
+
+    @property
+    def parent_namespaces(self) -> list[ParentNamespace]:
+        """The dynamic parents (``io.of(regex | fn)``), in creation order: the order in
+        which they are asked whether they accept a new namespace name."""
+        return self._parent_nsps
 
     def attach(self, app: web.Application) -> Server:
         """Serve Socket.IO on an aiohttp application."""
@@ -111,7 +125,7 @@ class Server:
         if nsp is None:
             for parent in self._parent_nsps:
                 if isinstance(parent.matcher, re.Pattern) and parent.matcher.search(name):
-                    nsp = parent._create_child(name)
+                    nsp = parent.create_child(name)
                     break
             else:
                 nsp = Namespace(self, name)
@@ -122,17 +136,21 @@ class Server:
             nsp.on("connect", fn)
         return nsp
 
-    def _register_child(self, child: Namespace) -> None:
+    def register_child(self, child: Namespace) -> None:
+        """Make a dynamic child namespace reachable by name and emit ``new_namespace``
+        (called by :meth:`ParentNamespace.create_child`)."""
         self._nsps[child.name] = child
         EventEmitter.emit(self.sockets, "new_namespace", child)
 
-    def _drop_child(self, child: Namespace) -> None:
+    def drop_child(self, child: Namespace) -> None:
+        """Forget an empty dynamic child namespace and close its adapter (Node's
+        ``cleanupEmptyChildNamespaces``; called by :meth:`Namespace.remove`)."""
         if self._nsps.get(child.name) is child:
             del self._nsps[child.name]
-        parent = getattr(child, "_parent", None)
+        parent = child.parent
         if parent is not None:
             parent.children.discard(child)
-        _spawn(child.adapter.close())
+        self.tasks.spawn(child.adapter.close())
 
     def use(self, fn: Callable[[Socket], Any]) -> Callable[[Socket], Any]:
         """A connection middleware of the main namespace only (Node's ``io.use``)."""
@@ -261,17 +279,8 @@ class Server:
         adapters = []
         for nsp in list(self._nsps.values()):
             for socket in list(nsp.sockets.values()):
-                socket._onclose("server shutting down")
+                socket.handle_close("server shutting down")
             adapters.append(nsp.adapter.close())
         await asyncio.gather(*adapters, return_exceptions=True)
         await self.engine.close()
         await self.tasks.close()
-
-
-_tasks: set[asyncio.Task[Any]] = set()
-
-
-def _spawn(coro: Any) -> None:
-    task = asyncio.ensure_future(coro)
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)

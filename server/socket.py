@@ -1,46 +1,45 @@
 """The server-side Socket: one client connected to one namespace (Node's ``Socket``).
 
-Node's semantics under Python names. Three choices a Python API had to make:
+Node's semantics under Python names. The choices a Python API had to make:
 
-1. **Handler arity is resolved once, at registration time, never by retrying on
-   ``TypeError``.** A handler for a client event gets the event's arguments. If the
-   client asked for an ack, the ack function is passed as the keyword ``ack=`` when the
-   handler has a parameter named ``ack`` (``async def chat(text, ack=None)``), else it
-   is appended as the last positional argument when the handler can take one more
-   (Node's convention: ``def chat(text, callback)``). Arguments beyond what a handler
-   accepts are dropped, as JavaScript drops them; ``*args`` takes everything. Missing
-   ones are ``None``, as JavaScript binds ``undefined``, so the handler still runs.
+1. **Handlers are called by the rules of** :mod:`sioscope.server.handlers` (arity
+   resolved once; the ack as ``ack=`` or as the last positional argument; missing
+   arguments ``None``, extra ones dropped).
 2. **Acks are callbacks or awaitables.** ``emit(ev, *args, callback=fn)`` calls
    ``fn(*reply)``; after ``timeout(s)`` it calls ``fn(None, *reply)`` or
    ``fn(TimeoutError("operation has timed out"))``, exactly Node's ``cb(err, ...)``.
    ``emit_with_ack`` sends at once and returns a future of the first reply argument.
 3. **``emit`` sends to the client.** Events emitted on the socket itself (``disconnect``,
-   ``disconnecting``, ``error``) go through ``_emit_reserved``, as Node's
+   ``disconnecting``, ``error``) go through :meth:`Socket.emit_reserved`, as Node's
    ``emitReserved``.
+4. **One write path.** Every EVENT that reaches this client, its own ``emit`` or a
+   broadcast, goes through :meth:`Socket.deliver`: outgoing catch-all listeners, then
+   the volatile and compress flags, then the write. A broadcast encodes once and calls
+   ``deliver`` per recipient with the same messages.
+5. **The layers around it talk to it by name**: the Client hands it packets
+   (:meth:`Socket.handle_packet`) and closes it (:meth:`Socket.handle_close`), the
+   Namespace completes its connection (:meth:`Socket.handle_connect`) or drops it
+   (:meth:`Socket.cleanup`), the adapter registers broadcast acks
+   (:meth:`Socket.register_ack`, :meth:`Socket.forget_ack`).
 
 Incoming events are dispatched synchronously from the engine's ``data`` event when
-the socket has no ``use`` middleware (no task per packet); coroutine handlers start as
-tasks, as every coroutine listener of the shared EventEmitter does.
+the socket has no ``use`` middleware (no task per packet); coroutine handlers and async
+middlewares run as tasks of the server (``io.tasks``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import functools
 import inspect
-import itertools
 import logging
-import os
-import time
-import weakref
 from collections.abc import Callable, Iterable, KeysView
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sioscope.server.broadcast import BroadcastOperator, check_reserved, rooms_tuple
-from sioscope.server.emitter import EventEmitter, _Once, finish_chain, run_listener
+from sioscope.server.emitter import EventEmitter, call_safely, finish_chain
+from sioscope.server.handlers import emit_to_listeners
+from sioscope.server.handshake import build_handshake
+from sioscope.server.ids import generate_id
 from sioscope.server.parser import Packet, PacketType, encode
 
 if TYPE_CHECKING:
@@ -53,183 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["Socket", "generate_id"]
 
 log = logging.getLogger("sioscope")
-
-_counter = itertools.count()
-
-
-def generate_id() -> str:
-    """20 chars of URL-safe base64: 12 random bytes and a 24-bit process counter (Node's)."""
-    tail = (next(_counter) & 0xFFFFFF).to_bytes(3, "big")
-    return base64.urlsafe_b64encode(os.urandom(12) + tail).decode()
-
-
-# -- handler arity, resolved once per function -------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Spec:
-    ack_keyword: bool
-    max_positional: int | None  # None: *args
-    required: int = 0  # positional parameters without a default (``ack`` aside)
-
-
-_plain_specs: weakref.WeakKeyDictionary[Any, _Spec] = weakref.WeakKeyDictionary()
-_bound_specs: weakref.WeakKeyDictionary[Any, _Spec] = weakref.WeakKeyDictionary()
-_UNKNOWN = _Spec(False, None)
-
-
-def _compute_spec(fn: Callable[..., Any]) -> _Spec:
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return _UNKNOWN
-    ack_keyword = False
-    positional = required = 0
-    var_positional = False
-    for param in params:
-        if param.name == "ack" and param.kind in (
-            param.POSITIONAL_OR_KEYWORD,
-            param.KEYWORD_ONLY,
-        ):
-            ack_keyword = True
-        elif param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
-            positional += 1
-            if param.default is param.empty:
-                required = positional
-        elif param.kind == param.VAR_POSITIONAL:
-            var_positional = True
-    return _Spec(ack_keyword, None if var_positional else positional, required)
-
-
-def handler_spec(fn: Callable[..., Any]) -> _Spec:
-    """How ``fn`` takes arguments and acks; computed once per function."""
-    func = getattr(fn, "__func__", None)
-    cache, key = (_bound_specs, func) if func is not None else (_plain_specs, fn)
-    try:
-        return cache[key]
-    except (KeyError, TypeError):
-        spec = _compute_spec(fn)
-        try:
-            cache[key] = spec
-        except TypeError:
-            pass  # not weak-referenceable: recomputed next time
-        return spec
-
-
-def call_handler(fn: Callable[..., Any], args: list[Any] | tuple[Any, ...], ack: Any) -> None:
-    """Call ``fn`` per the convention above; its exception is logged, not raised."""
-    spec = handler_spec(fn)
-    limit = spec.max_positional
-    try:
-        if spec.ack_keyword:
-            if limit is not None and len(args) > limit:
-                args = args[:limit]
-            if len(args) < spec.required:  # JavaScript passes undefined for the rest
-                args = [*args, *[None] * (spec.required - len(args))]
-            run_listener(functools.partial(fn, ack=ack), *args)
-            return
-        if ack is not None and (limit is None or limit > len(args)):
-            args = [*args, ack]
-        elif limit is not None and len(args) > limit:
-            args = args[:limit]
-        if len(args) < spec.required:
-            args = [*args, *[None] * (spec.required - len(args))]
-        run_listener(fn, *args)
-    except Exception:
-        log.exception("handler %r failed", fn)
-
-
-def emit_to_listeners(emitter: EventEmitter, event: str, args: list[Any], ack: Any) -> bool:
-    """EventEmitter dispatch with the handler convention (once-listeners honoured)."""
-    listeners = emitter._events.get(event)
-    if not listeners:
-        return False
-    for entry in tuple(listeners):
-        if isinstance(entry, _Once):
-            emitter.off(event, entry)  # this wrapper, not a plain `on` of the same function
-            call_handler(entry.listener, args, ack)
-        else:
-            call_handler(entry, args, ack)
-    return True
-
-
-# -- handshake ---------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=4)
-def _js_date_of_second(second: int) -> str:
-    moment = datetime.fromtimestamp(second).astimezone()
-    zone = moment.tzname() or ""
-    if zone == "UTC":
-        zone = "Coordinated Universal Time"
-    return moment.strftime("%a %b %d %Y %H:%M:%S GMT%z") + f" ({zone})"
-
-
-def _js_date(now: float) -> str:
-    """``String(new Date())``: ``Tue Nov 24 2026 23:03:22 GMT+0000 (Coordinated ...)``.
-
-    The string has a resolution of one second, so it is formatted once per second
-    (a burst of handshakes otherwise pays the strftime and tz lookup each time).
-    """
-    return _js_date_of_second(int(now))
-
-
-_SINGLE_VALUED_HEADERS = frozenset(
-    {
-        "age",
-        "authorization",
-        "content-length",
-        "content-type",
-        "etag",
-        "expires",
-        "from",
-        "host",
-        "if-modified-since",
-        "if-unmodified-since",
-        "last-modified",
-        "location",
-        "max-forwards",
-        "proxy-authorization",
-        "referer",
-        "retry-after",
-        "server",
-        "user-agent",
-    }
-)
-"""Headers whose repeats Node's ``http.IncomingMessage`` discards (the first one wins)."""
-
-
-def build_handshake(conn: Conn, auth: dict[str, Any]) -> dict[str, Any]:
-    """Node's ``socket.handshake`` from the connection's first HTTP request."""
-    request = conn.request
-    headers: dict[str, Any] = {}
-    query: dict[str, Any] = {}
-    url = ""
-    if request is not None:
-        for name, value in request.headers.items():
-            key = name.lower()
-            if key == "set-cookie":
-                headers.setdefault(key, []).append(value)
-            elif key not in headers:
-                headers[key] = value
-            elif key not in _SINGLE_VALUED_HEADERS:
-                separator = "; " if key == "cookie" else ", "
-                headers[key] = f"{headers[key]}{separator}{value}"
-        # Node: Object.fromEntries(url.searchParams), so a repeated key keeps its last value
-        query = dict(request.query.items())
-        url = request.raw_path
-    now = time.time()
-    return {
-        "headers": headers,
-        "time": _js_date(now),
-        "address": conn.remote_address,
-        "xdomain": "origin" in headers,
-        "secure": True if request is None else bool(conn.secure),
-        "issued": int(now * 1000),
-        "url": url,
-        "query": query,
-        "auth": auth,
-    }
 
 
 class _Ack:
@@ -247,7 +69,7 @@ class _Ack:
             return
         self.sent = True
         socket = self.socket
-        socket.client._write_packet(Packet(PacketType.ACK, socket.nsp.name, list(args), self.id))
+        socket.client.write(Packet(PacketType.ACK, socket.nsp.name, list(args), self.id))
 
     def __repr__(self) -> str:
         return f"<ack {self.id}>"
@@ -319,18 +141,52 @@ class Socket(EventEmitter):
         data = [event, *args]
         packet = Packet(PacketType.EVENT, self.nsp.name, data)
         if callback is not None:
-            packet.id = self.nsp._next_ack_id()
-            self._register_ack(packet.id, callback, flags.get("timeout"))
-        if self._any_outgoing:
-            self._notify_outgoing(data)
-        self.client._write_encoded(
-            encode(packet), bool(flags.get("volatile")), flags.get("compress", True) is not False
+            packet.id = self.nsp.next_ack_id()
+            self._expect_ack(packet.id, callback, flags.get("timeout"))
+        self.deliver(
+            data,
+            encode(packet),
+            bool(flags.get("volatile")),
+            flags.get("compress", True) is not False,
         )
         return True
 
-    def _register_ack(
-        self, ack_id: int, callback: Callable[..., Any], timeout: float | None
+    def deliver(
+        self, data: list[Any], encoded: list[str | bytes], volatile: bool, compress: bool
     ) -> None:
+        """Write one encoded EVENT to this client: the one write path (module rule 4).
+
+        ``data`` is the packet's ``[event, *args]``, which the outgoing catch-all
+        listeners see first; then a ``volatile`` packet is dropped when the transport
+        is not writable right now, and ``compress`` applies when the transport
+        negotiated it. ``encoded`` is what :func:`sioscope.server.parser.encode` gave
+        (one text message, then any binary attachments), written only if the
+        connection is open. The socket's own ``emit`` and every adapter broadcast call
+        this, so a broadcast encodes once and writes the same messages to each socket.
+        """
+        if self._any_outgoing:
+            self._notify_outgoing(data)
+        self.client.write_encoded(encoded, volatile, compress)
+
+    def register_ack(self, ack_id: int, callback: Callable[..., Any]) -> None:
+        """Call ``callback(*reply)`` when this client acks ``ack_id`` (once; no timeout).
+
+        What an adapter's ``broadcast_with_ack`` does for each recipient; the caller
+        owns the timeout and forgets the ack with :meth:`forget_ack` when it fires.
+        """
+        self._acks[ack_id] = callback
+
+    def forget_ack(self, ack_id: int, callback: Callable[..., Any] | None = None) -> bool:
+        """Stop waiting for the ack ``ack_id`` (only if it is still ``callback``, when
+        given); ``True`` if one was pending."""
+        acks = self._acks
+        pending = acks.get(ack_id)
+        if pending is None or (callback is not None and pending is not callback):
+            return False
+        del acks[ack_id]
+        return True
+
+    def _expect_ack(self, ack_id: int, callback: Callable[..., Any], timeout: float | None) -> None:
         if timeout is None:
             self._acks[ack_id] = callback
             return
@@ -338,7 +194,7 @@ class Socket(EventEmitter):
 
         def expire() -> None:
             if acks.pop(ack_id, None) is not None:
-                _call_safely(callback, TimeoutError("operation has timed out"))
+                call_safely(callback, TimeoutError("operation has timed out"))
 
         handle = asyncio.get_running_loop().call_later(timeout, expire)
 
@@ -444,24 +300,31 @@ class Socket(EventEmitter):
         if not self.connected:
             return self
         if close:
-            self.client._disconnect()
+            self.client.disconnect()
         else:
-            self.client._write_packet(Packet(PacketType.DISCONNECT, self.nsp.name))
-            self._onclose("server namespace disconnect")
+            self.client.write(Packet(PacketType.DISCONNECT, self.nsp.name))
+            self.handle_close("server namespace disconnect")
         return self
 
-    def _onclose(self, reason: str, description: Any = None) -> None:
+    def handle_close(self, reason: str, description: Any = None) -> None:
+        """The socket is closed for ``reason`` (Node's ``_onclose``): ``disconnecting``
+        (rooms still joined), then it leaves its rooms, its namespace and its client,
+        then ``disconnect``. Called by the Client when the connection closes and by the
+        Server on shutdown; a no-op once the socket is disconnected."""
         if not self.connected:
             return
-        self._emit_reserved("disconnecting", reason, description)
-        self._cleanup()
-        self.client._remove(self)
+        self.emit_reserved("disconnecting", reason, description)
+        self.cleanup()
+        self.client.remove(self)
         self.connected = False
-        self._emit_reserved("disconnect", reason, description)
+        self.emit_reserved("disconnect", reason, description)
 
-    def _cleanup(self) -> None:
+    def cleanup(self) -> None:
+        """Leave every room and the namespace (Node's ``_cleanup``); ``join`` is a no-op
+        afterwards. Called by :meth:`handle_close`, and by the Namespace for a socket
+        whose connection was refused or abandoned before it connected."""
         self.adapter.del_all(self.id)
-        self.nsp._remove(self)
+        self.nsp.remove(self)
         self._cleaned = True
 
     # -- middlewares and catch-all listeners ------------------------------------
@@ -514,28 +377,37 @@ class Socket(EventEmitter):
 
     def _notify_outgoing(self, data: list[Any]) -> None:
         for fn in tuple(self._any_outgoing):
-            _call_safely(fn, *data)
+            call_safely(fn, *data)
 
     # -- incoming packets -------------------------------------------------------
 
-    def _emit_reserved(self, event: str, *args: Any) -> None:
+    def emit_reserved(self, event: str, *args: Any) -> None:
+        """Emit ``event`` on this socket's own listeners (Node's ``emitReserved``): how
+        ``disconnecting``, ``disconnect`` and ``error`` reach the application, even
+        though :meth:`emit` refuses those names (it sends to the client)."""
         emit_to_listeners(self, event, list(args), None)
 
-    def _onconnect(self) -> None:
+    def handle_connect(self) -> None:
+        """Complete the connection (Node's ``_onconnect``): connected, joined to its own
+        room, and the CONNECT reply written. Called by the Namespace once the
+        middlewares accepted the socket, before ``connection`` is emitted."""
         self.connected = True
         self.join(self.id)
-        self.client._write_packet(Packet(PacketType.CONNECT, self.nsp.name, {"sid": self.id}))
+        self.client.write(Packet(PacketType.CONNECT, self.nsp.name, {"sid": self.id}))
 
-    def _onpacket(self, packet: Packet) -> None:
+    def handle_packet(self, packet: Packet) -> None:
+        """A decoded packet for this socket's namespace (Node's ``_onpacket``): an event
+        for the handlers, an ack for a pending callback, or the client's DISCONNECT."""
         ptype = packet.type
         if ptype == PacketType.EVENT or ptype == PacketType.BINARY_EVENT:
             self._onevent(packet)
         elif ptype == PacketType.ACK or ptype == PacketType.BINARY_ACK:
-            callback = self._acks.pop(packet.id, None)  # type: ignore[arg-type]
+            ack_id = packet.id
+            callback = self._acks.pop(ack_id, None) if ack_id is not None else None
             if callback is not None:
-                _call_safely(callback, *packet.data)
+                call_safely(callback, *packet.data)
         elif ptype == PacketType.DISCONNECT:
-            self._onclose("client namespace disconnect")
+            self.handle_close("client namespace disconnect")
 
     def _onevent(self, packet: Packet) -> None:
         args: list[Any] = packet.data
@@ -545,7 +417,7 @@ class Socket(EventEmitter):
             args.append(ack)
         if self._any_incoming:
             for fn in tuple(self._any_incoming):
-                _call_safely(fn, *args)
+                call_safely(fn, *args)
         if self._fns:
             self._run_middlewares(args, ack)
         else:
@@ -567,10 +439,12 @@ class Socket(EventEmitter):
             try:
                 result = fn(args)
             except Exception as err:
-                self._emit_reserved("error", err)
+                self.emit_reserved("error", err)
                 return
             if inspect.isawaitable(result):
-                _spawn(self._finish_middlewares(result, fns[index + 1 :], args, ack))
+                self.server.tasks.spawn(
+                    self._finish_middlewares(result, fns[index + 1 :], args, ack)
+                )
                 return
         self._dispatch(args, ack)
 
@@ -580,7 +454,7 @@ class Socket(EventEmitter):
         try:
             await finish_chain(pending, rest, args)
         except Exception as err:
-            self._emit_reserved("error", err)
+            self.emit_reserved("error", err)
             return
         self._dispatch(args, ack)
 
@@ -599,19 +473,3 @@ def _remove_any(listeners: list[Callable[..., Any]], fn: Callable[..., Any] | No
         if entry is fn or entry == fn:
             del listeners[index]
             return
-
-
-def _call_safely(fn: Callable[..., Any], *args: Any) -> None:
-    try:
-        run_listener(fn, *args)
-    except Exception:
-        log.exception("listener %r failed", fn)
-
-
-_tasks: set[asyncio.Task[Any]] = set()
-
-
-def _spawn(coro: Any) -> None:
-    task = asyncio.ensure_future(coro)
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)

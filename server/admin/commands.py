@@ -23,12 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sioscope.server.parser import RESERVED_EVENTS
+
 MAX_NAME = 1024  # characters in a namespace, room or event name
 MAX_ROOMS = 100  # rooms in one filter list
 MAX_ARGS = 64  # emit arguments
-RESERVED_EVENTS = frozenset(
-    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
-)
 COMMANDS = ("emit", "join", "leave", "_disconnect")
 
 

@@ -19,16 +19,14 @@ WebSocket (direct or upgrade).
 from __future__ import annotations
 
 import asyncio
-import base64
 import inspect
-import itertools
 import json
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from ..emitter import EventEmitter
+from ..ids import generate_id
 from .conn import Conn
 from .cookie import Cookie, CookieOption
 from .cors import CorsOrigins, CorsPolicy
@@ -55,16 +53,9 @@ ERROR_MESSAGES = {
 }
 
 _UPGRADES = {"polling": ("websocket",), "websocket": ()}
-_sequence = itertools.count()
 
 AllowRequest = Callable[[Request], Any]
 Middleware = Callable[[Request], Any]
-
-
-def generate_id() -> str:
-    """20 chars of URL-safe base64: 12 random bytes and a 3-byte counter (Node's base64id)."""
-    raw = secrets.token_bytes(12) + (next(_sequence) & 0xFFFFFF).to_bytes(3, "big")
-    return base64.urlsafe_b64encode(raw).decode("ascii")
 
 
 def _query(request: Request) -> dict[str, str]:

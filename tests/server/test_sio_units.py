@@ -10,7 +10,8 @@ import pytest
 
 from sioscope.server.adapter import Adapter, BroadcastOptions
 from sioscope.server.broadcast import BroadcastOperator
-from sioscope.server.socket import call_handler, generate_id, handler_spec
+from sioscope.server.handlers import call_handler, handler_spec
+from sioscope.server.ids import generate_id
 
 
 class _Nsp:
@@ -62,7 +63,7 @@ def test_adapter_keeps_join_order_like_node_sets() -> None:
     assert list(adapter.socket_rooms("z") or ()) == ["z", "b", "a-room", "c"]
     assert list(adapter.rooms["c"]) == ["z", "a", "m"]
     assert list(adapter.rooms) == ["z", "m", "a", "b", "a-room", "c"]
-    select = lambda **kw: [s.id for s in adapter._apply(BroadcastOptions(**kw))]  # noqa: E731
+    select = lambda **kw: [s.id for s in adapter.select(BroadcastOptions(**kw))]  # noqa: E731
     assert select(rooms=("c",)) == ["z", "a", "m"]
     assert select(rooms=("b", "c")) == ["z", "a", "m"]  # b's members, then c's new ones
     assert select(rooms=("c",), except_rooms=("a",)) == ["z", "m"]
@@ -85,7 +86,7 @@ def test_apply_selects_connected_once_honouring_except() -> None:
         adapter.add_all(sid, [sid, *rooms])
         if sid != "pending":
             nsp.sockets[sid] = type("S", (), {"id": sid})()
-    select = lambda **kw: [s.id for s in adapter._apply(BroadcastOptions(**kw))]  # noqa: E731
+    select = lambda **kw: [s.id for s in adapter.select(BroadcastOptions(**kw))]  # noqa: E731
     assert select(rooms=("x", "y")) == ["a", "b"]  # no duplicate, no unconnected
     assert select(rooms=("y",), except_rooms=("x",)) == ["b"]
     assert sorted(select()) == ["a", "b", "c"]

@@ -1,0 +1,120 @@
+"""Handler arity: how a Socket calls an event handler, resolved once per function.
+
+Rules:
+
+1. **Resolved once, at the first call, never by retrying on ``TypeError``.** The
+   signature of a handler is read once and cached per function (per underlying function
+   for bound methods), so a handler whose body raises ``TypeError`` is not called twice.
+2. A handler for a client event gets the event's arguments. If the client asked for an
+   ack, the ack function is passed as the keyword ``ack=`` when the handler has a
+   parameter named ``ack`` (``async def chat(text, ack=None)``), else it is appended as
+   the last positional argument when the handler can take one more (Node's convention:
+   ``def chat(text, callback)``).
+3. Arguments beyond what a handler accepts are dropped, as JavaScript drops them;
+   ``*args`` takes everything. Missing ones are ``None``, as JavaScript binds
+   ``undefined``, so the handler still runs.
+4. A handler's exception is logged, never raised into the read loop that called it; a
+   coroutine handler starts as a task of the owning server, like every coroutine
+   listener of the EventEmitter.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sioscope.server.emitter import EventEmitter, run_listener
+
+__all__ = ["HandlerSpec", "call_handler", "emit_to_listeners", "handler_spec"]
+
+log = logging.getLogger("sioscope")
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerSpec:
+    """How one function takes arguments and acks (rules 2-3)."""
+
+    ack_keyword: bool
+    max_positional: int | None  # None: *args
+    required: int = 0  # positional parameters without a default (``ack`` aside)
+
+
+_plain_specs: weakref.WeakKeyDictionary[Any, HandlerSpec] = weakref.WeakKeyDictionary()
+_bound_specs: weakref.WeakKeyDictionary[Any, HandlerSpec] = weakref.WeakKeyDictionary()
+_UNKNOWN = HandlerSpec(False, None)
+
+
+def _compute_spec(fn: Callable[..., Any]) -> HandlerSpec:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return _UNKNOWN
+    ack_keyword = False
+    positional = required = 0
+    var_positional = False
+    for param in params:
+        if param.name == "ack" and param.kind in (
+            param.POSITIONAL_OR_KEYWORD,
+            param.KEYWORD_ONLY,
+        ):
+            ack_keyword = True
+        elif param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            positional += 1
+            if param.default is param.empty:
+                required = positional
+        elif param.kind == param.VAR_POSITIONAL:
+            var_positional = True
+    return HandlerSpec(ack_keyword, None if var_positional else positional, required)
+
+
+def handler_spec(fn: Callable[..., Any]) -> HandlerSpec:
+    """How ``fn`` takes arguments and acks; computed once per function (rule 1)."""
+    func = getattr(fn, "__func__", None)
+    cache, key = (_bound_specs, func) if func is not None else (_plain_specs, fn)
+    try:
+        return cache[key]
+    except (KeyError, TypeError):
+        spec = _compute_spec(fn)
+        try:
+            cache[key] = spec
+        except TypeError:
+            pass  # not weak-referenceable: recomputed next time
+        return spec
+
+
+def call_handler(fn: Callable[..., Any], args: list[Any] | tuple[Any, ...], ack: Any) -> None:
+    """Call ``fn`` per the rules above; its exception is logged, not raised (rule 4)."""
+    spec = handler_spec(fn)
+    limit = spec.max_positional
+    try:
+        if spec.ack_keyword:
+            if limit is not None and len(args) > limit:
+                args = args[:limit]
+            if len(args) < spec.required:  # JavaScript passes undefined for the rest
+                args = [*args, *[None] * (spec.required - len(args))]
+            run_listener(functools.partial(fn, ack=ack), *args)
+            return
+        if ack is not None and (limit is None or limit > len(args)):
+            args = [*args, ack]
+        elif limit is not None and len(args) > limit:
+            args = args[:limit]
+        if len(args) < spec.required:
+            args = [*args, *[None] * (spec.required - len(args))]
+        run_listener(fn, *args)
+    except Exception:
+        log.exception("handler %r failed", fn)
+
+
+def emit_to_listeners(emitter: EventEmitter, event: str, args: list[Any], ack: Any) -> bool:
+    """EventEmitter dispatch with the handler rules (``once`` listeners honoured)."""
+    listeners = emitter.take_listeners(event)
+    if not listeners:
+        return False
+    for listener in listeners:
+        call_handler(listener, args, ack)
+    return True
