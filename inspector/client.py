@@ -38,6 +38,12 @@ _eio_log.addHandler(logging.NullHandler())
 
 CONNECT_TIMEOUT = 10.0
 CONFIG_TIMEOUT = 5.0  # after the CONNECT ack, for the admin namespace's ``config``
+MAX_MESSAGE = 1 << 30
+"""The largest websocket message accepted (aiohttp's default is 4 MiB). Node's admin-ui
+sends ``all_sockets`` as one event, about 500 bytes a socket: 4 MiB is ~8,000 sockets,
+and past it aiohttp closed the connection, so the inspector reconnected forever with
+``0 sockets``. 1 GiB is two million sockets; a server is trusted this far, as the official
+UI (a browser, no limit) trusts it."""
 
 
 class AdminConnectError(Exception):
@@ -153,7 +159,10 @@ class AdminClient:
     async def _connect(self, use_session: bool) -> None:
         self._set_state("connecting", self.base_url)
         eio = engineio.AsyncClient(
-            logger=_eio_log, handle_sigint=False, request_timeout=CONNECT_TIMEOUT
+            logger=_eio_log,
+            handle_sigint=False,
+            request_timeout=CONNECT_TIMEOUT,
+            websocket_extra_options={"max_msg_size": MAX_MESSAGE},
         )
         eio.on("message", self._on_message)
         self._decoder = Decoder()
