@@ -37,6 +37,7 @@ _eio_log = logging.getLogger("sioscope.inspector.engineio")
 _eio_log.addHandler(logging.NullHandler())
 
 CONNECT_TIMEOUT = 10.0
+CMD_SUBSCRIBE = "sioscope:subscribe"
 CONFIG_TIMEOUT = 5.0  # after the CONNECT ack, for the admin namespace's ``config``
 MAX_MESSAGE = 1 << 30
 """The largest websocket message accepted (aiohttp's default is 4 MiB). Node's admin-ui
@@ -133,8 +134,9 @@ class AdminClient:
         elif self.options.username is not None:
             auth["username"] = self.options.username
             auth["password"] = self.options.password or ""
-        if self.options.packets:
-            auth["sioscope"] = {"packets": True}
+        # Exactly the official UI's payload: python-socketio's instrument() compares the
+        # whole auth object, so an extra key (we once sent "sioscope") fails the login.
+        # The packet stream is asked for after login (``_subscribe``).
         return auth
 
     @property
@@ -217,6 +219,10 @@ class AdminClient:
                 "(no config received; is --namespace right?)"
             ) from None
         self.sid = ack.data.get("sid") if isinstance(ack.data, dict) else None
+        if self.options.packets and self.model.has_packet_stream:
+            # The extension's own opt-in (docs/admin-extension.md): answered with
+            # ``sioscope:snapshot``, after which the batches start at seq 1.
+            await self._send(eio, CMD_SUBSCRIBE, {"packets": True})
         self.transport = eio.transport()
         self.attempt = 0
         self.last_error = ""
@@ -320,8 +326,11 @@ class AdminClient:
         """Send one admin command; ``AdminConnectError`` if not connected."""
         if self._eio is None or self.state != "connected":
             raise AdminConnectError(f"not connected ({self.state})")
+        await self._send(self._eio, name, *args)
+
+    async def _send(self, eio: engineio.AsyncClient, name: str, *args: Any) -> None:
         for part in encode(Packet(PacketType.EVENT, self.namespace, [name, *args])):
-            await self._eio.send(part)
+            await eio.send(part)
 
     async def disconnect_socket(self, nsp: str, socket_id: str, close: bool = False) -> None:
         """``_disconnect``: ``close`` also closes the socket's whole Engine.IO client."""

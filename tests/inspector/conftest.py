@@ -98,3 +98,41 @@ async def wait_for(pred: Callable[[], bool], timeout: float = 10.0, step: float 
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(step)
+
+
+@dataclass
+class PysioAdminServer:
+    """python-socketio's own ``AsyncServer.instrument()`` on aiohttp, with one app socket."""
+
+    url: str
+    sio: Any
+    runner: Any
+    clients: list[Any]
+
+
+@pytest.fixture
+async def pysio_admin() -> AsyncIterator[PysioAdminServer]:
+    import socketio
+    from aiohttp import web
+
+    sio = socketio.AsyncServer(async_mode="aiohttp")
+    # python-socketio compares the whole auth object with this dict (admin-ui.md §6).
+    sio.instrument(auth={"username": "admin", "password": "s3cret"}, server_stats_interval=1)
+    app = web.Application()
+    sio.attach(app)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    url = f"http://127.0.0.1:{port}"
+    app_client = socketio.AsyncClient()
+    await app_client.connect(url, transports=["websocket"])
+    server = PysioAdminServer(url, sio, runner, [app_client])
+    yield server
+    for client in server.clients:
+        with contextlib.suppress(Exception):
+            await client.disconnect()
+    with contextlib.suppress(Exception):
+        await sio.shutdown()
+    await runner.cleanup()

@@ -1,0 +1,44 @@
+"""Logging in to every kind of server: Node's admin-ui, python-socketio's instrument(), ours.
+
+The login payload must be exactly the official UI's (``{username, password}``): python-
+socketio compares the whole auth object, so one extra key is "authentication failed".
+The packet stream (ours only) is asked for with a command after login.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sioscope.inspector.client import AdminClient, ClientOptions
+from sioscope.inspector.model import Model
+from tests.inspector.conftest import PysioAdminServer, wait_for
+
+pytestmark = pytest.mark.interop
+
+
+async def test_python_socketio_accepts_the_right_password(pysio_admin: PysioAdminServer) -> None:
+    model = Model()
+    client = AdminClient(ClientOptions(pysio_admin.url, username="admin", password="s3cret"), model)
+    try:
+        await client.connect()
+        assert client.state == "connected"
+        client.start()
+        app_sid = pysio_admin.clients[0].get_sid("/")
+        await wait_for(lambda: app_sid in model.sockets)
+    finally:
+        await client.close()
+
+
+async def test_our_packet_stream_is_asked_for_after_login(our_demo) -> None:
+    model = Model()
+    client = AdminClient(ClientOptions(our_demo.url), model)
+    try:
+        await client.connect()
+        client.start()
+        await wait_for(lambda: model.snapshots >= 1 and model.packets.total > 0)
+        admin = our_demo.io.of("/admin")
+        # The demo runs without auth, so the official UI's payload is empty: nothing else.
+        assert [s.handshake["auth"] for s in admin.sockets.values()] == [{}]
+    finally:
+        await client.close()
+    assert model.gaps == 0
