@@ -136,7 +136,7 @@ class AdminClient:
             auth["password"] = self.options.password or ""
         # Exactly the official UI's payload: python-socketio's instrument() compares the
         # whole auth object, so an extra key (we once sent "sioscope") fails the login.
-        # The packet stream is asked for after login (``_subscribe``).
+        # The packet stream is asked for after login (see ``_connect``).
         return auth
 
     @property
