@@ -120,7 +120,8 @@ class Adapter(EventEmitter):
 
     @property
     def tasks(self) -> TaskSet:
-        """The background tasks this adapter may start: the server's (rules 4 and 6)."""
+        """The server's tasks (``nsp.server.tasks``): coroutine listeners of the room
+        events, settled commands (rule 4) and the adapter's own background work (rule 6)."""
         return self.nsp.server.tasks
 
     def settle(self, result: Command) -> None:

@@ -134,7 +134,7 @@ class BroadcastOperator:
                 for socket in adapter.nsp.sockets.values():
                     socket.forget_ack(ack_id, collect)
             error = TimeoutError("operation has timed out")
-            call_safely(callback, error, None if single else responses)
+            call_safely(adapter.tasks, callback, error, None if single else responses)
 
         delay = self._flags.get("timeout")
         timer = loop.call_later(_NO_TIMEOUT_DELAY if delay is None else delay, on_timeout)
@@ -148,7 +148,7 @@ class BroadcastOperator:
                 state["timed_out"] = True  # completed: ignore anything late
                 timer.cancel()
                 result = (responses[0] if responses else None) if single else responses
-                call_safely(callback, None, result)
+                call_safely(adapter.tasks, callback, None, result)
 
         def on_count(count: int) -> None:
             state["clients"] += count

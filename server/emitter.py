@@ -3,9 +3,15 @@
 Node's ``EventEmitter`` semantics, with one Python twist: a listener may be a
 coroutine function. Its coroutine is started as a task, so ``emit`` stays
 synchronous (as in Node, listeners run in registration order and ``emit`` returns
-whether there was any). The task is kept referenced until it ends and its
-exception, if any, is logged: a user's handler must never take the server down,
-and an un-referenced task could be garbage-collected mid-flight.
+whether there was any). The task belongs to the emitter's owner, the
+:class:`~sioscope.server.tasks.TaskSet` given as ``EventEmitter(tasks)``: the server's
+``io.tasks`` for its namespaces, sockets and adapters, the EngineServer's own set for
+the engine and its connections. The set keeps the task referenced until it ends (an
+un-referenced task could be garbage-collected mid-flight), logs its exception (a
+user's handler must never take the server down), and cancels it when its owner
+closes. An emitter built without an owner owns its tasks: ``emitter.tasks`` is a
+TaskSet of its own, closed by whoever closes the emitter's object (the EngineServer
+does, in ``close()``).
 
 A listener that raises synchronously is logged and the next one still runs. Node
 would let the exception escape, but here the emitter is usually called from a
@@ -15,48 +21,49 @@ did nothing wrong.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, overload
+
+from sioscope.server.tasks import TaskSet
 
 log = logging.getLogger("sioscope")
 
 Listener = Callable[..., Any]
 F = TypeVar("F", bound=Listener)
 
-_background: set[asyncio.Task[Any]] = set()
 
-
-def _log_task_result(task: asyncio.Task[Any]) -> None:
-    _background.discard(task)
-    if not task.cancelled() and (exc := task.exception()) is not None:
-        log.error("listener task failed", exc_info=exc)
-
-
-def run_listener(listener: Listener, *args: Any) -> Any:
-    """Call ``listener``; start its coroutine as a task if it returns one.
+def run_listener(tasks: TaskSet, listener: Listener, *args: Any) -> Any:
+    """Call ``listener``; start what it returns as a task of ``tasks`` if it is awaitable.
 
     Returns the task (for a coroutine listener) or the listener's return value.
     """
     result = listener(*args)
     if result is not None and inspect.isawaitable(result):  # most listeners return None
-        task = asyncio.ensure_future(result)
-        _background.add(task)
-        task.add_done_callback(_log_task_result)
-        return task
+        return start_awaitable(tasks, result)
     return result
 
 
-def call_safely(fn: Listener, *args: Any) -> None:
+def start_awaitable(tasks: TaskSet, result: Awaitable[Any]) -> Any:
+    """Run ``result`` (what a listener or handler returned) as a task of ``tasks``."""
+    coro = result if inspect.iscoroutine(result) else _awaited(result)
+    return tasks.spawn(coro)
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    """A coroutine of any awaitable: a task needs one."""
+    return await awaitable
+
+
+def call_safely(tasks: TaskSet, fn: Listener, *args: Any) -> None:
     """Call a user's callback (sync or coroutine) and log its exception instead of raising.
 
     For callbacks called from a timer or a read loop (ack replies, ack timeouts,
     catch-all listeners): whatever the callback does wrong, the caller keeps working.
     """
     try:
-        run_listener(fn, *args)
+        run_listener(tasks, fn, *args)
     except Exception:
         log.exception("listener %r failed", fn)
 
@@ -97,10 +104,25 @@ class _Once:
 
 
 class EventEmitter:
-    """Node's EventEmitter: ``on``/``once``/``off``/``emit`` and friends."""
+    """Node's EventEmitter: ``on``/``once``/``off``/``emit`` and friends.
 
-    def __init__(self) -> None:
+    ``tasks`` owns the tasks of coroutine listeners (see the module docstring); without
+    it the emitter owns them in a TaskSet of its own.
+    """
+
+    def __init__(self, tasks: TaskSet | None = None) -> None:
         self._events: dict[str, list[Listener]] = {}
+        self._owner = tasks
+
+    @property
+    def tasks(self) -> TaskSet:
+        """Where the coroutine listeners of this emitter run (module docstring): the
+        owner given at construction, else a TaskSet of the emitter's own (made on first
+        use). A subclass whose owner is found later may override this property."""
+        owner = self._owner
+        if owner is None:
+            owner = self._owner = TaskSet()
+        return owner
 
     @overload
     def on(self, event: str) -> Callable[[F], F]: ...
@@ -198,7 +220,9 @@ class EventEmitter:
             return False
         for listener in tuple(listeners):
             try:
-                run_listener(listener, *args)
+                result = listener(*args)
+                if result is not None and inspect.isawaitable(result):
+                    start_awaitable(self.tasks, result)  # the owner is looked up only here
             except Exception:
                 log.exception("listener for %r failed", event)
         return True

@@ -14,13 +14,12 @@ Rules:
    ``*args`` takes everything. Missing ones are ``None``, as JavaScript binds
    ``undefined``, so the handler still runs.
 4. A handler's exception is logged, never raised into the read loop that called it; a
-   coroutine handler starts as a task of the owning server, like every coroutine
-   listener of the EventEmitter.
+   coroutine handler starts as a task of the emitter's owner (``io.tasks`` for a
+   socket), like every coroutine listener of the EventEmitter.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
 import logging
 import weakref
@@ -28,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sioscope.server.emitter import EventEmitter, run_listener
+from sioscope.server.emitter import EventEmitter, start_awaitable
 
 __all__ = ["HandlerSpec", "call_handler", "emit_to_listeners", "handler_spec"]
 
@@ -87,8 +86,10 @@ def handler_spec(fn: Callable[..., Any]) -> HandlerSpec:
         return spec
 
 
-def call_handler(fn: Callable[..., Any], args: list[Any] | tuple[Any, ...], ack: Any) -> None:
-    """Call ``fn`` per the rules above; its exception is logged, not raised (rule 4)."""
+def call_handler(fn: Callable[..., Any], args: list[Any] | tuple[Any, ...], ack: Any) -> Any:
+    """Call ``fn`` per the rules above and return what it returned (``None`` if it
+    raised: the exception is logged, rule 4). A coroutine handler's coroutine is
+    returned unstarted; :func:`emit_to_listeners` runs it on the emitter's tasks."""
     spec = handler_spec(fn)
     limit = spec.max_positional
     try:
@@ -97,17 +98,17 @@ def call_handler(fn: Callable[..., Any], args: list[Any] | tuple[Any, ...], ack:
                 args = args[:limit]
             if len(args) < spec.required:  # JavaScript passes undefined for the rest
                 args = [*args, *[None] * (spec.required - len(args))]
-            run_listener(functools.partial(fn, ack=ack), *args)
-            return
+            return fn(*args, ack=ack)
         if ack is not None and (limit is None or limit > len(args)):
             args = [*args, ack]
         elif limit is not None and len(args) > limit:
             args = args[:limit]
         if len(args) < spec.required:
             args = [*args, *[None] * (spec.required - len(args))]
-        run_listener(fn, *args)
+        return fn(*args)
     except Exception:
         log.exception("handler %r failed", fn)
+        return None
 
 
 def emit_to_listeners(emitter: EventEmitter, event: str, args: list[Any], ack: Any) -> bool:
@@ -116,5 +117,7 @@ def emit_to_listeners(emitter: EventEmitter, event: str, args: list[Any], ack: A
     if not listeners:
         return False
     for listener in listeners:
-        call_handler(listener, args, ack)
+        result = call_handler(listener, args, ack)
+        if result is not None and inspect.isawaitable(result):
+            start_awaitable(emitter.tasks, result)
     return True

@@ -71,7 +71,7 @@ class Namespace(EventEmitter):
     """A namespace: ``emit`` broadcasts to its sockets; ``on`` listens to its events."""
 
     def __init__(self, server: Server, name: str, parent: ParentNamespace | None = None) -> None:
-        super().__init__()
+        super().__init__(server.tasks)
         self.name = name
         self.server = server
         #: The dynamic parent this namespace was created by (``io.of(regex | fn)``), or

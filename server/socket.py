@@ -79,7 +79,7 @@ class Socket(EventEmitter):
     """A client connected to a namespace; see the module docstring for conventions."""
 
     def __init__(self, nsp: Namespace, client: Client, auth: dict[str, Any]) -> None:
-        super().__init__()
+        super().__init__(nsp.server.tasks)
         self.nsp = nsp
         self.server: Server = nsp.server
         self.adapter: Adapter = nsp.adapter
@@ -194,13 +194,13 @@ class Socket(EventEmitter):
 
         def expire() -> None:
             if acks.pop(ack_id, None) is not None:
-                call_safely(callback, TimeoutError("operation has timed out"))
+                call_safely(self.tasks, callback, TimeoutError("operation has timed out"))
 
         handle = asyncio.get_running_loop().call_later(timeout, expire)
 
-        def reply(*args: Any) -> None:
+        def reply(*args: Any) -> Any:
             handle.cancel()
-            callback(None, *args)
+            return callback(None, *args)  # a coroutine callback's coroutine: run by the caller
 
         acks[ack_id] = reply
 
@@ -377,7 +377,7 @@ class Socket(EventEmitter):
 
     def _notify_outgoing(self, data: list[Any]) -> None:
         for fn in tuple(self._any_outgoing):
-            call_safely(fn, *data)
+            call_safely(self.tasks, fn, *data)
 
     # -- incoming packets -------------------------------------------------------
 
@@ -405,7 +405,7 @@ class Socket(EventEmitter):
             ack_id = packet.id
             callback = self._acks.pop(ack_id, None) if ack_id is not None else None
             if callback is not None:
-                call_safely(callback, *packet.data)
+                call_safely(self.tasks, callback, *packet.data)
         elif ptype == PacketType.DISCONNECT:
             self.handle_close("client namespace disconnect")
 
@@ -417,7 +417,7 @@ class Socket(EventEmitter):
             args.append(ack)
         if self._any_incoming:
             for fn in tuple(self._any_incoming):
-                call_safely(fn, *args)
+                call_safely(self.tasks, fn, *args)
         if self._fns:
             self._run_middlewares(args, ack)
         else:
@@ -442,9 +442,7 @@ class Socket(EventEmitter):
                 self.emit_reserved("error", err)
                 return
             if inspect.isawaitable(result):
-                self.server.tasks.spawn(
-                    self._finish_middlewares(result, fns[index + 1 :], args, ack)
-                )
+                self.tasks.spawn(self._finish_middlewares(result, fns[index + 1 :], args, ack))
                 return
         self._dispatch(args, ack)
 

@@ -3,7 +3,8 @@
 Rules:
 
 1. A task is started through the :class:`TaskSet` of its owner (``io.tasks`` for the
-   Socket.IO server and what it holds: namespaces, sockets, the admin instrument), never
+   Socket.IO server and what it holds: namespaces, sockets, adapters, the admin
+   instrument; ``engine.tasks`` for the EngineServer and its connections), never
    with a bare ``asyncio.ensure_future`` kept in a module global: two servers in one
    process share nothing, and closing one leaves the other's work running.
 2. The set keeps a strong reference to each task until it is done (asyncio keeps only a

@@ -97,7 +97,7 @@ class Conn(EventEmitter):
         request: Request,
         protocol: int = 4,
     ) -> None:
-        super().__init__()
+        super().__init__(server.tasks)  # coroutine listeners: tasks of the EngineServer
         self.id = sid
         self.server = server
         self.request = request

@@ -192,6 +192,7 @@ class EngineServer(EventEmitter):
         pending = [w for w in writers if not w.done()]
         if pending:
             await asyncio.wait(pending, timeout=2.0)
+        await self.tasks.close()  # the coroutine listeners of the engine and its Conns
 
     # -- what a Conn asks of its server ------------------------------------------------
 
