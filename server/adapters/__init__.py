@@ -1,0 +1,1 @@
+"""Cluster adapters: Node's wire protocols on Redis (see each module)."""

@@ -1,0 +1,196 @@
+"""A Node socket.io 4.8 server with the real ``createShardedAdapter`` (npm
+``@socket.io/redis-adapter`` 8.3.0) and a sioscope server with ours, on one redis-server;
+real socket.io-client clients on both. Each cluster operation runs in both directions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sioscope.server import Server
+from sioscope.server.adapters.sharded import create_sharded_adapter
+from tests.cluster.cluster_support import Cluster, eventually, is_type
+from tests.redis_server import RedisServer
+
+
+def python_app(io: Server) -> None:
+    """The same application as cluster-node.js's: rooms and data from auth, a "ping"."""
+
+    @io.on("connection")
+    def on_connection(socket: Any) -> None:
+        auth = socket.handshake["auth"]
+        socket.join(auth.get("rooms", []))
+        socket.data = auth.get("data", {})
+
+    @io.on("ping")
+    def on_ping(arg: Any, callback: Any = None) -> None:
+        if callback is not None:
+            callback(["pong", arg])
+
+
+async def start(cluster: Cluster, redis_server: RedisServer, mode: str = "dynamic") -> Any:
+    node = await cluster.node_server(
+        "sharded", redis_server.url, adapterOptions={"subscriptionMode": mode}
+    )
+    adapter = create_sharded_adapter(cluster.redis(redis_server.url), subscription_mode=mode)
+    io, url = await cluster.sioscope(python_app, adapter=adapter)
+    clients = await cluster.clients()
+    clients.open("n1", node.url, auth={"rooms": ["r1"], "data": {"who": "n1"}})
+    clients.open("n2", node.url, auth={"rooms": ["r2"], "data": {"who": "n2"}})
+    clients.open("p1", url, auth={"rooms": ["r1"], "data": {"who": "p1"}})
+    clients.open("p2", url, auth={"rooms": ["r2"], "data": {"who": "p2"}})
+    ids = {name: (await clients.connected(name))["id"] for name in ("n1", "n2", "p1", "p2")}
+    await eventually(lambda: io.of("/").adapter.server_count())
+    assert await eventually(lambda: _count_is(io, 2))
+    assert await node.run("serverCount") == 2
+    return node, io, clients, ids
+
+
+async def _count_is(io: Server, n: int) -> bool:
+    return await io.of("/").adapter.server_count() == n
+
+
+async def test_broadcasts_both_ways(redis_server: RedisServer, cluster: Cluster) -> None:
+    node, io, clients, ids = await start(cluster, redis_server)
+    io.emit("from-py", "all", b"\x01\x02")
+    io.to("r1").emit("from-py", "r1")
+    io.except_("r1").emit("from-py", "not-r1")
+    io.to(ids["n2"]).emit("from-py", "to-n2")  # a socket-id room: the main channel
+    io.local.emit("from-py", "local")
+    await node.run("emit", event="from-node", args=["all", {"$bin": "0304"}])
+    await node.run("emit", event="from-node", rooms=["r2"], args=["r2"])
+    await node.run("emit", event="from-node", args=["done"])
+    for name in ("n1", "n2", "p1", "p2"):
+        await clients.wait_for(is_type("event", name=name, event="from-node", args=["done"]))
+    got = {
+        name: [e["args"] for e in clients.events(name, "from-py")]
+        for name in ("n1", "n2", "p1", "p2")
+    }
+    assert got["n1"] == [["all", {"$bin": "0102"}], ["r1"]]
+    assert got["n2"] == [["all", {"$bin": "0102"}], ["not-r1"], ["to-n2"]]
+    # a local broadcast is delivered at once, the others once their publish returned:
+    # Node's ClusterAdapter orders them the same way
+    assert got["p1"] == [["local"], ["all", {"$bin": "0102"}], ["r1"]]
+    assert got["p2"] == [["local"], ["all", {"$bin": "0102"}], ["not-r1"]]
+    from_node = {
+        name: [e["args"] for e in clients.events(name, "from-node")] for name in ("n1", "p2")
+    }
+    assert from_node["n1"] == [["all", {"$bin": "0304"}], ["done"]]
+    assert from_node["p2"] == [["all", {"$bin": "0304"}], ["r2"], ["done"]]
+
+
+async def test_fetch_sockets_and_remote_sockets_both_ways(
+    redis_server: RedisServer, cluster: Cluster
+) -> None:
+    node, io, clients, ids = await start(cluster, redis_server)
+    sockets = await io.fetch_sockets()
+    by_id = {s.id: s for s in sockets}
+    assert set(by_id) == set(ids.values())
+    remote = by_id[ids["n1"]]
+    assert remote.data == {"who": "n1"}
+    assert set(remote.rooms) == {ids["n1"], "r1"}
+    assert remote.handshake["auth"] == {"rooms": ["r1"], "data": {"who": "n1"}}
+    in_r2 = {s.id for s in await io.in_("r2").fetch_sockets()}
+    assert in_r2 == {ids["n2"], ids["p2"]}
+
+    seen = await node.run("fetchSockets")
+    from_py = {s["id"]: s for s in seen if not s["local"]}
+    assert set(from_py) == {ids["p1"], ids["p2"]}
+    assert from_py[ids["p2"]]["data"] == {"who": "p2"}
+    assert from_py[ids["p2"]]["rooms"] == [ids["p2"], "r2"]
+    assert from_py[ids["p2"]]["handshake"]["query"]["EIO"] == "4"
+
+    # a RemoteSocket's emit and ack, in both directions
+    remote.emit("direct", "to-n1")
+    await clients.wait_for(is_type("event", name="n1", event="direct", args=["to-n1"]))
+    reply = await remote.timeout(2).emit_with_ack("ask", 1)
+    assert reply == ["n1", 1]
+    assert await node.run("remoteEmit", sid=ids["p1"], event="ask", args=[2], timeout=2000) == [
+        "p1",
+        2,
+    ]
+
+
+async def test_sockets_join_leave_disconnect_both_ways(
+    redis_server: RedisServer, cluster: Cluster
+) -> None:
+    node, io, clients, ids = await start(cluster, redis_server)
+    io.in_("r1").sockets_join("joined")
+    await eventually(lambda: "joined" in io.of("/").adapter.rooms)
+    fetched = await node.run("fetchSockets", rooms=["joined"])
+    assert {s["id"] for s in fetched} == {ids["n1"], ids["p1"]}
+    await node.run("socketsLeave", rooms=["joined"], room="joined")
+    await eventually(lambda: "joined" not in io.of("/").adapter.rooms)
+    assert await node.run("fetchSockets", rooms=["joined"]) == []
+
+    await node.run("socketsJoin", rooms=["r2"], room="from-node")
+    await eventually(lambda: ids["p2"] in io.of("/").adapter.rooms.get("from-node", {}))
+    io.in_("r2").sockets_leave("r2")
+    await eventually(lambda: _node_rooms_lack(node, "r2"))
+
+    io.in_("from-node").disconnect_sockets()
+    for name in ("n2", "p2"):
+        await clients.wait_for(is_type("disconnect", name=name, reason="io server disconnect"))
+    await node.run("disconnectSockets", rooms=["r1"], close=True)
+    await clients.wait_for(is_type("disconnect", name="p1"))
+    await node.wait_for(is_type("disconnect", id=ids["n1"]))
+    assert io.of("/").sockets == {}
+
+
+async def _node_rooms_lack(node: Any, room: str) -> bool:
+    return await node.run("fetchSockets", rooms=[room]) == []
+
+
+async def test_server_side_emit_and_broadcast_acks_both_ways(
+    redis_server: RedisServer, cluster: Cluster
+) -> None:
+    node, io, _clients, _ids = await start(cluster, redis_server)
+    notes: list[Any] = []
+    io.on("note", lambda *args: notes.append(args))
+    io.server_side_emit("note", "from-py", b"\x00")
+    await node.wait_for(is_type("serverSide", args=["note", "from-py", {"$bin": "00"}]))
+    await node.run("serverSideEmit", args=["note", "from-node"])
+    await eventually(lambda: notes == [("from-node",)])
+    assert await io.server_side_emit_with_ack("ping", "py") == [["pong", "py"]]
+    reply = await node.run("serverSideEmit", args=["ping", "node"], ack=True)
+    assert reply == {"err": None, "responses": [["pong", "node"]]}
+
+    responses = await io.timeout(2).emit_with_ack("ask", "all")
+    assert sorted(r[0] for r in responses) == ["n1", "n2", "p1", "p2"]
+    reply = await node.run("emit", event="ask", args=["r2"], rooms=["r2"], flags={"timeout": 2000})
+    assert reply["err"] is None
+    assert sorted(r[0] for r in reply["responses"]) == ["n2", "p2"]
+    await asyncio.sleep(0)
+
+
+async def test_wire_bytes_match_nodes(redis_server: RedisServer, cluster: Cluster) -> None:
+    """What Node's sharded adapter SPUBLISHes, byte for byte: we decode it, and our
+    encoder gives the same bytes for the same message (JSON and msgpack paths)."""
+    from sioscope.server.adapters.sharded import decode_message, encode_message
+
+    node = await cluster.node_server("sharded", redis_server.url)
+    pubsub = cluster.redis(redis_server.url).pubsub()
+    await pubsub.ssubscribe("socket.io#/#", "socket.io#/#r1#")
+    await node.run("emit", event="bin", args=[{"$bin": "010203"}], flags={"volatile": True})
+    await node.run("emit", event="txt", rooms=["r1"], args=["é", 1.5, None])
+    payloads = []
+    while len(payloads) < 2:
+        message = await pubsub.get_message(timeout=5)
+        assert message is not None
+        if message["type"] == "smessage":
+            payloads.append((message["channel"], message["data"]))
+    await pubsub.aclose()
+    (chan_bin, raw_bin), (chan_txt, raw_txt) = payloads
+    assert chan_bin == b"socket.io#/#" and raw_bin[0] != 0x7B  # msgpack
+    assert decode_message(raw_bin) == {
+        "type": 3,
+        "data": {
+            "packet": {"type": 2, "data": ["bin", b"\x01\x02\x03"]},
+            "opts": {"rooms": [], "except": [], "flags": {"volatile": True}},
+        },
+        "uid": node.uid,
+        "nsp": "/",
+    }
+    assert encode_message(decode_message(raw_bin)) == raw_bin
+    assert chan_txt == b"socket.io#/#r1#" and raw_txt[0] == 0x7B  # JSON, per-room channel
+    assert encode_message(decode_message(raw_txt)) == raw_txt
