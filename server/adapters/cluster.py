@@ -52,7 +52,6 @@ from sioscope.server.adapter import Adapter, BroadcastOptions
 from sioscope.server.adapters.codec import CodecError, opts_from_wire, wire_opts
 from sioscope.server.broadcast import RemoteSocket
 from sioscope.server.parser import Packet, PacketType
-from sioscope.server.tasks import TaskSet
 
 if TYPE_CHECKING:
     from sioscope.server.namespace import Namespace
@@ -163,7 +162,7 @@ class _AckRequest:
 @dataclass(slots=True, eq=False)
 class _Outgoing:
     message: dict[str, Any]
-    then: Callable[[str | None], None] | None
+    then: Callable[[str | None], object] | None
 
 
 class ClusterAdapter(Adapter):
@@ -174,7 +173,7 @@ class ClusterAdapter(Adapter):
         self.uid = random_id()
         #: Dropped messages by reason (rule 6); a plain counter, read by tests and admins.
         self.ignored: collections.Counter[str] = collections.Counter()
-        self.tasks = TaskSet()
+        self._closed = False
         self._requests: dict[str, _Pending] = {}
         self._ack_requests: dict[str, _AckRequest] = {}
         self._outbox: list[_Outgoing] = []
@@ -208,8 +207,10 @@ class ClusterAdapter(Adapter):
         self,
         mtype: MessageType,
         data: dict[str, Any] | None,
-        then: Callable[[str | None], None] | None = None,
+        then: Callable[[str | None], object] | None = None,
     ) -> None:
+        if self._closed:
+            return
         self._outbox.append(_Outgoing(self._envelope(mtype, data), then))
         if not self._flushing:
             self._flushing = True
@@ -518,7 +519,7 @@ class ClusterAdapter(Adapter):
             raise CodecError("SERVER_SIDE_EMIT with an empty packet")
         request_id = data.get("requestId")
         if request_id is None:
-            self.nsp._on_server_side_emit(args)
+            self.nsp.receive_server_side_emit(args)
             return
         called = False
 
@@ -533,7 +534,7 @@ class ClusterAdapter(Adapter):
                 {"requestId": request_id, "packet": reply_args[0] if reply_args else None},
             )
 
-        self.nsp._on_server_side_emit([*args, reply])
+        self.nsp.receive_server_side_emit([*args, reply])
 
     def on_response(self, response: Any) -> None:
         """Handle one response read from this server's response channel (never raises)."""
@@ -602,7 +603,7 @@ class ClusterAdapter(Adapter):
                 pending.timer.cancel()
         self._requests.clear()
         self._ack_requests.clear()
-        await self.tasks.close()
+        self._closed = True
 
 
 def _rooms(value: Any) -> list[Any]:
@@ -656,12 +657,12 @@ class ClusterAdapterWithHeartbeat(ClusterAdapter):
         self,
         mtype: MessageType,
         data: dict[str, Any] | None,
-        then: Callable[[str | None], None] | None = None,
+        then: Callable[[str | None], object] | None = None,
     ) -> None:
         super()._publish(mtype, data, then)
         if self._heartbeat_timer is not None:
             self._heartbeat_timer.cancel()
-        if not self.tasks.closed:
+        if not self._closed:
             self._heartbeat_timer = asyncio.get_running_loop().call_later(
                 self.heartbeat_interval, self._publish, MessageType.HEARTBEAT, None
             )
