@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import engineio
 
 from sioscope.inspector.model import Model
+from sioscope.server.admin import protocol
 from sioscope.server.parser import Decoder, Packet, PacketType, ParseError, encode
 
 log = logging.getLogger("sioscope.inspector")
@@ -37,7 +38,6 @@ _eio_log = logging.getLogger("sioscope.inspector.engineio")
 _eio_log.addHandler(logging.NullHandler())
 
 CONNECT_TIMEOUT = 10.0
-CMD_SUBSCRIBE = "sioscope:subscribe"
 CONFIG_TIMEOUT = 5.0  # after the CONNECT ack, for the admin namespace's ``config``
 MAX_MESSAGE = 1 << 30
 """The largest websocket message accepted (aiohttp's default is 4 MiB). Node's admin-ui
@@ -222,7 +222,8 @@ class AdminClient:
         if self.options.packets and self.model.has_packet_stream:
             # The extension's own opt-in (docs/admin-extension.md): answered with
             # ``sioscope:snapshot``, after which the batches start at seq 1.
-            await self._send(eio, CMD_SUBSCRIBE, {"packets": True})
+            options: protocol.SubscribeOptions = {"packets": True}
+            await self._send(eio, protocol.CMD_SUBSCRIBE, options)
         self.transport = eio.transport()
         self.attempt = 0
         self.last_error = ""
@@ -308,11 +309,11 @@ class AdminClient:
             return
         if packet.type in (PacketType.EVENT, PacketType.BINARY_EVENT) and packet.data:
             name, *args = packet.data
-            if name == "config" and self._config is not None and not self._config.done():
+            if name == protocol.CONFIG and self._config is not None and not self._config.done():
                 self._config.set_result(None)
             self.model.apply(str(name), args)
             if self.model.take_resync():
-                self._spawn(self.command("sioscope:resync"))
+                self._spawn(self.command(protocol.CMD_RESYNC))
             self.on_change()
 
     def _spawn(self, coro: Any) -> None:
@@ -336,23 +337,23 @@ class AdminClient:
         """``_disconnect``: ``close`` also closes the socket's whole Engine.IO client."""
         if not socket_id:
             raise ValueError("refusing to disconnect without a target: that hits the namespace")
-        await self.command("_disconnect", nsp, close, socket_id)
+        await self.command(protocol.CMD_DISCONNECT, nsp, close, socket_id)
 
     async def join(self, nsp: str, room: str, socket_id: str) -> None:
         if not socket_id or not room:
             raise ValueError("join needs a socket and a room")
-        await self.command("join", nsp, room, socket_id)
+        await self.command(protocol.CMD_JOIN, nsp, room, socket_id)
 
     async def leave(self, nsp: str, room: str, socket_id: str) -> None:
         if not socket_id or not room:
             raise ValueError("leave needs a socket and a room")
-        await self.command("leave", nsp, room, socket_id)
+        await self.command(protocol.CMD_LEAVE, nsp, room, socket_id)
 
     async def emit(self, nsp: str, target: str, event: str, *args: Any) -> None:
         """Emit to a socket id or a room; an empty target is refused (whole namespace)."""
         if not target or not event:
             raise ValueError("emit needs a target (socket id or room) and an event name")
-        await self.command("emit", nsp, target, event, *args)
+        await self.command(protocol.CMD_EMIT, nsp, target, event, *args)
 
 
 async def _quiet_disconnect(eio: engineio.AsyncClient) -> None:

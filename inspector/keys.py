@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding, BindingType
 
+from sioscope.server.admin import protocol
+
 
 @dataclass(frozen=True, slots=True)
 class Key:
@@ -105,7 +107,7 @@ KEYS: tuple[Key, ...] = (
         "Actions",
         "Force-disconnect the selected socket (asks first)",
         destructive=True,
-        feature="DISCONNECT",
+        feature=protocol.FEATURE_DISCONNECT,
         views=_SOCKETISH,
     ),
     Key(
@@ -117,7 +119,7 @@ KEYS: tuple[Key, ...] = (
         "Close the selected socket's whole Engine.IO client (asks first)",
         show=False,
         destructive=True,
-        feature="DISCONNECT",
+        feature=protocol.FEATURE_DISCONNECT,
         views=_SOCKETISH,
     ),
     Key(
@@ -129,7 +131,7 @@ KEYS: tuple[Key, ...] = (
         "Make the selected socket join a room",
         show=False,
         destructive=True,
-        feature="JOIN",
+        feature=protocol.FEATURE_JOIN,
         views=_SOCKETISH,
     ),
     Key(
@@ -141,7 +143,7 @@ KEYS: tuple[Key, ...] = (
         "Make the selected socket leave a room",
         show=False,
         destructive=True,
-        feature="LEAVE",
+        feature=protocol.FEATURE_LEAVE,
         views=_SOCKETISH,
     ),
     Key(
@@ -152,7 +154,7 @@ KEYS: tuple[Key, ...] = (
         "Actions",
         "Emit an event to the selected socket or room",
         destructive=True,
-        feature="EMIT",
+        feature=protocol.FEATURE_EMIT,
         views=frozenset({SOCKETS, DETAIL, ROOMS}),
     ),
     Key(

@@ -22,6 +22,9 @@ times a second. Rules:
    ``resync_needed`` (the client then sends ``sioscope:resync``). ``dropped`` only
    adds to a counter: a snapshot cannot bring lost packet records back.
 8. Time comes from an injectable clock, so tests and screenshots are deterministic.
+9. Events are dispatched through one explicit table, event name -> handler
+   (``Model.handlers``); the names are those of ``sioscope.server.admin.protocol``, the
+   module the server writes them from.
 
 What the model holds lives in modules of its own (under ``sioscope.inspector``): the
 record types in ``records``, the filter grammar (rule 5) in ``filtering``, the packet
@@ -46,24 +49,17 @@ from sioscope.inspector.records import (
     parse_timestamp,
 )
 from sioscope.inspector.series import Series
+from sioscope.server.admin import protocol
 
-OFFICIAL_EVENTS = frozenset(
-    {
-        "session",
-        "config",
-        "all_sockets",
-        "socket_connected",
-        "socket_updated",
-        "socket_disconnected",
-        "room_joined",
-        "room_left",
-        "event_received",
-        "event_sent",
-        "server_stats",
-    }
-)
-
-FEATURE_PACKETS = "X_SIOSCOPE_PACKETS"
+AGGREGATED_SERIES = {
+    protocol.AGG_RAW_CONNECTION: "connections",
+    protocol.AGG_RAW_DISCONNECTION: "disconnections",
+    protocol.AGG_BYTES_IN: "bytesIn",
+    protocol.AGG_BYTES_OUT: "bytesOut",
+    protocol.AGG_PACKETS_IN: "packetsIn",
+    protocol.AGG_PACKETS_OUT: "packetsOut",
+}
+"""``server_stats.aggregatedEvents`` type -> the model's series it adds to."""
 
 _SOCKET_PROBE = SocketInfo("", "", "", "", "", [], {}, {}, 0.0)
 
@@ -126,17 +122,36 @@ class Model:
         self._keyof: dict[str, Any] = {}
         self._order_for: str | None = None
         self._by_client_version = -1
+        self.handlers: dict[str, Callable[..., None]] = {
+            protocol.SESSION: self._on_session,
+            protocol.CONFIG: self._on_config,
+            protocol.ALL_SOCKETS: self._on_all_sockets,
+            protocol.SOCKET_CONNECTED: self._on_socket_connected,
+            protocol.SOCKET_UPDATED: self._on_socket_updated,
+            protocol.SOCKET_DISCONNECTED: self._on_socket_disconnected,
+            protocol.ROOM_JOINED: self._on_room_joined,
+            protocol.ROOM_LEFT: self._on_room_left,
+            protocol.EVENT_RECEIVED: self._on_event_received,
+            protocol.EVENT_SENT: self._on_event_sent,
+            protocol.SERVER_STATS: self._on_server_stats,
+            protocol.EV_SNAPSHOT: self._on_snapshot,
+            protocol.EV_PACKETS: self._on_packets,
+        }
+        """What :meth:`apply` dispatches to: every official event and ours (rule 9)."""
 
     # -- derived
 
     @property
     def has_packet_stream(self) -> bool:
-        return FEATURE_PACKETS in self.features
+        return protocol.PACKET_FEATURE in self.features
 
     @property
     def development(self) -> bool:
         """Per-socket events flow (``ALL_EVENTS``), as the official UI decides it."""
-        return "ALL_EVENTS" in self.features or "AGGREGATED_EVENTS" not in self.features
+        return (
+            protocol.FEATURE_ALL_EVENTS in self.features
+            or protocol.FEATURE_AGGREGATED_EVENTS not in self.features
+        )
 
     def can(self, feature: str) -> bool:
         return feature in self.features
@@ -261,7 +276,7 @@ class Model:
     def apply(self, event: str, args: list[Any]) -> None:
         """Fold one admin-namespace event into the state. Malformed args are ignored."""
         self.events_seen += 1
-        handler = getattr(self, "_on_" + event.replace(":", "_"), None)
+        handler = self.handlers.get(event)
         if handler is None:
             self.unknown_events[event] = self.unknown_events.get(event, 0) + 1
             return
@@ -312,7 +327,7 @@ class Model:
             sock.rooms = [str(r) for r in partial["rooms"]]
         if isinstance(partial.get("handshake"), dict):
             deep_merge(sock.handshake, partial["handshake"])
-        sock._haystack = None
+        sock.changed()
         self._touch(sock.id)
 
     def _on_socket_disconnected(self, nsp: str, sid: str, reason: str = "", ts: Any = None) -> None:
@@ -327,7 +342,7 @@ class Model:
         if sock is None or room in sock.rooms:
             return
         sock.rooms.append(str(room))
-        sock._haystack = None
+        sock.changed()
         self._touch(sock.id)
 
     def _on_room_left(self, nsp: str, room: str, sid: str, ts: Any = None) -> None:
@@ -335,7 +350,7 @@ class Model:
         if sock is None or room not in sock.rooms:
             return
         sock.rooms.remove(room)
-        sock._haystack = None
+        sock.changed()
         self._touch(sock.id)
 
     def _event_record(self, direction: str, nsp: str, sid: str, args: list[Any], ts: Any) -> None:
@@ -400,30 +415,22 @@ class Model:
         }
         server.last_seen = now
         self.servers[sid] = server
-        mapping = {
-            "rawConnection": "connections",
-            "rawDisconnection": "disconnections",
-            "bytesIn": "bytesIn",
-            "bytesOut": "bytesOut",
-            "packetsIn": "packetsIn",
-            "packetsOut": "packetsOut",
-        }
         for agg in stats.get("aggregatedEvents", []):
-            if not isinstance(agg, dict) or agg.get("type") not in mapping:
+            if not isinstance(agg, dict) or agg.get("type") not in AGGREGATED_SERIES:
                 continue
             second = int(parse_timestamp(agg.get("timestamp"), now))
-            self.series[mapping[agg["type"]]].add(second, float(agg.get("count", 0)))
+            self.series[AGGREGATED_SERIES[agg["type"]]].add(second, float(agg.get("count", 0)))
         ws, polling = self.clients()
         second = int(now)
         self.series["clients"].set(second, ws + polling)
         self.series["websocket"].set(second, ws)
         self.series["polling"].set(second, polling)
 
-    def _on_sioscope_snapshot(self, info: Any = None, *_: Any) -> None:
+    def _on_snapshot(self, info: Any = None, *_: Any) -> None:
         self.seq_expected = 1
         self.snapshots += 1
 
-    def _on_sioscope_packets(self, batch: dict[str, Any], *_: Any) -> None:
+    def _on_packets(self, batch: dict[str, Any], *_: Any) -> None:
         seq = int(batch.get("seq", 0))
         if self.seq_expected is not None and seq != self.seq_expected:
             self.gaps += 1
@@ -437,7 +444,7 @@ class Model:
                 continue
             ts, cid, kind, ptype, size, preview = rec[:6]
             sock = by_client.get(str(cid))
-            if kind in ("in", "out"):
+            if kind in (protocol.KIND_IN, protocol.KIND_OUT):
                 direction, type_ = kind, str(ptype)
             else:
                 direction = "info"

@@ -101,6 +101,11 @@ class SocketInfo:
             issued=parse_timestamp(handshake.get("issued"), now),
         )
 
+    def changed(self) -> None:
+        """Forget what was derived from the fields (the filter haystack); the model calls
+        it after each update it applies in place."""
+        self._haystack = None
+
     @property
     def public_rooms(self) -> list[str]:
         """Rooms other than the socket's own-id room."""

@@ -10,6 +10,8 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+from sioscope.server.admin import protocol
+
 T0 = 1_795_556_800.0
 """2026-11-24 21:46:40 UTC: every sample timestamp is relative to it."""
 
@@ -77,27 +79,22 @@ def snapshot_events(n_sockets: int, seed: int = 7, now: float = T0) -> list[tupl
     rng = random.Random(seed)
     sockets = [wire_socket(rng, i, now) for i in range(n_sockets)]
     features = [
-        "EMIT",
-        "JOIN",
-        "LEAVE",
-        "DISCONNECT",
-        "MJOIN",
-        "MLEAVE",
-        "MDISCONNECT",
-        "AGGREGATED_EVENTS",
-        "ALL_EVENTS",
-        "X_SIOSCOPE_PACKETS",
+        *protocol.COMMAND_FEATURES,
+        *protocol.MULTI_COMMAND_FEATURES,
+        protocol.FEATURE_AGGREGATED_EVENTS,
+        protocol.FEATURE_ALL_EVENTS,
+        protocol.PACKET_FEATURE,
     ]
     events: list[tuple[str, list[Any]]] = [
-        ("session", ["0123456789abcdef"]),
-        ("config", [{"supportedFeatures": features}]),
-        ("sioscope:snapshot", [{"seq": 0, "serverId": "demo"}]),
-        ("all_sockets", [sockets]),
+        (protocol.SESSION, ["0123456789abcdef"]),
+        (protocol.CONFIG, [{"supportedFeatures": features}]),
+        (protocol.EV_SNAPSHOT, [{"seq": 0, "serverId": "demo"}]),
+        (protocol.ALL_SOCKETS, [sockets]),
     ]
     for k in range(60, 0, -1):
-        events.append(("server_stats", [stats(rng, now - k, n_sockets, "demo-1")]))
-    events.append(("server_stats", [stats(rng, now - 0.5, n_sockets, "demo-1")]))
-    events.append(("server_stats", [stats(rng, now - 30, n_sockets // 3, "demo-2")]))
+        events.append((protocol.SERVER_STATS, [stats(rng, now - k, n_sockets, "demo-1")]))
+    events.append((protocol.SERVER_STATS, [stats(rng, now - 0.5, n_sockets, "demo-1")]))
+    events.append((protocol.SERVER_STATS, [stats(rng, now - 30, n_sockets // 3, "demo-2")]))
     return events
 
 
@@ -111,17 +108,21 @@ def stats(rng: random.Random, ts: float, clients: int, server_id: str) -> dict[s
         "clientsCount": clients,
         "pollingClientsCount": clients // 5,
         "aggregatedEvents": [
-            {"timestamp": second, "type": "rawConnection", "count": rng.randint(0, 12)},
+            {"timestamp": second, "type": protocol.AGG_RAW_CONNECTION, "count": rng.randint(0, 12)},
             {
                 "timestamp": second,
-                "type": "rawDisconnection",
+                "type": protocol.AGG_RAW_DISCONNECTION,
                 "subType": "transport close",
                 "count": rng.randint(0, 8),
             },
-            {"timestamp": second, "type": "packetsIn", "count": rng.randint(50, 300)},
-            {"timestamp": second, "type": "packetsOut", "count": rng.randint(50, 400)},
-            {"timestamp": second, "type": "bytesIn", "count": rng.randint(2000, 40000)},
-            {"timestamp": second, "type": "bytesOut", "count": rng.randint(4000, 90000)},
+            {"timestamp": second, "type": protocol.AGG_PACKETS_IN, "count": rng.randint(50, 300)},
+            {"timestamp": second, "type": protocol.AGG_PACKETS_OUT, "count": rng.randint(50, 400)},
+            {"timestamp": second, "type": protocol.AGG_BYTES_IN, "count": rng.randint(2000, 40000)},
+            {
+                "timestamp": second,
+                "type": protocol.AGG_BYTES_OUT,
+                "count": rng.randint(4000, 90000),
+            },
         ],
         "namespaces": [
             {"name": "/", "socketsCount": clients * 3 // 4},
@@ -136,7 +137,12 @@ def packet_batches(
 ) -> Iterator[tuple[str, list[Any]]]:
     """``sioscope:packets`` batches with consecutive ``seq``, 10 a second."""
     rng = random.Random(seed)
-    kinds = (("in", "message"), ("out", "message"), ("out", "ping"), ("in", "pong"))
+    kinds = (
+        (protocol.KIND_IN, "message"),
+        (protocol.KIND_OUT, "message"),
+        (protocol.KIND_OUT, "ping"),
+        (protocol.KIND_IN, "pong"),
+    )
     for b in range(batches):
         ts = start + b * 0.1
         records = []
@@ -153,4 +159,4 @@ def packet_batches(
                     payload,
                 ]
             )
-        yield "sioscope:packets", [{"seq": b + 1, "dropped": 0, "records": records}]
+        yield protocol.EV_PACKETS, [{"seq": b + 1, "dropped": 0, "records": records}]

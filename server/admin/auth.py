@@ -27,10 +27,14 @@ import re
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
 import bcrypt
+
+from sioscope.server.admin import protocol
+from sioscope.server.namespace import ConnectionRefused
 
 INVALID_CREDENTIALS = "invalid credentials"
 MAX_FIELD_LENGTH = 1024  # bytes; bcrypt itself only reads the first 72 of a password
@@ -205,3 +209,19 @@ class Authenticator:
 
 class AuthFailed(Exception):
     """A refused admin login; the message is what the client sees."""
+
+
+def login_middleware(authenticator: Authenticator) -> Callable[[Any], Awaitable[None]]:
+    """The admin namespace's middleware: a refusal is a ``CONNECT_ERROR`` carrying
+    Node's message; a password login gets its new session id in a ``session`` event,
+    sent from the middleware (before the CONNECT ack), exactly as Node does."""
+
+    async def authenticate(socket: Any) -> None:
+        try:
+            session = await authenticator.authenticate(socket.handshake.get("auth"))
+        except AuthFailed as err:
+            raise ConnectionRefused(str(err)) from None
+        if session is not None:
+            socket.emit(protocol.SESSION, session)
+
+    return authenticate

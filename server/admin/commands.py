@@ -23,12 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sioscope.server.admin import protocol
 from sioscope.server.parser import RESERVED_EVENTS
 
 MAX_NAME = 1024  # characters in a namespace, room or event name
 MAX_ROOMS = 100  # rooms in one filter list
 MAX_ARGS = 64  # emit arguments
-COMMANDS = ("emit", "join", "leave", "_disconnect")
 
 
 class CommandRefused(ValueError):
@@ -80,7 +80,7 @@ def parse_command(
     name: str, args: tuple[Any, ...], namespace_exists: Callable[[str], bool]
 ) -> Command:
     """Validate ``name(*args)`` as the admin client sent it; raise :class:`CommandRefused`."""
-    if name not in COMMANDS:
+    if name not in protocol.COMMANDS:
         raise CommandRefused(f"unknown command {name!r}")
     if not args:
         raise CommandRefused(f"{name}: missing namespace argument")
@@ -88,7 +88,7 @@ def parse_command(
     if not namespace_exists(nsp):
         raise CommandRefused(f"{name}: unknown namespace {nsp!r}")
     rest = args[1:]
-    if name == "emit":
+    if name == protocol.CMD_EMIT:
         if len(rest) < 2:
             raise CommandRefused("emit: expected (nsp, filter, event, ...args)")
         event = _name(rest[1], "emit: event name")
@@ -97,7 +97,7 @@ def parse_command(
         if len(rest) - 2 > MAX_ARGS:
             raise CommandRefused(f"emit: more than {MAX_ARGS} arguments")
         return Command(name, nsp, _filter(rest[0]), event=event, args=tuple(rest[2:]))
-    if name in ("join", "leave"):
+    if name in (protocol.CMD_JOIN, protocol.CMD_LEAVE):
         if not 1 <= len(rest) <= 2:
             raise CommandRefused(f"{name}: expected (nsp, room, filter?)")
         room = _name(rest[0], f"{name}: room")

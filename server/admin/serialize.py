@@ -1,7 +1,8 @@
 """Node admin-ui's wire shapes: ``SerializedSocket``, timestamps, ``socket.data``.
 
 Field order, names and value forms follow ``serialize()`` in admin-ui 0.5.1
-(``dist/index.js``) so the official UI, and a diff against Node, see the same thing.
+(``dist/index.js``) so the official UI, and a diff against Node, see the same thing. The
+shapes themselves are declared in ``protocol``; this module fills them in.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import math
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from sioscope.server.admin.protocol import SerializedSocket
 
 REDACTED = "[redacted]"
 DEFAULT_REDACTED_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
@@ -118,14 +121,14 @@ def client_address(handshake: Mapping[str, Any]) -> Any:
 def serialize_socket(
     *,
     socket_id: str,
-    client_id: str,
-    transport: str,
+    client_id: str | None,
+    transport: str | None,
     nsp: str,
     data: Any,
     handshake: Mapping[str, Any],
     rooms: Iterable[str],
     redact_headers: frozenset[str] = frozenset(),
-) -> dict[str, Any]:
+) -> SerializedSocket:
     """One ``SerializedSocket``; ``handshake.auth`` is left out on purpose, as in Node."""
     return {
         "id": socket_id,
@@ -145,3 +148,24 @@ def serialize_socket(
         },
         "rooms": list(rooms),
     }
+
+
+def describe_socket(socket: Any, nsp_name: str, redact_headers: frozenset[str]) -> SerializedSocket:
+    """:func:`serialize_socket` of a live ``Socket``, or of a ``RemoteSocket`` (another
+    server of a cluster), which carries no connection: its ``clientId`` and ``transport``
+    are None."""
+    conn = getattr(socket, "conn", None)
+    if conn is not None:
+        client_id, transport = conn.id[:12], conn.transport.name
+    else:
+        client_id, transport = None, None
+    return serialize_socket(
+        socket_id=socket.id,
+        client_id=client_id,
+        transport=transport,
+        nsp=nsp_name,
+        data=socket.data,
+        handshake=socket.handshake,
+        rooms=socket.rooms,
+        redact_headers=redact_headers,
+    )

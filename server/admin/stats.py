@@ -5,11 +5,14 @@ hands the whole buffer over (and clears it) at each stats tick. Packets in and o
 counted once per Engine.IO data packet, so this sits on the server's hottest path:
 :meth:`EventBuffer.packet_in` / :meth:`EventBuffer.packet_out` only bump four integers
 while the second does not change, and fold them into the keyed buffer when it does.
+:func:`server_stats` assembles the whole payload from values the caller gathers.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from sioscope.server.admin import protocol
 
 
 def byte_length(data: Any) -> int:
@@ -53,24 +56,50 @@ class EventBuffer:
     def _fold(self, now_ms: int | None) -> None:
         second = self._second
         if self._pk_in:
-            self.push(second, "packetsIn", None, self._pk_in)
-            self.push(second, "bytesIn", None, self._bytes_in)
+            self.push(second, protocol.AGG_PACKETS_IN, None, self._pk_in)
+            self.push(second, protocol.AGG_BYTES_IN, None, self._bytes_in)
         if self._pk_out:
-            self.push(second, "packetsOut", None, self._pk_out)
-            self.push(second, "bytesOut", None, self._bytes_out)
+            self.push(second, protocol.AGG_PACKETS_OUT, None, self._pk_out)
+            self.push(second, protocol.AGG_BYTES_OUT, None, self._bytes_out)
         self._pk_in = self._bytes_in = self._pk_out = self._bytes_out = 0
         if now_ms is not None:
             self._second = now_ms - now_ms % 1000
 
-    def values_and_clear(self) -> list[dict[str, Any]]:
+    def values_and_clear(self) -> list[protocol.AggregatedEvent]:
         """Node's ``getValuesAndClear``: entries in insertion order; ``subType`` only if set."""
         self._fold(None)
-        out: list[dict[str, Any]] = []
+        out: list[protocol.AggregatedEvent] = []
         for (ts, type_, sub_type), count in self._buffer.items():
-            entry: dict[str, Any] = {"timestamp": ts, "type": type_}
-            if sub_type is not None:
-                entry["subType"] = sub_type
-            entry["count"] = count
-            out.append(entry)
+            if sub_type is None:
+                out.append({"timestamp": ts, "type": type_, "count": count})
+            else:
+                out.append({"timestamp": ts, "type": type_, "subType": sub_type, "count": count})
         self._buffer.clear()
         return out
+
+
+def server_stats(
+    *,
+    server_id: str,
+    hostname: str,
+    pid: int,
+    uptime: float,
+    clients: int,
+    polling_clients: int,
+    events: EventBuffer,
+    namespaces: list[protocol.NamespaceStats],
+) -> protocol.ServerStats:
+    """One ``server_stats`` payload in Node's key order; hands ``events`` over (clears it).
+
+    The counts are clamped at zero: a connection closing while it is being identified as
+    an admin one must not show as a negative count."""
+    return {
+        "serverId": server_id,
+        "hostname": hostname,
+        "pid": pid,
+        "uptime": uptime,
+        "clientsCount": max(0, clients),
+        "pollingClientsCount": max(0, polling_clients),
+        "aggregatedEvents": events.values_and_clear(),
+        "namespaces": namespaces,
+    }

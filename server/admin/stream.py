@@ -35,6 +35,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from sioscope.server.admin.protocol import PacketBatch, WireRecord
+
 PREVIEW_CHARS = 120
 DEFAULT_CAPACITY = 20_000
 DEFAULT_MAX_BATCH = 1_000
@@ -45,7 +47,7 @@ DEFAULT_INTERVAL = 0.1
 RawRecord = tuple[int, str, str, str | None, Any]
 
 
-def wire_record(raw: RawRecord) -> list[Any]:
+def wire_record(raw: RawRecord) -> WireRecord:
     """The compact wire form ``[ts_ms, clientId, kind, type, size, preview]``."""
     ts, cid, kind, ptype, data = raw
     if type(data) is str:  # the common case first: a text packet
@@ -161,7 +163,7 @@ class Subscriber:
         """The previous batch left the server (its connection drained)."""
         self._in_flight_since = None
 
-    def poll(self, now: float) -> dict[str, Any] | None:
+    def poll(self, now: float) -> PacketBatch | None:
         """The next batch if one is due now, else None (rules 1 to 3 of the module doc)."""
         if self._in_flight_since is not None:
             self._account_lag()
@@ -174,7 +176,7 @@ class Subscriber:
         if not raw and not self._dropped:
             return None
         self.seq += 1
-        batch = {
+        batch: PacketBatch = {
             "seq": self.seq,
             "dropped": self._dropped,
             "records": [wire_record(r) for r in raw if r[1] not in self.log.hidden],

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 import socketio
 
-from sioscope.server.admin.instrument import MAX_ADMIN_BACKLOG
+from sioscope.server.admin.backpressure import MAX_ADMIN_BACKLOG
 
 from .apps import PASSWORD, running_server
 from .client import polling_admin_login

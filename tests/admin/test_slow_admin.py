@@ -13,7 +13,8 @@ import asyncio
 import aiohttp
 import socketio
 
-from sioscope.server.admin.instrument import EV_PACKETS, MAX_ADMIN_BACKLOG
+from sioscope.server.admin.backpressure import MAX_ADMIN_BACKLOG
+from sioscope.server.admin.protocol import EV_PACKETS
 
 from .apps import PASSWORD, running_server
 from .client import polling_admin_login

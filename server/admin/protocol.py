@@ -1,0 +1,209 @@
+"""The admin namespace's wire vocabulary: every event, command and feature name, and the
+payload shapes, in one place that both ends import (the server's ``admin`` package and
+the inspector).
+
+Rules:
+
+1. Pure data: no I/O, no clock, no import beyond ``typing``, so the inspector can load it
+   without the server's HTTP stack and a third-party client can read it as a spec.
+2. A name of the vocabulary is written here once; everything else uses the constant. The
+   official names are those of ``@socket.io/admin-ui`` 0.5.1; ours carry the
+   ``sioscope:`` prefix (events and commands) or the ``X_SIOSCOPE_`` prefix (features),
+   which the official UI ignores (``docs/admin-extension.md``).
+3. The ``TypedDict`` shapes list keys in the order the server writes them: Node's order,
+   which the parity test compares key by key.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+# -- official events, server to admin client -------------------------------------------
+
+SESSION = "session"
+CONFIG = "config"
+ALL_SOCKETS = "all_sockets"
+SOCKET_CONNECTED = "socket_connected"
+SOCKET_UPDATED = "socket_updated"
+SOCKET_DISCONNECTED = "socket_disconnected"
+ROOM_JOINED = "room_joined"
+ROOM_LEFT = "room_left"
+EVENT_RECEIVED = "event_received"
+EVENT_SENT = "event_sent"
+SERVER_STATS = "server_stats"
+
+OFFICIAL_EVENTS = frozenset(
+    {
+        SESSION,
+        CONFIG,
+        ALL_SOCKETS,
+        SOCKET_CONNECTED,
+        SOCKET_UPDATED,
+        SOCKET_DISCONNECTED,
+        ROOM_JOINED,
+        ROOM_LEFT,
+        EVENT_RECEIVED,
+        EVENT_SENT,
+        SERVER_STATS,
+    }
+)
+
+# -- official commands, admin client to server (never acknowledged) --------------------
+
+CMD_EMIT = "emit"
+CMD_JOIN = "join"
+CMD_LEAVE = "leave"
+CMD_DISCONNECT = "_disconnect"
+COMMANDS = (CMD_EMIT, CMD_JOIN, CMD_LEAVE, CMD_DISCONNECT)
+
+# -- config.supportedFeatures -----------------------------------------------------------
+
+FEATURE_EMIT = "EMIT"
+FEATURE_JOIN = "JOIN"
+FEATURE_LEAVE = "LEAVE"
+FEATURE_DISCONNECT = "DISCONNECT"
+FEATURE_MJOIN = "MJOIN"
+FEATURE_MLEAVE = "MLEAVE"
+FEATURE_MDISCONNECT = "MDISCONNECT"
+FEATURE_AGGREGATED_EVENTS = "AGGREGATED_EVENTS"
+"""``server_stats`` carries ``aggregatedEvents`` (always advertised by Node)."""
+FEATURE_ALL_EVENTS = "ALL_EVENTS"
+"""Per-socket events flow: development mode."""
+COMMAND_FEATURES = (FEATURE_EMIT, FEATURE_JOIN, FEATURE_LEAVE, FEATURE_DISCONNECT)
+"""Node's order; a read-only server advertises none of these nor the multi-server ones."""
+MULTI_COMMAND_FEATURES = (FEATURE_MJOIN, FEATURE_MLEAVE, FEATURE_MDISCONNECT)
+
+PACKET_FEATURE = "X_SIOSCOPE_PACKETS"
+"""The server offers the Engine.IO packet stream (the extension)."""
+
+# -- server_stats.aggregatedEvents types ------------------------------------------------
+
+AGG_RAW_CONNECTION = "rawConnection"
+AGG_RAW_DISCONNECTION = "rawDisconnection"
+AGG_PACKETS_IN = "packetsIn"
+AGG_PACKETS_OUT = "packetsOut"
+AGG_BYTES_IN = "bytesIn"
+AGG_BYTES_OUT = "bytesOut"
+
+# -- the extension: events, commands, the auth field ------------------------------------
+
+EV_PACKETS = "sioscope:packets"
+EV_SNAPSHOT = "sioscope:snapshot"
+EV_COMMAND_ERROR = "sioscope:command_error"
+CMD_SUBSCRIBE = "sioscope:subscribe"
+CMD_RESYNC = "sioscope:resync"
+AUTH_FIELD = "sioscope"
+"""The key of the CONNECT auth payload that holds :class:`SubscribeOptions`."""
+
+RecordKind = Literal["in", "out", "drain", "upgrade", "close"]
+KIND_IN: RecordKind = "in"
+KIND_OUT: RecordKind = "out"
+KIND_DRAIN: RecordKind = "drain"
+KIND_UPGRADE: RecordKind = "upgrade"
+KIND_CLOSE: RecordKind = "close"
+
+# -- payload shapes ---------------------------------------------------------------------
+
+
+class Config(TypedDict):
+    """``config``: sent to one admin socket right after it connects."""
+
+    supportedFeatures: list[str]
+
+
+class SerializedHandshake(TypedDict):
+    """``SerializedSocket.handshake``: Node's handshake without ``auth``."""
+
+    address: Any
+    headers: dict[str, Any]
+    query: dict[str, Any]
+    issued: Any
+    secure: Any
+    time: Any
+    url: Any
+    xdomain: Any
+
+
+class SerializedSocket(TypedDict):
+    """One socket in ``all_sockets`` and ``socket_connected``.
+
+    ``clientId`` and ``transport`` are None for a socket of another server of a cluster
+    (a remote socket carries no connection)."""
+
+    id: str
+    clientId: str | None
+    transport: str | None
+    nsp: str
+    data: dict[str, Any]
+    handshake: SerializedHandshake
+    rooms: list[str]
+
+
+class SocketUpdate(TypedDict):
+    """``socket_updated``: ``id`` and ``nsp``, plus the fields that changed."""
+
+    id: str
+    nsp: str
+    data: NotRequired[dict[str, Any]]
+    transport: NotRequired[str]
+
+
+class AggregatedEvent(TypedDict):
+    """One entry of ``server_stats.aggregatedEvents``: a count per second and type."""
+
+    timestamp: int
+    type: str
+    subType: NotRequired[str]
+    count: int
+
+
+class NamespaceStats(TypedDict):
+    """One entry of ``server_stats.namespaces``."""
+
+    name: str
+    socketsCount: int
+
+
+class ServerStats(TypedDict):
+    """``server_stats``: broadcast every two seconds."""
+
+    serverId: str
+    hostname: str
+    pid: int
+    uptime: float
+    clientsCount: int
+    pollingClientsCount: int
+    aggregatedEvents: list[AggregatedEvent]
+    namespaces: list[NamespaceStats]
+
+
+class SubscribeOptions(TypedDict):
+    """``sioscope:subscribe``'s argument, and the ``sioscope`` field of the auth payload."""
+
+    packets: bool
+
+
+class Snapshot(TypedDict):
+    """``sioscope:snapshot``: a new packet sequence starts (the next batch has seq 1)."""
+
+    seq: int
+    serverId: str
+
+
+WireRecord = list[Any]
+"""``[ts_ms, clientId, kind, type, size, preview]``: one record of a packet batch."""
+
+
+class PacketBatch(TypedDict):
+    """``sioscope:packets``: one batch of the stream of one admin socket."""
+
+    seq: int
+    dropped: int
+    records: list[WireRecord]
+
+
+class CommandError(TypedDict):
+    """``sioscope:command_error``: a command that was refused or failed, to its sender."""
+
+    command: str
+    message: str
