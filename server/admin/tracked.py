@@ -24,7 +24,7 @@ OnChange = Callable[[], None]
 def track(value: Any, on_change: OnChange) -> Any:
     """Wrap dicts and lists (recursively) so their mutations call ``on_change``."""
     if isinstance(value, TrackedDict | TrackedList):
-        if value._on_change is on_change:
+        if value.on_change is on_change:
             return value
         return type(value)(value, on_change)
     if isinstance(value, dict):
@@ -44,6 +44,11 @@ class TrackedDict(dict[Any, Any]):
         super().__init__()
         for key, value in dict(items).items():
             dict.__setitem__(self, key, track(value, self._on_change))
+
+    @property
+    def on_change(self) -> OnChange:
+        """What this dict calls after each change (read-only)."""
+        return self._on_change
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Copies (copy, deepcopy, pickle) are plain dicts: only the live socket.data
@@ -104,6 +109,11 @@ class TrackedList(list[Any]):
     def __init__(self, items: Iterable[Any] = (), on_change: OnChange | None = None) -> None:
         self._on_change: OnChange = on_change or _noop
         super().__init__(track(v, self._on_change) for v in items)
+
+    @property
+    def on_change(self) -> OnChange:
+        """What this list calls after each change (read-only)."""
+        return self._on_change
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (list, (list(self),))

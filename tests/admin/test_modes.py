@@ -154,10 +154,10 @@ async def test_io_close_stops_the_admin_timers() -> None:
         admin = AdminClient()
         await admin.connect(srv.url, {**GOOD, "sioscope": {"packets": True}})
         await admin.wait_for("server_stats")
-        tasks = [srv.admin._stats_task, srv.admin._flush_task]
+        tasks = [srv.admin.stats_task, srv.admin.flush_task]
         assert all(t is not None and not t.done() for t in tasks)
         await srv.io.close()  # only io.close(): nobody calls admin.close()
         await asyncio.sleep(0.2)
         assert all(t.done() for t in tasks)
-        assert srv.admin._stats_task is None
+        assert srv.admin.stats_task is None
         await admin.close()
