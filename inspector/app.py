@@ -1,10 +1,15 @@
 """The inspector App: four views over one Model, refreshed by a ~10 Hz flush.
 
 Events never touch widgets. The admin client folds them into the Model and raises a
-flag; ``flush`` (every 100 ms) reads the model's change counters and updates only the
-view on screen: the socket table gets its new key order (the cursor stays on its socket),
-the packet view its ring, the dashboard its series. That is what keeps 10,000 sockets
-and 1,000 packets a second fluid: the cost is per frame, not per event.
+flag; ``flush`` (every 100 ms) reads the model's change counters and hands one
+``Frame`` to the view on screen only, which decides what to redraw: the socket table
+gets its new key order (the cursor stays on its socket), the packet view its ring, the
+dashboard its series. That is what keeps 10,000 sockets and 1,000 packets a second
+fluid: the cost is per frame, not per event.
+
+The views are data (``views.VIEWS``), each a widget of its own module under
+``widgets``; the screens (detail, confirm, prompt, help) are under ``screens``. The
+App holds the status bar, the filter box, the keys and the actions on the server.
 """
 
 from __future__ import annotations
@@ -20,34 +25,25 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import ContentSwitcher, Footer, Input, Sparkline, Static, Tree
+from textual.widgets import ContentSwitcher, Footer, Input, Static, Tree
 
 from sioscope.inspector import keys as keymod
 from sioscope.inspector.client import AdminClient, AdminConnectError
 from sioscope.inspector.filtering import FilterError
+from sioscope.inspector.frame import Frame, View
 from sioscope.inspector.model import SORT_KEYS, Model
 from sioscope.inspector.records import SocketInfo
 from sioscope.inspector.screens.confirm import ConfirmScreen
-from sioscope.inspector.screens.detail import DetailScreen, human_age
+from sioscope.inspector.screens.detail import DetailScreen
 from sioscope.inspector.screens.help import HelpScreen
 from sioscope.inspector.screens.prompt import PromptScreen
+from sioscope.inspector.views import FIRST, VIEWS
 from sioscope.inspector.widgets.packet_view import PacketView
+from sioscope.inspector.widgets.packets_pane import PACKET_VIEW_ID
+from sioscope.inspector.widgets.socket_table import SocketTable
 from sioscope.inspector.widgets.table import KeyedTable
-
-VIEWS = (keymod.SOCKETS, keymod.ROOMS, keymod.PACKETS, keymod.DASHBOARD)
-SOCKET_COLUMNS = [
-    ("ID", 22),
-    ("NAMESPACE", 12),
-    ("ADDRESS", 16),
-    ("TRANSPORT", 10),
-    ("ROOMS", 0),
-    ("AGE", 8),
-]
-ROOM_LEAF_LIMIT = 200
-"""Sockets listed under one room in the tree; the count is always exact."""
 
 
 class ActionsProvider(Provider):
@@ -88,13 +84,6 @@ class InspectorApp(App[None]):
     #filter { display: none; dock: bottom; margin-bottom: 1; }
     #filter.-on { display: block; }
     #filter.-invalid { border: tall $error; }
-    #dashboard { padding: 0 1; }
-    #dashboard .label { height: 1; margin-top: 1; }
-    #dashboard Sparkline { height: 2; }
-    #dash-tables { height: auto; margin-top: 1; }
-    #dash-servers { width: 3fr; }
-    #dash-namespaces { width: 1fr; }
-    #packets-header { height: 1; padding: 0 1; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = keymod.bindings()
     COMMANDS = App.COMMANDS | {ActionsProvider}
@@ -116,10 +105,11 @@ class InspectorApp(App[None]):
         self.export_dir = export_dir or Path.cwd()
         self.source = source
         self.flush_interval = flush_interval
-        self.view = keymod.SOCKETS
+        self.view = FIRST
         self.error = ""
         self._dirty = True
-        self._seen: dict[str, Any] = {}
+        self._views: dict[str, View] = {}
+        self._detail_seen: object = None  # packet count the detail screen last showed
         self._last_second = -1
         self.flush_count = 0
         self._told_mode = False
@@ -133,48 +123,23 @@ class InspectorApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="status")
         yield Static(id="banner")
-        with ContentSwitcher(initial=keymod.SOCKETS, id="views"):
-            yield KeyedTable(
-                SOCKET_COLUMNS, self._socket_cells, empty="no sockets", id=keymod.SOCKETS
-            )
-            yield Tree("namespaces", id=keymod.ROOMS)
-            with Vertical(id=keymod.PACKETS):
-                yield Static(
-                    "TIME (UTC)   SOCKET / CLIENT      DIR   TYPE                  SIZE PREVIEW",
-                    id="packets-header",
-                )
-                yield PacketView(id="packet-view")
-            with Vertical(id=keymod.DASHBOARD):
-                yield Static(classes="label", id="lbl-clients")
-                yield Sparkline([], id="spark-clients")
-                yield Static(classes="label", id="lbl-conn")
-                yield Sparkline([], id="spark-conn")
-                yield Static(classes="label", id="lbl-bytes")
-                yield Sparkline([], id="spark-bytes")
-                with Horizontal(id="dash-tables"):
-                    yield Static(id="dash-servers")
-                    yield Static(id="dash-namespaces")
+        with ContentSwitcher(initial=FIRST, id="views"):
+            for name, spec in VIEWS.items():
+                widget = spec.build(self.model)
+                if not isinstance(widget, View):
+                    raise TypeError(f"view {name!r}: {type(widget).__name__} is not a View")
+                self._views[name] = widget
+                yield widget
         yield Input(placeholder="filter: text  field:value  !negate  re:regex", id="filter")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(f"#{keymod.ROOMS}", Tree).show_root = False
         self.set_interval(self.flush_interval, self.flush)
         self.flush()
-        self.query_one(f"#{keymod.SOCKETS}", KeyedTable).focus()
+        self.query_one(VIEWS[FIRST].focus_selector).focus()
 
     def mark_dirty(self) -> None:
         self._dirty = True
-
-    # -- cells
-
-    def _socket_cells(self, sid: str) -> tuple[str, ...]:
-        sock = self.model.sockets.get(sid)
-        if sock is None:
-            return (sid, "", "", "", "(gone)", "")
-        rooms = ", ".join(sock.public_rooms)
-        age = human_age(self.model.clock() - sock.issued)
-        return (sock.id, sock.nsp, sock.address, sock.transport, rooms, age)
 
     # -- the flush
 
@@ -198,46 +163,40 @@ class InspectorApp(App[None]):
             self._dirty = False
             self._update_status()
         if self.model.config_received and not self.model.development and not self._told_mode:
-            # Production mode sends no per-socket data (admin-ui.md §2.7): say so where
-            # the sockets would be, and open the view that does have data.
+            # Production mode sends no per-socket data (the official UI shows only the
+            # dashboard then): say so where the sockets would be, and open the view that
+            # does have data.
             self._told_mode = True
             self.query_one(
-                f"#{keymod.SOCKETS}", KeyedTable
+                f"#{keymod.SOCKETS}", SocketTable
             ).empty = "production mode: the server sends no per-socket data (see 4 Dashboard)"
             if self.view == keymod.SOCKETS and not isinstance(self.screen, ModalScreen):
                 self.call_later(self.action_view, keymod.DASHBOARD)
         dirty, structural = self.model.take_changes()
         self._pending_dirty |= dirty
         if isinstance(self.screen, DetailScreen):
-            if dirty or tick or self._changed("detail-packets", self.model.packets.total):
+            total = self.model.packets.total
+            if dirty or tick or total != self._detail_seen:
+                self._detail_seen = total
                 self.screen.refresh_from_model()
-        elif self.view == keymod.SOCKETS:
-            table = self.query_one(f"#{keymod.SOCKETS}", KeyedTable)
-            ids = self.model.visible_ids()
-            if self._changed("sockets", (id(ids), structural)) or self._pending_dirty:
-                table.set_keys(ids, changed=None if tick else self._pending_dirty)
-                self._pending_dirty = set()
-            elif tick:
-                table.set_keys(ids)  # ages moved on
-        elif self.view == keymod.PACKETS:
-            log = self.model.packets
-            if self._changed("packets", (log.version, id(log.view))):
-                self.query_one("#packet-view", PacketView).set_records(log.view)
-        elif self.view == keymod.ROOMS:
-            if (tick or was_dirty) and self._changed(
-                "rooms", (self.model.sockets_version, self.model.filter.expression)
-            ):
-                self._rebuild_rooms()
-        elif self.view == keymod.DASHBOARD and tick:
-            self._update_dashboard()
+        else:
+            frame = Frame(
+                now=now,
+                tick=tick,
+                dirty=was_dirty,
+                changed=self._pending_dirty,
+                structural=structural,
+            )
+            self._pending_dirty = set()  # frame rule 1: the view may keep the one it got
+            self._views[self.view].sync(frame)
         self.flush_count += 1
         self.flush_seconds += time.perf_counter() - started
 
-    def _changed(self, key: str, value: object) -> bool:
-        if self._seen.get(key) == value:
-            return False
-        self._seen[key] = value
-        return True
+    def _reset_views(self) -> None:
+        """Every view draws again at its next flush."""
+        for view in self._views.values():
+            view.invalidate()
+        self._detail_seen = None
 
     def _update_status(self) -> None:
         model = self.model
@@ -259,7 +218,7 @@ class InspectorApp(App[None]):
         if model.filter:
             count += f" ({shown} match)"
         parts.append(count)
-        if self.readonly or not self._can_act():
+        if self.readonly or not self.can_act():
             parts.append("[b]READ-ONLY[/b]")
         if not model.development and model.config_received:
             parts.append("production mode: stats only")
@@ -287,75 +246,6 @@ class InspectorApp(App[None]):
         banner.update(text)
         banner.set_class(bool(text), "-on")
 
-    def _rebuild_rooms(self) -> None:
-        tree = self.query_one(f"#{keymod.ROOMS}", Tree)
-        expanded = {str(n.data) for n in _walk(tree.root) if n.is_expanded and n.data}
-        selected = tree.cursor_node.data if tree.cursor_node is not None else None
-        tree.clear()
-        for nsp, rooms in self.model.rooms(filtered=True).items():
-            public = {r: ids for r, ids in rooms.items() if not (len(ids) == 1 and ids[0] == r)}
-            nsp_node = tree.root.add(
-                f"[b]{nsp}[/b]  {len(rooms)} rooms, {len(public)} shared",
-                data=("nsp", nsp),
-                expand=("nsp", nsp).__repr__() in expanded or len(expanded) == 0,
-            )
-            for room, ids in public.items():
-                room_node = nsp_node.add(
-                    f"{room}  [dim]({len(ids)})[/dim]",
-                    data=("room", nsp, room),
-                    expand=repr(("room", nsp, room)) in expanded,
-                )
-                for sid in ids[:ROOM_LEAF_LIMIT]:
-                    room_node.add_leaf(sid, data=("socket", nsp, sid))
-                if len(ids) > ROOM_LEAF_LIMIT:
-                    room_node.add_leaf(f"[dim]… {len(ids) - ROOM_LEAF_LIMIT} more[/dim]")
-        if selected is not None:
-            for node in _walk(tree.root):
-                if node.data == selected:
-                    tree.move_cursor(node)
-                    break
-
-    def _update_dashboard(self) -> None:
-        model, now = self.model, self.model.clock()
-        ws, polling = model.clients()
-        series = model.series
-        self.query_one("#lbl-clients", Static).update(
-            f"[b]Clients[/b] {ws + polling}  (websocket {ws}, polling {polling})"
-        )
-        self.query_one("#spark-clients", Sparkline).data = series["clients"].values(now)
-        conn, disc = series["connections"].last(now), series["disconnections"].last(now)
-        self.query_one("#lbl-conn", Static).update(
-            f"[b]Connections/s[/b] {conn:.0f}   [b]disconnections/s[/b] {disc:.0f}"
-        )
-        self.query_one("#spark-conn", Sparkline).data = series["connections"].values(now)
-        bin_, bout = series["bytesIn"].last(now), series["bytesOut"].last(now)
-        pin, pout = series["packetsIn"].last(now), series["packetsOut"].last(now)
-        self.query_one("#lbl-bytes", Static).update(
-            f"[b]Bytes/s[/b] in {_size(bin_)}  out {_size(bout)}   "
-            f"[b]packets/s[/b] in {pin:.0f}  out {pout:.0f}"
-        )
-        total = [
-            a + b
-            for a, b in zip(
-                series["bytesIn"].values(now), series["bytesOut"].values(now), strict=True
-            )
-        ]
-        self.query_one("#spark-bytes", Sparkline).data = total
-        lines = ["[b]Servers[/b]"]
-        for server, ok in model.server_health():
-            ago = now - server.last_seen
-            state = "[green]healthy[/]" if ok else "[red]unhealthy[/]"
-            lines.append(
-                f"{server.server_id}  {server.hostname} pid {server.pid}"
-                f"  up {human_age(server.uptime)}"
-                f"  clients {server.clients}  seen {ago:.0f}s ago  {state}"
-            )
-        if len(lines) == 1:
-            lines.append("[dim]no server_stats yet (sent every 2 s)[/dim]")
-        self.query_one("#dash-servers", Static).update("\n".join(lines))
-        ns = ["[b]Namespaces[/b]"] + [f"{n}  {c}" for n, c in model.namespaces().items()]
-        self.query_one("#dash-namespaces", Static).update("\n".join(ns))
-
     # -- views
 
     def action_view(self, name: str) -> None:
@@ -365,14 +255,11 @@ class InspectorApp(App[None]):
             self.pop_screen()
         self.view = name
         self.query_one("#views", ContentSwitcher).current = name
-        self._seen.clear()
-        self._last_second = -1
+        self._reset_views()
+        self._last_second = -1  # frame rule 2: the view just shown redraws whole
         self._dirty = True
         self.flush()
-        if name == keymod.ROOMS:
-            self._rebuild_rooms()
-        target = {keymod.PACKETS: "#packet-view"}.get(name, f"#{name}")
-        self.query_one(target).focus()
+        self.query_one(VIEWS[name].focus_selector).focus()
 
     @on(KeyedTable.Selected)
     def _open_socket(self, event: KeyedTable.Selected) -> None:
@@ -391,7 +278,7 @@ class InspectorApp(App[None]):
     @on(PacketView.FollowChanged)
     def _follow_changed(self, event: PacketView.FollowChanged) -> None:
         """Leaving the tail pauses the stream (new packets are counted); End resumes."""
-        if event.view.id != "packet-view":
+        if event.view.id != PACKET_VIEW_ID:
             return  # the detail screen's per-socket view has no pause of its own
         log = self.model.packets
         if not event.follow and not log.paused:
@@ -406,30 +293,22 @@ class InspectorApp(App[None]):
     def selected_socket(self) -> SocketInfo | None:
         if isinstance(self.screen, DetailScreen):
             return self.model.sockets.get(self.screen.socket_id)
-        if self.view == keymod.SOCKETS:
-            key = self.query_one(f"#{keymod.SOCKETS}", KeyedTable).cursor_key
-            return self.model.sockets.get(key) if key else None
-        if self.view == keymod.ROOMS:
-            node = self.query_one(f"#{keymod.ROOMS}", Tree).cursor_node
-            if node is not None and isinstance(node.data, tuple) and node.data[0] == "socket":
-                return self.model.sockets.get(node.data[2])
-        return None
+        return self._views[self.view].selected_socket()
 
     def selected_room(self) -> tuple[str, str] | None:
-        if self.view == keymod.ROOMS and not isinstance(self.screen, DetailScreen):
-            node = self.query_one(f"#{keymod.ROOMS}", Tree).cursor_node
-            if node is not None and isinstance(node.data, tuple) and node.data[0] == "room":
-                return node.data[1], node.data[2]
-        return None
+        if isinstance(self.screen, DetailScreen):
+            return None
+        return self._views[self.view].selected_room()
 
     # -- availability (footer, help and palette all ask here)
 
-    def _can_act(self) -> bool:
+    def can_act(self) -> bool:
+        """Whether actions on the server are offered: not read-only, and connected to one."""
         return not self.readonly and self.client is not None
 
     def key_available(self, key: keymod.Key) -> bool:
         if key.destructive:
-            if not self._can_act():
+            if not self.can_act():
                 return False
             if key.feature and self.model.config_received and not self.model.can(key.feature):
                 return False
@@ -485,7 +364,7 @@ class InspectorApp(App[None]):
         box.remove_class("-invalid")
         self.error = ""
         self._dirty = True
-        self._seen.clear()
+        self._reset_views()
         self.flush()  # the user sees the effect of each keystroke now, not next tick
         return True
 
@@ -496,8 +375,7 @@ class InspectorApp(App[None]):
     def _close_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.remove_class("-on")
-        target = "#packet-view" if self.view == keymod.PACKETS else f"#{self.view}"
-        self.query_one(target).focus()
+        self.query_one(VIEWS[self.view].focus_selector).focus()
 
     def on_key(self, event: Any) -> None:
         if getattr(event, "key", "") == "escape" and self.query_one("#filter").has_focus:
@@ -525,7 +403,7 @@ class InspectorApp(App[None]):
         log = self.model.packets
         if log.paused:
             log.resume()
-            self.query_one("#packet-view", PacketView).follow = True
+            self.query_one(f"#{PACKET_VIEW_ID}", PacketView).follow = True
         else:
             log.pause()
         self._dirty = True
@@ -676,7 +554,7 @@ class InspectorApp(App[None]):
     def action_help(self) -> None:
         available = {k.id: self.key_available(k) or k.views is not None for k in keymod.KEYS}
         for k in keymod.KEYS:
-            if k.destructive and not self._can_act():
+            if k.destructive and not self.can_act():
                 available[k.id] = False
         self.push_screen(HelpScreen(available))
 
@@ -684,17 +562,3 @@ class InspectorApp(App[None]):
         if self.client is not None:
             await self.client.close()
         self.exit()
-
-
-def _walk(node: Any) -> Iterable[Any]:
-    yield node
-    for child in node.children:
-        yield from _walk(child)
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"

@@ -29,7 +29,7 @@ class SampleApp(InspectorApp):
         model = sample_model(sockets, packets)
         super().__init__(model, None, source="sample data (sioscope screenshots)")
 
-    def _can_act(self) -> bool:
+    def can_act(self) -> bool:
         """Show the action keys as they appear against a live, writable server."""
         return True
 

@@ -15,16 +15,8 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane, Tree
 
 from sioscope.inspector.model import Model
 from sioscope.inspector.records import SocketInfo
+from sioscope.inspector.units import human_age
 from sioscope.inspector.widgets.packet_view import PacketView
-
-
-def human_age(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def summary(sock: SocketInfo, now: float) -> str:

@@ -1,9 +1,9 @@
 """A keyed, virtual table: renders only the rows on screen, the cursor follows a key.
 
-Textual's DataTable holds every row as laid-out cells and its cursor is positional
-(style-anchors A.4): 10,000 sockets cost a second to build, 1,000 removals several
-seconds, and a sort or a removal above the cursor moves it onto another socket, which
-is unsafe next to a "disconnect selected" key. This widget holds only the ordered list
+Textual's DataTable holds every row as laid-out cells and its cursor is positional:
+10,000 sockets cost a second to build, 1,000 removals several seconds, and a sort or a
+removal above the cursor moves it onto another socket, which is unsafe next to a
+"disconnect selected" key. This widget holds only the ordered list
 of keys; a row's cells are asked for when the row is painted. Replacing the key list is
 O(n) in plain Python and the selection stays on the same key.
 """

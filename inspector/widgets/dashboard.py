@@ -1,0 +1,98 @@
+"""The Dashboard view: client counts, connection and byte rates, servers and namespaces.
+
+Everything here comes from ``server_stats`` (so it works in production mode and against
+Node), folded by the model into per-second series; the view redraws once a second.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Sparkline, Static
+
+from sioscope.inspector.frame import Frame
+from sioscope.inspector.model import Model
+from sioscope.inspector.records import SocketInfo
+from sioscope.inspector.units import human_age, human_size
+
+
+class Dashboard(Vertical):
+    """Three labelled sparklines over a servers table and a namespaces table."""
+
+    DEFAULT_CSS = """
+    Dashboard { padding: 0 1; }
+    Dashboard .label { height: 1; margin-top: 1; }
+    Dashboard Sparkline { height: 2; }
+    Dashboard #dash-tables { height: auto; margin-top: 1; }
+    Dashboard #dash-servers { width: 3fr; }
+    Dashboard #dash-namespaces { width: 1fr; }
+    """
+
+    def __init__(self, model: Model, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model = model
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="label", id="lbl-clients")
+        yield Sparkline([], id="spark-clients")
+        yield Static(classes="label", id="lbl-conn")
+        yield Sparkline([], id="spark-conn")
+        yield Static(classes="label", id="lbl-bytes")
+        yield Sparkline([], id="spark-bytes")
+        with Horizontal(id="dash-tables"):
+            yield Static(id="dash-servers")
+            yield Static(id="dash-namespaces")
+
+    def sync(self, frame: Frame) -> None:
+        if frame.tick:  # the series are per second: nothing moves in between
+            self.redraw()
+
+    def invalidate(self) -> None:
+        """Nothing to forget: the dashboard redraws on every tick."""
+
+    def redraw(self) -> None:
+        model, now = self.model, self.model.clock()
+        ws, polling = model.clients()
+        series = model.series
+        self.query_one("#lbl-clients", Static).update(
+            f"[b]Clients[/b] {ws + polling}  (websocket {ws}, polling {polling})"
+        )
+        self.query_one("#spark-clients", Sparkline).data = series["clients"].values(now)
+        conn, disc = series["connections"].last(now), series["disconnections"].last(now)
+        self.query_one("#lbl-conn", Static).update(
+            f"[b]Connections/s[/b] {conn:.0f}   [b]disconnections/s[/b] {disc:.0f}"
+        )
+        self.query_one("#spark-conn", Sparkline).data = series["connections"].values(now)
+        bin_, bout = series["bytesIn"].last(now), series["bytesOut"].last(now)
+        pin, pout = series["packetsIn"].last(now), series["packetsOut"].last(now)
+        self.query_one("#lbl-bytes", Static).update(
+            f"[b]Bytes/s[/b] in {human_size(bin_)}  out {human_size(bout)}   "
+            f"[b]packets/s[/b] in {pin:.0f}  out {pout:.0f}"
+        )
+        total = [
+            a + b
+            for a, b in zip(
+                series["bytesIn"].values(now), series["bytesOut"].values(now), strict=True
+            )
+        ]
+        self.query_one("#spark-bytes", Sparkline).data = total
+        lines = ["[b]Servers[/b]"]
+        for server, ok in model.server_health():
+            ago = now - server.last_seen
+            state = "[green]healthy[/]" if ok else "[red]unhealthy[/]"
+            lines.append(
+                f"{server.server_id}  {server.hostname} pid {server.pid}"
+                f"  up {human_age(server.uptime)}"
+                f"  clients {server.clients}  seen {ago:.0f}s ago  {state}"
+            )
+        if len(lines) == 1:
+            lines.append("[dim]no server_stats yet (sent every 2 s)[/dim]")
+        self.query_one("#dash-servers", Static).update("\n".join(lines))
+        ns = ["[b]Namespaces[/b]"] + [f"{n}  {c}" for n, c in model.namespaces().items()]
+        self.query_one("#dash-namespaces", Static).update("\n".join(ns))
+
+    def selected_socket(self) -> SocketInfo | None:
+        return None
+
+    def selected_room(self) -> tuple[str, str] | None:
+        return None
