@@ -180,9 +180,9 @@ class BroadcastOperator:
             if future.done():
                 return
             if err is not None:
-                # Node's err.responses, on the TimeoutError itself so that callers keep
-                # catching TimeoutError; the builtin declares no such attribute.
-                err.responses = responses  # type: ignore[attr-defined]
+                # Node's err.responses, set on the TimeoutError itself so that callers keep
+                # catching TimeoutError (mypy: the builtin declares no such attribute).
+                err.responses = responses  # type: ignore[attr-defined]  # Node's err.responses
                 future.set_exception(err)
             else:
                 future.set_result(responses)
