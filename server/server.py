@@ -1,4 +1,4 @@
-"""Server (``io``): options, ``attach(app)``, ``of()``, ``use()``, ``close()``.
+"""Server (``io``): options, ``attach(app)`` / ``asgi_app()``, ``of()``, ``use()``, ``close()``.
 
 As in Node, the EventEmitter API of the server acts on the main namespace ``/``
 (``io.on("connection")``, ``io.emit``), and ``new_namespace`` is emitted there too.
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from sioscope.server.broadcast import BroadcastOperator
     from sioscope.server.engine import Conn
+    from sioscope.server.engine.asgi import ASGIApp, ASGIApplication
     from sioscope.server.socket import Socket
 
 __all__ = ["Server"]
@@ -95,9 +96,22 @@ class Server:
         return self._parent_nsps
 
     def attach(self, app: web.Application) -> Server:
-        """Serve Socket.IO on an aiohttp application."""
+        """Serve Socket.IO on an aiohttp application (``server/engine/aiohttp.py``)."""
         self.engine.attach(app)
         return self
+
+    def asgi_app(self, other_app: ASGIApplication | None = None) -> ASGIApp:
+        """An ASGI 3 application serving Socket.IO on ``path`` (``server/engine/asgi.py``).
+
+        Every other request, and the lifespan, go to ``other_app`` (a FastAPI,
+        Starlette or Litestar app; without one they get 404). The app may also be
+        mounted (``app.mount("/ws", io.asgi_app())``: the scope's ``root_path`` is
+        honoured). Lifespan shutdown closes this server (``close()``: every socket
+        gets ``"server shutting down"``), before ``other_app`` sees it.
+        """
+        from sioscope.server.engine.asgi import ASGIApp
+
+        return ASGIApp(self.engine, other_app, on_shutdown=[self.close])
 
     def _on_engine_connection(self, conn: Conn) -> None:
         Client(self, conn)

@@ -1,4 +1,9 @@
-"""An echo Engine.IO server on 127.0.0.1:0, configured as the official conformance suite."""
+"""An echo Engine.IO server on 127.0.0.1:0, configured as the official conformance suite.
+
+The same ``EngineServer`` is served by either driver: ``echo`` and ``make_echo`` are
+parametrised over ``ENGINE_HOSTS`` (aiohttp, and the ASGI driver on uvicorn), so every
+test that uses them runs on both hosts.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,11 @@ import pytest
 from aiohttp import web
 
 from sioscope.server.engine import Conn, EngineServer
+from sioscope.server.engine.asgi import ASGIApp
+from tests.asgi_hosts import UVICORN, serve_asgi
+
+AIOHTTP = "aiohttp"
+ENGINE_HOSTS = [AIOHTTP, UVICORN]
 
 
 @dataclass
@@ -53,14 +63,20 @@ TRACED = (
 )
 
 
-async def start_echo(
+@asynccontextmanager
+async def running_echo(
     handler_cancellation: bool = False,
     control: bool = False,
     server_class: type[EngineServer] = EngineServer,
+    host: str = AIOHTTP,
     **options: Any,
-) -> tuple[EchoServer, web.AppRunner]:
-    """Start an echo server; ``control`` adds engine-node-server.js's control messages
-    (``close-me``, ``bye-close``) so the differential test can trigger server closes."""
+) -> AsyncIterator[EchoServer]:
+    """An echo server on ``host`` for the duration of the block, then shut down.
+
+    ``control`` adds engine-node-server.js's control messages (``close-me``,
+    ``bye-close``) so the differential test can trigger server closes;
+    ``handler_cancellation`` is aiohttp's option (ASGI hosts report a client that left
+    as a message, which the driver watches either way)."""
     opts: dict[str, Any] = {
         "ping_interval": 0.3,
         "ping_timeout": 0.2,
@@ -69,14 +85,28 @@ async def start_echo(
     }
     opts.update(options)
     eng = server_class(**opts)
-    app = web.Application()
-    eng.attach(app)
-    runner = web.AppRunner(app, handler_cancellation=handler_cancellation)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    srv = EchoServer(eng, f"http://127.0.0.1:{port}")
+    async with AsyncExitStack() as stack:
+        if host == AIOHTTP:
+            app = web.Application()
+            eng.attach(app)
+            runner = web.AppRunner(app, handler_cancellation=handler_cancellation)
+            await runner.setup()
+            stack.push_async_callback(runner.cleanup)
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        else:
+            url = await stack.enter_async_context(
+                serve_asgi(ASGIApp(eng), host, per_message_deflate=eng.per_message_deflate)
+            )
+        srv = EchoServer(eng, url)
+        _trace(srv, control)
+        stack.push_async_callback(eng.close)
+        yield srv
+
+
+def _trace(srv: EchoServer, control: bool) -> None:
+    eng = srv.eng
     loop = asyncio.get_running_loop()
 
     def tracer(conn: Conn, name: str) -> Callable[..., None]:
@@ -103,7 +133,6 @@ async def start_echo(
                 fut.set_result((reason, description))
 
     eng.on("connection_error", srv.errors.append)
-    return srv, runner
 
 
 def _control(conn: Conn, data: str | bytes) -> None:
@@ -116,31 +145,28 @@ def _control(conn: Conn, data: str | bytes) -> None:
         conn.send(data)
 
 
-@asynccontextmanager
-async def running_echo(**options: Any) -> AsyncIterator[EchoServer]:
-    """``start_echo(**options)`` for the duration of the block, then shut down."""
-    srv, runner = await start_echo(**options)
-    try:
-        yield srv
-    finally:
-        await srv.eng.close()
-        await runner.cleanup()
+@pytest.fixture(params=ENGINE_HOSTS)
+def engine_host(request: pytest.FixtureRequest) -> str:
+    """The host the test's echo servers run on (each test runs once per host)."""
+    return str(request.param)
 
 
 @pytest.fixture
-async def echo() -> AsyncIterator[EchoServer]:
-    async with running_echo() as srv:
+async def echo(engine_host: str) -> AsyncIterator[EchoServer]:
+    async with running_echo(host=engine_host) as srv:
         yield srv
 
 
 @pytest.fixture
-async def make_echo() -> AsyncIterator[Callable[..., Awaitable[EchoServer]]]:
-    """``await make_echo(**options)``: an echo server with other options, shut down after
-    the test."""
+async def make_echo(engine_host: str) -> AsyncIterator[Callable[..., Awaitable[EchoServer]]]:
+    """``await make_echo(**options)``: an echo server with other options, on the test's
+    host, shut down after the test."""
     async with AsyncExitStack() as stack:
 
         async def make(**options: Any) -> EchoServer:
-            return await stack.enter_async_context(running_echo(**options))
+            if options.get("handler_cancellation") and engine_host != AIOHTTP:
+                pytest.skip("handler_cancellation is an aiohttp option")
+            return await stack.enter_async_context(running_echo(host=engine_host, **options))
 
         yield make
 

@@ -95,10 +95,10 @@ def _comparable(trace: list[dict]) -> list[dict]:
 
 
 @pytest.mark.parametrize("transports", ["polling,websocket", "websocket", "polling"])
-async def test_conn_events_match_node_engine_io(node_bin, transports):
+async def test_conn_events_match_node_engine_io(node_bin, transports, engine_host):
     async with (
         node_engine_server(node_bin) as (node, port),
-        running_echo(ping_interval=5, ping_timeout=5) as srv,
+        running_echo(ping_interval=5, ping_timeout=5, host=engine_host) as srv,
     ):
         assert node.stdout is not None
         node_report = await run_node(node_bin, f"http://127.0.0.1:{port}", transports, 2)

@@ -1,0 +1,197 @@
+"""Real ASGI servers on a free loopback port, in the test's own event loop.
+
+``serve_asgi(app, host)`` runs ``app`` on uvicorn (httptools + websockets, or h11 +
+wsproto) or hypercorn, on a socket bound to 127.0.0.1:0 before the server starts (no
+port race), and yields its base URL. Lifespan runs as the host runs it. On exit the
+server shuts down with a short grace period. granian, a Rust server, runs as its own
+process: ``granian_process``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+UVICORN = "uvicorn"  # httptools + websockets (sans-I/O): what `uvicorn app:app` picks
+UVICORN_H11 = "uvicorn-h11"  # h11 + wsproto
+UVICORN_LEGACY_WS = "uvicorn-legacy-ws"  # httptools + websockets' legacy (asyncio) protocol
+HYPERCORN = "hypercorn"
+UVICORNS = (UVICORN, UVICORN_H11, UVICORN_LEGACY_WS)
+
+_UVICORN_WS = {
+    UVICORN: "websockets-sansio",
+    UVICORN_H11: "wsproto",
+    UVICORN_LEGACY_WS: "websockets",
+}
+
+
+def _bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now (for a server in another process)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def serve_asgi(
+    app: Any, host: str = UVICORN, *, per_message_deflate: bool = False
+) -> AsyncIterator[str]:
+    """Serve ``app`` on ``host`` at a free loopback port: yields ``http://127.0.0.1:<port>``.
+
+    ``per_message_deflate``: whether the server negotiates WebSocket compression (an
+    ASGI server's option, not the app's; off as in Node's default)."""
+    sock = _bound_socket()
+    port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    if host in UVICORNS:
+        async with _uvicorn(app, sock, host, per_message_deflate):
+            yield url
+    elif host == HYPERCORN:
+        async with _hypercorn(app, sock, per_message_deflate):
+            yield url
+    else:
+        sock.close()
+        raise ValueError(f"unknown ASGI host {host!r}")
+
+
+@asynccontextmanager
+async def _uvicorn(
+    app: Any, sock: socket.socket, host: str, per_message_deflate: bool
+) -> AsyncIterator[None]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:  # the test runner owns the signals
+            yield
+
+    config = uvicorn.Config(
+        app,
+        http="h11" if host == UVICORN_H11 else "httptools",
+        ws=_UVICORN_WS[host],
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,  # the peer address as the socket gives it, as aiohttp
+        ws_per_message_deflate=per_message_deflate,
+        ws_ping_interval=None,  # Engine.IO has its own heartbeat
+        timeout_graceful_shutdown=1,
+    )
+    server = Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("uvicorn stopped during startup")
+                await asyncio.sleep(0.01)
+        yield
+    finally:
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(task, 10)
+        finally:
+            sock.close()
+
+
+@asynccontextmanager
+async def _hypercorn(
+    app: Any, sock: socket.socket, per_message_deflate: bool
+) -> AsyncIterator[None]:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"fd://{sock.fileno()}"]
+    config.loglevel = "WARNING"
+    config.graceful_timeout = 1
+    config.websocket_ping_interval = None
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    try:
+        await _wait_listening(sock.getsockname()[1], task)
+        yield
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, 10)
+        finally:
+            sock.close()
+
+
+async def _wait_listening(port: int, task: asyncio.Task[Any]) -> None:
+    """Until an HTTP request on ``port`` gets any answer (the server is up)."""
+    async with asyncio.timeout(10):
+        while True:
+            if task.done():
+                task.result()
+                raise RuntimeError("the server stopped during startup")
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.02)
+                continue
+            writer.write(b"GET /__ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            line = await reader.readline()
+            writer.close()
+            if line.startswith(b"HTTP/"):
+                return
+            await asyncio.sleep(0.02)
+
+
+@contextlib.contextmanager
+def granian_process(target: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """``granian --interface asgi target`` on 127.0.0.1:``port`` from the project root,
+    until it answers HTTP; killed on exit."""
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "granian", "--interface", "asgi"),
+            *("--host", "127.0.0.1", "--port", str(port), "--workers", "1"),
+            *("--log-level", "warning"),
+            target,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                raise RuntimeError(f"granian exited: {err[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("granian did not start listening") from None
+                time.sleep(0.05)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
