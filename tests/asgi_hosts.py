@@ -121,22 +121,20 @@ async def _hypercorn(
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
+    port = sock.getsockname()[1]
     config = Config()
-    config.bind = [f"fd://{sock.fileno()}"]
+    config.bind = [f"fd://{sock.detach()}"]  # hypercorn owns (and closes) the socket
     config.loglevel = "WARNING"
     config.graceful_timeout = 1
     config.websocket_ping_interval = None
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
     try:
-        await _wait_listening(sock.getsockname()[1], task)
+        await _wait_listening(port, task)
         yield
     finally:
         stop.set()
-        try:
-            await asyncio.wait_for(task, 10)
-        finally:
-            sock.close()
+        await asyncio.wait_for(task, 10)
 
 
 async def _wait_listening(port: int, task: asyncio.Task[Any]) -> None:

@@ -1,24 +1,31 @@
-"""Fixtures for the Socket.IO server tests: a real aiohttp server on 127.0.0.1:0.
+"""Fixtures for the Socket.IO server tests: a real server on 127.0.0.1:0.
 
 Test modules import ``serve_fixture`` (the fixture named ``serve``) by name, so each
-module says which fixtures it uses.
+module says which fixtures it uses. ``serve`` is parametrised over ``SIO_HOSTS``: each
+test that uses it runs with the same ``Server`` attached to aiohttp and served as an
+ASGI app by uvicorn.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 from sioscope.server import Server
+from tests.asgi_hosts import UVICORN, serve_asgi
 
 WAIT = 5.0
 """Upper bound of any single wait in these tests (seconds)."""
 
 Factory = Callable[..., Awaitable[tuple[Server, str]]]
+
+AIOHTTP = "aiohttp"
+SIO_HOSTS = [AIOHTTP, UVICORN]
 
 
 async def listen(io: Server) -> tuple[web.AppRunner, str]:
@@ -33,29 +40,36 @@ async def listen(io: Server) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture(name="serve")
-async def serve_fixture() -> AsyncIterator[Factory]:
-    """``await serve(**server_options)`` -> (io, "http://127.0.0.1:<port>")."""
-    runners: list[tuple[Server, web.AppRunner]] = []
+@pytest.fixture(name="serve", params=SIO_HOSTS)
+async def serve_fixture(request: pytest.FixtureRequest) -> AsyncIterator[Factory]:
+    """``await serve(**server_options)`` -> (io, "http://127.0.0.1:<port>"), on aiohttp
+    or (``io.asgi_app()``) on uvicorn."""
+    host = str(request.param)
+    servers: list[Server] = []
+    async with AsyncExitStack() as stack:
 
-    async def start(
-        setup: Callable[[Server], Any] | None = None, **opts: Any
-    ) -> tuple[Server, str]:
-        opts.setdefault("ping_interval", 0.5)
-        opts.setdefault("ping_timeout", 0.5)
-        io = Server(**opts)
-        if setup is not None:
-            setup(io)
-        runner, url = await listen(io)
-        runners.append((io, runner))
-        return io, url
+        async def start(
+            setup: Callable[[Server], Any] | None = None, **opts: Any
+        ) -> tuple[Server, str]:
+            opts.setdefault("ping_interval", 0.5)
+            opts.setdefault("ping_timeout", 0.5)
+            io = Server(**opts)
+            if setup is not None:
+                setup(io)
+            if host == AIOHTTP:
+                runner, url = await listen(io)
+                stack.push_async_callback(_bounded, runner.cleanup())
+            else:
+                url = await stack.enter_async_context(serve_asgi(io.asgi_app(), host))
+            stack.push_async_callback(_bounded, io.close())
+            servers.append(io)
+            return io, url
 
-    yield start
-    for io, runner in reversed(runners):
-        try:
-            await asyncio.wait_for(io.close(), WAIT)
-        finally:
-            await asyncio.wait_for(runner.cleanup(), WAIT)
+        yield start
+
+
+async def _bounded(aw: Awaitable[Any]) -> None:
+    await asyncio.wait_for(aw, WAIT)
 
 
 async def wait_for(fut: Awaitable[Any], timeout: float = WAIT) -> Any:
