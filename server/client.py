@@ -32,13 +32,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from sioscope.server.parser import Decoder, Packet, PacketType, ParseError, encode
 
 if TYPE_CHECKING:
     from sioscope.server.engine import Conn
-    from sioscope.server.namespace import Namespace
+    from sioscope.server.namespace import Namespace, ParentNamespace
     from sioscope.server.server import Server
     from sioscope.server.socket import Socket
 
@@ -148,9 +149,19 @@ class Client:
         self._refuse_namespace(name)
 
     async def _check_async(
-        self, name: str, auth: dict[str, Any], pending: Any, rest: list[Any], parent: Any
+        self,
+        name: str,
+        auth: dict[str, Any],
+        pending: Awaitable[Any],
+        rest: list[ParentNamespace],
+        parent: ParentNamespace,
     ) -> None:
-        candidates = [(parent, pending), *((p, None) for p in rest)]
+        """Finish asking the dynamic parents about ``name``: ``parent``'s answer is
+        ``pending``; the ``rest`` are asked in order after it (Node's order)."""
+        candidates: list[tuple[ParentNamespace, Awaitable[Any] | None]] = [
+            (parent, pending),
+            *((p, None) for p in rest),
+        ]
         for candidate, awaitable in candidates:
             try:
                 allowed = awaitable if awaitable is not None else candidate.matches(name, auth)
@@ -165,7 +176,7 @@ class Client:
                 return
         self._refuse_namespace(name)
 
-    def _child(self, name: str, parent: Any) -> Namespace:
+    def _child(self, name: str, parent: ParentNamespace) -> Namespace:
         existing = self.server.namespaces.get(name)
         return existing if existing is not None else parent.create_child(name)
 
