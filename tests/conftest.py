@@ -48,11 +48,12 @@ async def start_node_script(
     timeout: float,
     env: dict[str, str] | None = None,
     stderr: int | None = None,
+    limit: int = 2**16,
 ) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
     """Start ``node script *args`` in tests/interop, stdin and stdout piped, and read its
     first stdout line (JSON: the port it listens on, and whatever else it announces)
     within ``timeout``. Returns the process and that line; kills the process if the line
-    never comes or is not JSON."""
+    never comes or is not JSON. ``limit`` bounds one stdout line (asyncio's default)."""
     proc = await asyncio.create_subprocess_exec(
         node_bin,
         script,
@@ -62,6 +63,7 @@ async def start_node_script(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=stderr,
+        limit=limit,
     )
     assert proc.stdout is not None
     try:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sioscope.server.adapter import BroadcastOptions
 from sioscope.server.adapters.codec import (
@@ -40,9 +40,11 @@ from sioscope.server.adapters.codec import (
 )
 
 __all__ = [
+    "NOTEPACK",
     "Broadcast",
     "Channels",
     "MalformedMessage",
+    "Parser",
     "Request",
     "RequestType",
     "Response",
@@ -60,6 +62,7 @@ __all__ = [
     "fetch_response",
     "join_request",
     "leave_request",
+    "legacy_done_response",
     "new_uid",
     "server_side_emit_request",
     "server_side_emit_response",
@@ -91,6 +94,31 @@ class RequestType(IntEnum):
 
 class MalformedMessage(ValueError):
     """Not a message of this protocol (rule 4)."""
+
+
+class Parser(Protocol):
+    """What encodes the msgpack-position messages (broadcasts, types 7 and 9): Node's
+    ``parser`` option. Every server of a cluster must use the same one."""
+
+    def encode(self, obj: Any) -> bytes: ...
+
+    def decode(self, data: bytes) -> Any: ...
+
+
+class _Notepack:
+    """The default parser: msgpack as notepack.io writes it (see :mod:`.codec`)."""
+
+    @staticmethod
+    def encode(obj: Any) -> bytes:
+        return pack(obj)
+
+    @staticmethod
+    def decode(data: bytes) -> Any:
+        return unpack(data)
+
+
+NOTEPACK: Parser = _Notepack()
+"""The default :class:`Parser` (Node's default, notepack.io)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,9 +183,11 @@ def wire_packet(nsp: str, data: list[Any], ack_id: int | None = None) -> dict[st
     return packet
 
 
-def broadcast_message(uid: str, nsp: str, data: list[Any], opts: BroadcastOptions) -> bytes:
+def broadcast_message(
+    parser: Parser, uid: str, nsp: str, data: list[Any], opts: BroadcastOptions
+) -> bytes:
     """``[uid, packet, {rooms, except, flags}]`` in msgpack."""
-    return pack([uid, wire_packet(nsp, data), wire_opts(opts)])
+    return parser.encode([uid, wire_packet(nsp, data), wire_opts(opts)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +200,11 @@ class Broadcast:
     opts: BroadcastOptions
 
 
-def decode_broadcast(payload: bytes) -> Broadcast:
+def decode_broadcast(parser: Parser, payload: bytes) -> Broadcast:
     """A broadcast message, or :class:`MalformedMessage`."""
     try:
-        message = unpack(payload)
-    except ValueError as err:
+        message = parser.decode(payload)
+    except Exception as err:
         raise MalformedMessage(str(err)) from err
     if not isinstance(message, list) or len(message) < 3:
         raise MalformedMessage("a broadcast is a [uid, packet, opts] array")
@@ -267,10 +297,10 @@ def server_side_emit_request(uid: str, data: list[Any], request_id: str | None) 
 
 
 def ack_broadcast_request(
-    uid: str, request_id: str, nsp: str, data: list[Any], opts: BroadcastOptions
+    parser: Parser, uid: str, request_id: str, nsp: str, data: list[Any], opts: BroadcastOptions
 ) -> bytes:
     """BROADCAST (type 7, msgpack): a broadcast whose clients' acks come back."""
-    return pack(
+    return parser.encode(
         {
             "uid": uid,
             "requestId": request_id,
@@ -307,19 +337,19 @@ class Request:
         return [room for room in rooms if isinstance(room, (str, int, float))]
 
 
-def _decode_object(payload: bytes) -> dict[str, Any]:
+def _decode_object(parser: Parser, payload: bytes) -> dict[str, Any]:
     try:
-        message = loads_json(payload) if payload[:1] == b"{" else unpack(payload)
-    except (ValueError, UnicodeDecodeError) as err:
+        message = loads_json(payload) if payload[:1] == b"{" else parser.decode(payload)
+    except Exception as err:
         raise MalformedMessage(str(err)) from err
     if not isinstance(message, dict):
         raise MalformedMessage("a request or response is an object")
     return message
 
 
-def decode_request(payload: bytes) -> Request:
+def decode_request(parser: Parser, payload: bytes) -> Request:
     """A request, or :class:`MalformedMessage` (also for an unknown ``type``)."""
-    message = _decode_object(payload)
+    message = _decode_object(parser, payload)
     kind = message.get("type")
     if not isinstance(kind, int) or isinstance(kind, bool) or not 0 <= kind <= 7:
         raise MalformedMessage(f"unknown request type {kind!r}")
@@ -370,12 +400,17 @@ def client_count_response(request_id: str, count: int) -> bytes:
     )
 
 
-def broadcast_ack_response(request_id: str, reply: tuple[Any, ...]) -> bytes:
+def broadcast_ack_response(parser: Parser, request_id: str, reply: tuple[Any, ...]) -> bytes:
     """BROADCAST_ACK (msgpack): one client's first ack argument (absent if none)."""
     response: dict[str, Any] = {"type": RequestType.BROADCAST_ACK.value, "requestId": request_id}
     if reply:
         response["packet"] = reply[0]
-    return pack(response)
+    return parser.encode(response)
+
+
+def legacy_done_response(request_id: str) -> bytes:
+    """``{requestId}``: the answer to a 7.x join/leave/disconnect of one socket."""
+    return _json({"requestId": request_id})
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,9 +422,9 @@ class Response:
     body: dict[str, Any]
 
 
-def decode_response(payload: bytes) -> Response:
+def decode_response(parser: Parser, payload: bytes) -> Response:
     """A response, or :class:`MalformedMessage`."""
-    message = _decode_object(payload)
+    message = _decode_object(parser, payload)
     request_id = message.get("requestId")
     if not isinstance(request_id, str):
         raise MalformedMessage("a response carries its requestId")
