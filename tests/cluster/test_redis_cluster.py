@@ -10,6 +10,7 @@ as a failure of one parametrisation.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.cluster.peers import Clients, NodePeer, PyPeer, sioscope_server
+from tests.cluster.peers import WAIT, Clients, NodePeer, PyPeer, sioscope_server
 from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.interop
@@ -76,9 +77,10 @@ async def two_servers(
                 counts.append(await server.call("serverCount"))
                 return counts[-1] == 2
 
-            for _ in range(200):
+            for _ in range(500):
                 if await counted():
                     break
+                await asyncio.sleep(0.01)
             assert counts[-1] == 2
         sid = {}
         for name, server in (("a1", a), ("a2", a), ("b1", b), ("b2", b)):
@@ -177,16 +179,15 @@ async def test_remote_socket_operations(cluster: Cluster) -> None:
 
 
 async def wait_until_rooms(cluster: Cluster, name: str, rooms: list[Any]) -> None:
-    seen: list[list[Any]] = [[]]
-
-    async def poll() -> bool:
-        seen[0] = await cluster.rooms(name)
-        return seen[0] == rooms
-
-    for _ in range(300):
-        if await poll():
+    """Wait until client ``name``'s socket is in ``rooms`` (in join order)."""
+    seen: list[Any] = []
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while asyncio.get_running_loop().time() < deadline:
+        seen = await cluster.rooms(name)
+        if seen == rooms:
             return
-    assert seen[0] == rooms
+        await asyncio.sleep(0.01)
+    assert seen == rooms
 
 
 async def test_sockets_join_leave_and_disconnect(cluster: Cluster) -> None:
