@@ -32,6 +32,9 @@ drives it. The rules:
 5. The client must return bytes (``decode_responses=False``): the payloads are
    msgpack. The Server must be created inside a running event loop (the link starts
    its tasks when the first namespace is created).
+
+``create_sharded_adapter`` (Node's ``createShardedAdapter``) is importable from here
+too, as in Node's package; it lives in :mod:`.sharded`.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sioscope.server.adapter import Adapter, BroadcastOptions, Command
+from sioscope.server.adapters.codec import dumps_json
 from sioscope.server.adapters.redis_protocol import (
     NOTEPACK,
     Channels,
@@ -72,6 +76,7 @@ from sioscope.server.adapters.redis_protocol import (
     server_side_emit_response,
     sockets_response,
 )
+from sioscope.server.adapters.sharded import create_sharded_adapter
 from sioscope.server.broadcast import RemoteSocket
 from sioscope.server.parser import Packet, PacketType
 from sioscope.server.tasks import TaskSet
@@ -89,6 +94,7 @@ __all__ = [
     "RedisAdapter",
     "RedisLink",
     "create_adapter",
+    "create_sharded_adapter",
 ]
 
 log = logging.getLogger("sioscope")
@@ -668,7 +674,7 @@ class RedisAdapter(Adapter):
             if request_id is None or request_id in self._requests:
                 return
             sockets = [_describe(socket) for socket in self.select(request.opts)]
-            self._publish_response(request, fetch_response(request_id, sockets))
+            self._publish_response(request, _fetch_answer(request_id, sockets))
         elif kind is RequestType.SERVER_SIDE_EMIT:
             if request.uid == self.uid:
                 return
@@ -829,6 +835,21 @@ def _describe(socket: Socket) -> dict[str, Any]:
         "rooms": list(socket.rooms),
         "data": socket.data,
     }
+
+
+def _fetch_answer(request_id: str, sockets: list[dict[str, Any]]) -> bytes:
+    """The fetchSockets answer; a ``socket.data`` that JSON cannot carry travels as
+    ``null`` (with a warning) rather than leaving the requester to time out."""
+    try:
+        return fetch_response(request_id, sockets)
+    except (TypeError, ValueError):
+        for details in sockets:
+            try:
+                dumps_json(details["data"])
+            except (TypeError, ValueError):
+                log.warning("socket %s: its data cannot be sent to other servers", details["id"])
+                details["data"] = None
+        return fetch_response(request_id, sockets)
 
 
 def create_adapter(

@@ -171,6 +171,20 @@ class Channels:
         return channel[len(prefix) : -1]
 
 
+def _options(wire: Any) -> BroadcastOptions:
+    """Node's ``{rooms, except, flags}``; rooms must be names (numbers allowed: Node
+    has ``join(123)``), anything else is not a message of ours."""
+    try:
+        opts = opts_from_wire(wire)
+    except ValueError as err:
+        raise MalformedMessage(str(err)) from err
+    rooms: tuple[Any, ...] = (*opts.rooms, *opts.except_rooms)  # str by type, not on the wire
+    for room in rooms:
+        if not isinstance(room, (str, int, float)) or isinstance(room, bool):
+            raise MalformedMessage(f"a room is a name, not {type(room).__name__}")
+    return opts
+
+
 # -- broadcasts (msgpack arrays, rule 2) --------------------------------------------
 
 
@@ -219,11 +233,7 @@ def decode_broadcast(parser: Parser, payload: bytes) -> Broadcast:
     nsp = packet.get("nsp", "/")
     if not isinstance(nsp, str):
         raise MalformedMessage("a broadcast packet's nsp is a string")
-    try:
-        options = opts_from_wire(opts)
-    except ValueError as err:
-        raise MalformedMessage(str(err)) from err
-    return Broadcast(uid, nsp, data, options)
+    return Broadcast(uid, nsp, data, _options(opts))
 
 
 # -- requests (JSON, and msgpack for type 7; rule 3) --------------------------------
@@ -324,17 +334,16 @@ class Request:
     @property
     def opts(self) -> BroadcastOptions:
         """The request's targets (flags only on type 7)."""
-        try:
-            return opts_from_wire(self.body.get("opts"))
-        except ValueError as err:
-            raise MalformedMessage(str(err)) from err
+        return _options(self.body.get("opts"))
 
     def rooms(self) -> list[Any]:
         """The rooms a join/leave request names."""
         rooms = self.body.get("rooms")
         if not isinstance(rooms, list):
             raise MalformedMessage("a join/leave request names its rooms in a list")
-        return [room for room in rooms if isinstance(room, (str, int, float))]
+        if not all(isinstance(r, (str, int, float)) and not isinstance(r, bool) for r in rooms):
+            raise MalformedMessage("a room is a name")
+        return rooms
 
 
 def _decode_object(parser: Parser, payload: bytes) -> dict[str, Any]:

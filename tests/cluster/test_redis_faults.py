@@ -211,7 +211,9 @@ async def test_malformed_and_foreign_messages_are_ignored_and_counted(
             expected = len(request) + len(broadcast) + len(response) + 1
             assert adapter.stats.malformed == expected
 
-            # Still answering: a raw REMOTE_FETCH gets Node's answer.
+            # Still answering: a raw REMOTE_FETCH gets Node's answer (data that JSON
+            # cannot carry travels as null rather than failing the answer).
+            io.of("/").sockets[sid].data = {"not json": object()}
             fetch = {"uid": "other", "requestId": "abc123", "type": 5, "opts": {"rooms": ["r1"]}}
             answer = await published_to(
                 raw, channels.response, lambda: raw.publish(channels.request, json.dumps(fetch))
@@ -219,6 +221,7 @@ async def test_malformed_and_foreign_messages_are_ignored_and_counted(
             sockets = json.loads(answer)["sockets"]
             assert [s["id"] for s in sockets] == [sid]
             assert sockets[0]["rooms"] == [sid, "r1", "e"]
+            assert sockets[0]["data"] is None
     finally:
         await clients.peer.close()
         await raw.aclose()

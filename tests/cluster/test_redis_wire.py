@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from sioscope.server.adapter import BroadcastOptions
-from sioscope.server.adapters.codec import flags_from_wire
+from sioscope.server.adapters.codec import opts_from_wire
 from sioscope.server.adapters.redis_protocol import (
     NOTEPACK,
     Channels,
@@ -85,10 +85,8 @@ def reencode(channel: str, payload: bytes, nsp: str = "/") -> tuple[str, bytes]:
         if kind is RequestType.SERVER_SIDE_EMIT:
             return "server-side-emit", server_side_emit_request(uid, body["data"], rid)
         assert kind is RequestType.BROADCAST
-        packet, wire = body["packet"], body["opts"]
-        opts = BroadcastOptions(
-            tuple(wire["rooms"]), tuple(wire["except"]), flags_from_wire(wire["flags"])
-        )
+        packet = body["packet"]
+        opts = opts_from_wire(body["opts"])  # with its flags (a type-7 request's own)
         return "ack-broadcast", ack_broadcast_request(
             NOTEPACK, uid, str(rid), packet["nsp"], packet["data"], opts
         )
