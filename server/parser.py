@@ -10,8 +10,13 @@ Swift, Kotlin, Python) was written against it:
 3. JSON is compact and keeps key order, with non-ASCII left as is (``JSON.stringify``).
 4. Decoding validates the payload per type (CONNECT an object, DISCONNECT nothing,
    EVENT an array starting with a non-reserved string or a number, ACK an array,
-   CONNECT_ERROR an object or a string) and the attachment count (0..10). Any failure
-   raises :class:`ParseError`; the caller closes the connection.
+   CONNECT_ERROR an object or a string) and the attachment count (1..10, Node's rule:
+   a binary packet declaring no attachment is refused). Any failure raises
+   :class:`ParseError`; the caller closes the connection.
+5. Decoded payloads nest at most :data:`MAX_DEPTH` arrays and objects deep, a depth the
+   encoder always meets (orjson's own limit, far inside Python's recursion limit), so
+   whatever the decoder accepts can be echoed: too deep is refused at the door, never a
+   ``RecursionError`` in a handler's emit.
 
 JSON goes through orjson when it is installed (same compact output, several times
 faster), else the standard library. The encoder tries plain JSON first and only walks
@@ -29,6 +34,7 @@ from typing import Any
 
 __all__ = [
     "MAX_ATTACHMENTS",
+    "MAX_DEPTH",
     "RESERVED_EVENTS",
     "Decoder",
     "Packet",
@@ -60,6 +66,7 @@ try:  # pragma: no cover - which branch runs depends on the environment
     import orjson
 
     _OPTS = orjson.OPT_NON_STR_KEYS
+    _orjson_dumps: Any = orjson.dumps
 
     def dumps(data: Any) -> str:
         """Compact JSON text of ``data``, in ``JSON.stringify``'s form.
@@ -84,6 +91,8 @@ try:  # pragma: no cover - which branch runs depends on the environment
             return _std_loads(text)
 
 except ImportError:  # pragma: no cover
+    _OPTS = 0
+    _orjson_dumps = None
     dumps = _std_dumps
 
     def _loads(text: str) -> Any:
@@ -105,6 +114,14 @@ def loads(text: str) -> Any:
 
 MAX_ATTACHMENTS = 10
 """Node's ``maxAttachments`` (socket.io-parser >= 4.2.6)."""
+
+MAX_DEPTH = 254
+"""How deep a decoded payload may nest arrays and objects (the outer array counts).
+
+Node's ``JSON.parse`` takes any depth, but every walk over the data in Python (the JSON
+encoder of an echo, a handler's own code) recurses and stops near 1,000 frames. The
+limit is orjson's encoder limit, so an echo never needs the slower fallback, and is far
+above what real applications send (serde_json stops at 128)."""
 
 RESERVED_EVENTS = frozenset(
     {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
@@ -241,6 +258,42 @@ def _is_payload_valid(ptype: PacketType, payload: Any) -> bool:
     return isinstance(payload, list)  # ACK, BINARY_ACK
 
 
+def _nests_deeper(payload: Any, text: str, start: int) -> bool:
+    """Whether ``payload`` (parsed from ``text[start:]``) nests past :data:`MAX_DEPTH`.
+
+    Every array or object costs one bracket in the text, so a text with at most
+    MAX_DEPTH opening brackets cannot be too deep: two C-speed counts settle nearly
+    every packet. The rest asks orjson's encoder, whose own limit MAX_DEPTH is (a
+    C-speed pass, a third of the parse), or else walks the data iteratively.
+    """
+    if payload.__class__ is str or (text.count("[", start) + text.count("{", start) <= MAX_DEPTH):
+        return False
+    if _orjson_dumps is not None:
+        try:
+            _orjson_dumps(payload, option=_OPTS)
+            return False
+        except TypeError as exc:
+            if "Recursion limit" in str(exc):
+                return True
+            # something else orjson refuses (a 65-bit integer): walk
+    return _walk_deeper(payload)
+
+
+def _walk_deeper(payload: Any) -> bool:
+    """The walk behind :func:`_nests_deeper`: an explicit stack, never recursion."""
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, depth = pop()
+        if depth > MAX_DEPTH:
+            return True
+        depth += 1
+        for child in node.values() if node.__class__ is dict else node:
+            if child.__class__ is list or child.__class__ is dict:
+                push((child, depth))
+    return False
+
+
 def _decode_string(text: str) -> tuple[Packet, int | None]:
     """Decode a text message; returns the packet and its attachment count (or None)."""
     n = len(text)
@@ -258,6 +311,8 @@ def _decode_string(text: str) -> tuple[Packet, int | None]:
         if not count or not count.isascii() or not count.isdigit():
             raise ParseError("Illegal attachments")
         attachments = int(count)
+        if attachments < 1:  # socket.io-parser: `n < 1` is "Illegal attachments"
+            raise ParseError("Illegal attachments")
         if attachments > MAX_ATTACHMENTS:
             raise ParseError("too many attachments")
         i = dash + 1
@@ -286,6 +341,8 @@ def _decode_string(text: str) -> tuple[Packet, int | None]:
             raise ParseError("invalid payload") from None
         if not _is_payload_valid(ptype, payload):
             raise ParseError("invalid payload")
+        if _nests_deeper(payload, text, i):
+            raise ParseError("invalid payload: nested too deeply")
         return Packet(ptype, nsp, payload, ack_id), attachments
     if code == 2 or code == 3 or code == 5 or code == 6:
         # Node lets a data-less EVENT through and then fails on it; refuse it here.
@@ -349,9 +406,7 @@ class Decoder:
             if self._pending is not None:
                 raise ParseError("got plaintext data when reconstructing a packet")
             packet, attachments = _decode_string(message)
-            if not attachments:
-                if attachments == 0 and packet.data is not None:
-                    packet.data = _reconstruct(packet.data, [])
+            if attachments is None:
                 return packet
             self._pending = packet
             self._expected = attachments

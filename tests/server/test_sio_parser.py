@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from sioscope.server.parser import Decoder, Packet, PacketType, ParseError, encode
+from sioscope.server.parser import MAX_DEPTH, Decoder, Packet, PacketType, ParseError, encode
 
 T = PacketType
 
@@ -114,6 +114,8 @@ def test_decode_vectors(text: str, expected: Packet) -> None:
         ("2[1,", "invalid payload"),
         ('5x-["a"]', "Illegal attachments"),
         ('5["a"]', "Illegal attachments"),
+        ('50-["a"]', "Illegal attachments"),  # Node: an attachment count below 1
+        ("60-[1]", "Illegal attachments"),
         ('511-["a"]', "too many attachments"),
         ("212345678901234567890[1]", "invalid ack id"),
     ],
@@ -164,19 +166,56 @@ def test_unserialisable_data_raises_type_error() -> None:
         encode(Packet(T.EVENT, "/", ["ev", {1, 2}]))
 
 
-@pytest.mark.parametrize("depth", [100, 5000, 200_000])
-def test_deep_nesting_is_a_parse_error_or_fine(depth: int) -> None:
-    text = '2["a",' + "[" * depth + "]" * depth + "]"
-    binary = '51-["a",' + "[" * depth + '{"_placeholder":true,"num":0}' + "]" * depth + "]"
-    for messages in ([text], [binary, b"x"]):
+def nested(inner: int, leaf: str = "") -> str:
+    return "[" * inner + leaf + "]" * inner
+
+
+@pytest.fixture(params=["orjson", "walk"])
+def depth_check(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The depth check asks orjson's encoder when it can, else walks: both must agree."""
+    import sioscope.server.parser as parser
+
+    if request.param == "walk":
+        monkeypatch.setattr(parser, "_orjson_dumps", None)
+    elif parser._orjson_dumps is None:
+        pytest.skip("orjson is not installed")
+    return str(request.param)
+
+
+@pytest.mark.parametrize("depth", [100, MAX_DEPTH - 1, MAX_DEPTH, 1000, 5000, 200_000])
+def test_deep_nesting_is_refused_past_max_depth(depth: int, depth_check: str) -> None:
+    """The outer event array counts: ``["a", <depth levels>]`` nests depth + 1 deep (a
+    placeholder object is one more level, as it is on the wire)."""
+    text = '2["a",' + nested(depth) + "]"
+    binary = '51-["a",' + nested(depth - 1, '{"_placeholder":true,"num":0}') + "]"
+    objects = '2["a",' + '{"k":' * depth + "1" + "}" * depth + "]"
+    for messages in ([text], [binary, b"x"], [objects]):
         dec = Decoder()
-        try:
-            results = [dec.feed(m) for m in messages]
-        except ParseError as err:
-            assert "nested too deeply" in str(err)
+        if depth + 1 > MAX_DEPTH:
+            with pytest.raises(ParseError, match="nested too deeply"):
+                for message in messages:
+                    dec.feed(message)
             assert not dec.awaiting_attachments
         else:
-            assert results[-1] is not None and depth < 1000
+            results = [dec.feed(m) for m in messages]
+            assert results[-1] is not None
+
+
+def test_whatever_the_decoder_accepts_the_encoder_writes() -> None:
+    """An echo of the deepest accepted payload, from a deep call stack, still encodes."""
+    wire = '2["a",' + nested(MAX_DEPTH - 1) + "]"
+    packet = Decoder().feed(wire)
+    assert packet is not None
+
+    def from_depth(frames: int) -> list[str | bytes]:
+        return encode(packet) if frames == 0 else from_depth(frames - 1)
+
+    assert from_depth(200) == [wire]
+
+
+def test_brackets_inside_strings_do_not_count_as_depth(depth_check: str) -> None:
+    text = '2["a","' + "[" * 5000 + '",' + nested(3) + "]"
+    assert Decoder().feed(text) is not None
 
 
 def test_random_input_only_ever_raises_parse_error() -> None:

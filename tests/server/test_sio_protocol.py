@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import select
 import subprocess
 from collections.abc import Iterator
@@ -12,8 +13,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from sioscope.server import ConnectionRefused, Server, Socket
+from sioscope.server.parser import MAX_DEPTH
 from tests.conftest import INTEROP_DIR
 from tests.server.sio_rawpeer import RawPolling, RawWs
 from tests.server.sio_support import Factory, serve_fixture, wait_for  # noqa: F401
@@ -61,11 +64,17 @@ def node_reference(node_bin: str) -> Iterator[str]:
         process.wait(5)
 
 
+NODE_URLS: set[str] = set()
+"""The reference servers' URLs, for the few tests where Node's answer differs (justified)."""
+
+
 @pytest.fixture(params=["sioscope", "node"])
 async def url(request: pytest.FixtureRequest, serve: Factory) -> str:
     """Every conformance test runs against our server and against Node's."""
     if request.param == "node":
-        return request.getfixturevalue("node_reference")
+        node_url: str = request.getfixturevalue("node_reference")
+        NODE_URLS.add(node_url)
+        return node_url
     _, base = await serve(conformance_app, ping_interval=0.3, ping_timeout=0.2, connect_timeout=1.0)
     return base
 
@@ -205,6 +214,49 @@ async def test_attachment_limit_and_unexpected_binary(url: str) -> None:
     peer = await connected_to_root(url)
     await peer.send('511-["message"]')
     assert await peer.closed(timeout=0.4)
+
+
+@pytest.mark.parametrize("declared", ["50-", "60-1"])
+async def test_binary_packet_declaring_no_attachment_closes(url: str, declared: str) -> None:
+    """socket.io-parser refuses an attachment count below 1 ("Illegal attachments")."""
+    peer = await connected_to_root(url)
+    await peer.send(declared + '["message"]')
+    frames = []
+    with pytest.raises(ConnectionClosed):
+        while True:  # bounded: the heartbeat closes within 0.5 s whatever happens
+            frames.append(await peer.recv_frame(timeout=1))
+    assert not any("message-back" in f for f in frames if isinstance(f, str))
+
+
+async def test_deepest_accepted_payload_is_echoed(url: str) -> None:
+    peer = await connected_to_root(url)
+    inner = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
+    await peer.send(f'2["message",{inner}]')
+    assert await peer.recv() == f'2["message-back",{inner}]'
+    await peer.close()
+
+
+async def test_nesting_past_the_limit_closes_without_a_traceback(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``42["message",[[[…1000 levels…]]]]``. A justified difference: Node's JSON.parse
+    takes it and echoes it; sioscope refuses past MAX_DEPTH (server/parser.py, rule 5),
+    because any Python walk over it (an echo's encoder) would hit the recursion limit.
+    The refusal is Node's for malformed input: the connection closes, nothing is logged
+    at ERROR, and the server keeps serving."""
+    peer = await connected_to_root(url)
+    inner = "[" * 1000 + "]" * 1000
+    await peer.send(f'2["message",{inner}]')
+    if url in NODE_URLS:
+        assert await peer.recv() == f'2["message-back",{inner}]'
+        await peer.close()
+    else:
+        assert await peer.closed(timeout=0.4)
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    survivor = await connected_to_root(url)
+    await survivor.send('2["message",1]')
+    assert await survivor.recv() == '2["message-back",1]'
+    await survivor.close()
 
 
 async def test_ack_ids_are_per_namespace_and_shared(serve: Factory) -> None:

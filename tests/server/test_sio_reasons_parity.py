@@ -193,12 +193,16 @@ async def test_forced_close_by_conn_close(target: Target) -> None:
     assert (await target.of(sid, 3))[1:] == closing("forced close", sid)
 
 
-async def test_forced_close_after_decoder_error(target: Target) -> None:
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [("2{}", "invalid payload"), ('50-["do","join"]', "Illegal attachments")],
+)
+async def test_forced_close_after_decoder_error(target: Target, bad: str, message: str) -> None:
     peer, (a, b) = await join(target, "/", "/custom")
-    await peer.send("2{}")
+    await peer.send(bad)
     for sid in (a, b):
         records = await target.of(sid, 4)
-        assert records[1] == {"event": "error", "message": "invalid payload"}
+        assert records[1] == {"event": "error", "message": message}
         # The one justified difference: Node closes a Socket.IO decoder error with
         # "forced close"; sioscope says "parse error", as the project's users asked for
         # malformed input at either layer (server/client.py, rule 3). The wire is the same.
