@@ -33,6 +33,8 @@ const cfg = Object.assign(
     payloadBytes: 32,
     offerDeflate: false,
     settleS: 1,
+    settleMs: 300, // slow_reader: pause after each broadcast before RSS is read
+    canaryMs: 50, // slow_reader: the canary's ack pace
     timeoutS: 120, // whole-run watchdog
   },
   JSON.parse(process.argv[2] || "{}"),
@@ -470,6 +472,100 @@ async function scenarioIdle() {
   await closeAll(clients);
 }
 
+/**
+ * Slow readers: `clients` sockets complete the handshake and then stop reading (their
+ * TCP socket paused, so the kernel buffers fill and the server's writes back up), while
+ * a sender asks for `broadcasts` broadcasts of `payloadBytes` each to room `all` and a
+ * canary acks `echo` every `canaryMs` throughout. Reported: the server's RSS growth per
+ * broadcast, and the canary's longest ack round trip, which is the longest the server's
+ * event loop was blocked (plus one loopback round trip): the same outside view for every
+ * server. A broadcast counts as sent when the sender gets its own copy back.
+ */
+async function scenarioSlowReader() {
+  const { clients: slow, errors } = await connectMany(cfg.clients, cfg.concurrency);
+  if (slow.length === 0) throw new Error("no client connected");
+  let closedByServer = 0;
+  for (const c of slow) {
+    c.ws.removeAllListeners("message");
+    c.ws.on("close", () => closedByServer++);
+    c.ws._socket.pause(); // stop reading: nothing is taken from the kernel any more
+  }
+  const [sender, canary] = (await connectMany(2, 2)).clients;
+  if (!sender || !canary) throw new Error("sender or canary did not connect");
+  let waiter = null;
+  sender.onEvent = (raw) => {
+    if (waiter && seqOf(raw) === waiter.seq) waiter.resolve();
+  };
+  await quiesce();
+  await sleep(200);
+  const rss0 = serverRssKb();
+
+  const rtts = [];
+  let canaryRunning = true;
+  let canaryDone = null;
+  const canaryLoop = () => {
+    if (!canaryRunning) return canaryDone && canaryDone();
+    const t0 = performance.now();
+    canary.emitAck("echo", "1", () => {
+      const rtt = performance.now() - t0;
+      rtts.push(rtt);
+      setTimeout(canaryLoop, Math.max(0, cfg.canaryMs - rtt));
+    });
+  };
+  canaryLoop();
+
+  const text = "x".repeat(cfg.payloadBytes);
+  const m = meter();
+  const rssAfter = [];
+  const sendLat = [];
+  let timedOut = 0;
+  for (let i = 0; i < cfg.broadcasts; i++) {
+    const t0 = performance.now();
+    await new Promise((resolve) => {
+      const t = setTimeout(() => {
+        timedOut++;
+        resolve();
+      }, 30000);
+      waiter = {
+        seq: i,
+        resolve: () => {
+          clearTimeout(t);
+          resolve();
+        },
+      };
+      sender.emit("broadcast", `{"seq":${i},"text":"${text}"}`);
+    });
+    sendLat.push(performance.now() - t0);
+    await sleep(cfg.settleMs);
+    rssAfter.push(serverRssKb());
+  }
+  const meas = m();
+  canaryRunning = false;
+  await Promise.race([new Promise((r) => (canaryDone = r)), sleep(5000)]);
+  const rss1 = serverRssKb();
+  const sorted = Float64Array.from(rtts).sort();
+  out(
+    Object.assign(
+      result("broadcast", cfg.broadcasts - timedOut, meas, latencies(sendLat), {
+        errors: errors + timedOut,
+        clients: slow.length,
+        broadcasts: cfg.broadcasts,
+        payload_bytes: cfg.payloadBytes,
+        rss_before_kb: rss0,
+        rss_after_kb: rss1,
+        rss_per_broadcast_kb: rssAfter,
+        rss_growth_kb_per_broadcast: (rss1 - rss0) / cfg.broadcasts,
+        stall_ms: sorted.length ? sorted[sorted.length - 1] : null,
+        canary_p50_ms: percentile(sorted, 50),
+        canary_acks: sorted.length,
+        slow_closed_by_server: closedByServer,
+      }),
+    ),
+  );
+  for (const c of slow) c.ws.terminate();
+  await closeAll([sender, canary]);
+}
+
 // ---------------------------------------------------------------- long-polling
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 4096 });
@@ -638,6 +734,7 @@ const SCENARIOS = {
     return scenarioIdle();
   },
   polling: scenarioPolling,
+  slow_reader: scenarioSlowReader,
 };
 
 (async () => {

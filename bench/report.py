@@ -72,6 +72,9 @@ def aggregate(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
             "rss_kb_per_conn",
             "loadgen_cpu_util",
             "server_cpu_util",
+            "rss_growth_kb_per_broadcast",
+            "stall_ms",
+            "canary_p50_ms",
         ):
             row[metric] = _median(r.get(metric) for r in recs)
         row["cost"] = _median(cost(r) for r in recs)
@@ -156,6 +159,37 @@ def targets(agg: dict[tuple[str, str], dict[str, Any]], server: str = "sioscope"
     return "\n".join(lines)
 
 
+def slow_readers(agg: dict[tuple[str, str], dict[str, Any]], servers: list[str]) -> str:
+    """The slow-reader rows: RSS growth per broadcast and the loop's longest stall
+    (the canary's longest ack wait), beside Node's; the goal is at most Node's on both."""
+    lines = [
+        "| slow readers | RSS growth MB / broadcast | vs Node | longest stall ms | vs Node "
+        "| canary p50 ms | rounds |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    node = agg.get(("slow_reader", "node"), {})
+    for srv in servers:
+        row = agg.get(("slow_reader", srv))
+        if row is None or not row["rounds"]:
+            continue
+        growth = row["rss_growth_kb_per_broadcast"]
+        growth_mb = growth / 1024 if growth is not None else None
+        node_mb = (node.get("rss_growth_kb_per_broadcast") or 0) / 1024 or None
+        lines.append(
+            f"| {srv} | {_fmt(growth_mb)} | {_multiple(growth_mb, node_mb)} "
+            f"| {_fmt(row['stall_ms'], 0)} | {_multiple(row['stall_ms'], node.get('stall_ms'))} "
+            f"| {_fmt(row['canary_p50_ms'], 1)} | {row['rounds']} |"
+        )
+    return "\n".join(lines)
+
+
+def _multiple(this: float | None, ref: float | None) -> str:
+    """``this`` as a multiple of ``ref`` (<= 1.0x: at most the reference's figure)."""
+    if this is None or not ref:
+        return "-"
+    return f"{this / ref:.2f}x"
+
+
 def markdown(
     records: list[dict[str, Any]], servers: list[str], machine: dict[str, Any], argv: str
 ) -> str:
@@ -180,6 +214,8 @@ def markdown(
         else f"Run {machine['date']} on {machine['cpu']}."
     )
     parts = [head, "", table(agg, servers)]
+    if any(k[0] == "slow_reader" for k in agg):
+        parts += ["", slow_readers(agg, servers)]
     if any(k[1] == "sioscope" for k in agg):
         parts += ["", targets(agg)]
     return "\n".join(parts) + "\n"

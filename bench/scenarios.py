@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+# Sizes per scale. slow_reader's payload stays under the servers' default 1e6-byte
+# message cap (maxHttpBufferSize), which the sender's upload must pass.
 # Sizes per scale. "full" is the issue's protocol; "quick" is for development; "smoke"
 # is the tiny run `make test` does so the harness never rots.
 SCALES: dict[str, dict[str, Any]] = {
@@ -22,6 +24,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "idle": {"clients": 1000, "settleS": 1},
         "idle_deflate": {"clients": 1000, "settleS": 1},
         "polling": {"clients": 100, "durationS": 10, "warmupS": 1},
+        "slow_reader": {"clients": 300, "broadcasts": 8, "payloadBytes": 999_000},
         "timeoutS": 300,
     },
     "quick": {
@@ -31,6 +34,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "idle": {"clients": 1000, "settleS": 0.5},
         "idle_deflate": {"clients": 1000, "settleS": 0.5},
         "polling": {"clients": 100, "durationS": 3, "warmupS": 1},
+        "slow_reader": {"clients": 100, "broadcasts": 4, "payloadBytes": 999_000},
         "timeoutS": 120,
     },
     "smoke": {
@@ -40,6 +44,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "idle": {"clients": 4, "settleS": 0.1},
         "idle_deflate": {"clients": 4, "settleS": 0.1},
         "polling": {"clients": 3, "durationS": 0.3, "warmupS": 0.1},
+        "slow_reader": {"clients": 4, "broadcasts": 2, "payloadBytes": 1 << 16, "settleMs": 50},
         "timeoutS": 30,
     },
 }
@@ -108,5 +113,14 @@ add(
     )
 )
 add(Scenario("polling", ("polling",), "ack", "echo over HTTP long-polling only"))
+add(
+    Scenario(
+        "slow_reader",
+        ("slow_reader",),
+        "broadcast",
+        "clients that stop reading while large broadcasts go to them: RSS growth per "
+        "broadcast, and the longest a canary client waited for an ack (the loop's stall)",
+    )
+)
 
 DEFAULT_SCENARIOS = ("connect", "echo", "fanout", "idle", "idle_deflate", "polling")

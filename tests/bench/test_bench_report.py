@@ -99,3 +99,17 @@ def test_a_missing_results_file_is_a_clear_error(tmp_path, capsys):
 
     assert main(["--from", str(tmp_path)]) == 2
     assert "results.jsonl: no such file" in capsys.readouterr().err
+
+
+def test_slow_reader_rows_show_growth_per_broadcast_and_stall_beside_node():
+    records = [
+        rec("node", "slow_reader", rss_growth_kb_per_broadcast=4096, stall_ms=500, rnd=r)
+        for r in (1, 2, 3)
+    ] + [
+        rec("sioscope", "slow_reader", rss_growth_kb_per_broadcast=g, stall_ms=s, rnd=r)
+        for r, (g, s) in enumerate([(2048, 250), (240_000, 2200), (1024, 100)], 1)
+    ]
+    md = report.slow_readers(report.aggregate(records), ["node", "sioscope"])
+    row = next(line for line in md.splitlines() if line.startswith("| sioscope"))
+    cells = [c.strip() for c in row.split("|")]
+    assert cells[2:6] == ["2.0", "0.50x", "250", "0.50x"]  # medians, then multiples of Node
