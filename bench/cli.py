@@ -28,7 +28,7 @@ from bench.servers import SERVERS, ServerSpec, resolve
 from bench.servers import add as add_server
 
 PLUGINS = ("bench.admin_scenario", "bench.inspector_load")
-DEFAULT_SERVERS = ("node", "pysio", "sioscope", "floor")
+DEFAULT_SERVERS = ("node", "pysio", "pysio-uvicorn", "sioscope", "sioscope-uvicorn", "floor")
 README = ROOT / "README.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -28,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="start an embedded server with demo clients and inspect it")
     demo.add_argument("--clients", type=int, default=36, help="demo clients, 0-1000 (default 36)")
     demo.add_argument("--readonly", action="store_true", help="hide every action")
+    demo.add_argument(
+        "--host-driver",
+        choices=("aiohttp", "asgi"),
+        default="aiohttp",
+        help="serve the demo on aiohttp (default) or as an ASGI app on uvicorn",
+    )
     insp = sub.add_parser(
         "inspect", help="attach to a server instrumented with the admin namespace (ours or Node's)"
     )
@@ -96,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
 
             if not 0 <= args.clients <= MAX_DEMO_CLIENTS:
                 return _fail(f"--clients must be between 0 and {MAX_DEMO_CLIENTS}")
+            if args.host_driver == "asgi" and importlib.util.find_spec("uvicorn") is None:
+                return _fail("--host-driver asgi needs uvicorn: pip install 'sioscope[asgi]'")
 
-            return asyncio.run(run_demo(args.clients, args.readonly))
+            return asyncio.run(run_demo(args.clients, args.readonly, args.host_driver))
         try:
             options = ClientOptions(
                 url=args.url,

@@ -4,6 +4,10 @@ The clients are real Engine.IO connections (python-engineio's AsyncClient, frame
 ``server/parser.py``): they connect over polling and upgrade (a few stay on polling),
 join and leave rooms, chat, and now and then leave and come back, so every view of the
 inspector has something live to show. Everything binds 127.0.0.1 on a free port.
+
+The server runs on either host driver: attached to aiohttp (``host="aiohttp"``, the
+default), or as ``io.asgi_app()`` on uvicorn (``host="asgi"``, ``sioscope demo
+--host-driver asgi``; uvicorn comes with the ``asgi`` extra).
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket as socket_module
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import engineio
 from aiohttp import web
@@ -25,15 +32,22 @@ log = logging.getLogger("sioscope.demo")
 
 ROOMS = ("lobby", "general", "random", "support", "game-1", "game-2", "vip")
 NAMES = ("ada", "bob", "cleo", "dev", "eve", "finn", "gus", "hana", "ivo", "jules", "kai")
+HOSTS = ("aiohttp", "asgi")
 
 
 def build_server(
     *, readonly: bool = False, ping_interval: float = 5.0
 ) -> tuple[web.Application, Server]:
-    """The demo application: a chat on ``/`` and ``/chat``, instrumented, auth disabled."""
+    """The demo application on aiohttp (see ``build_io``)."""
     app = web.Application()
-    io = Server(cors_allowed_origins="*", ping_interval=ping_interval, ping_timeout=5.0)
+    io = build_io(readonly=readonly, ping_interval=ping_interval)
     io.attach(app)
+    return app, io
+
+
+def build_io(*, readonly: bool = False, ping_interval: float = 5.0) -> Server:
+    """The demo server: a chat on ``/`` and ``/chat``, instrumented, auth disabled."""
+    io = Server(cors_allowed_origins="*", ping_interval=ping_interval, ping_timeout=5.0)
     instrument(io, auth=False, readonly=readonly, server_id="sioscope-demo")
 
     def setup(socket: Socket) -> None:
@@ -58,7 +72,7 @@ def build_server(
 
     io.on("connection", setup)
     io.of("/chat").on("connection", setup)
-    return app, io
+    return io
 
 
 @dataclass
@@ -122,9 +136,16 @@ class Bot:
 class Demo:
     """The embedded server plus its bots; ``await start()``, ``await stop()``."""
 
-    def __init__(self, clients: int = 36, *, readonly: bool = False, seed: int = 1) -> None:
+    def __init__(
+        self, clients: int = 36, *, readonly: bool = False, seed: int = 1, host: str = "aiohttp"
+    ) -> None:
+        if host not in HOSTS:
+            raise ValueError(f"host must be one of {', '.join(HOSTS)}, not {host!r}")
         self.n_clients = clients
         self.readonly = readonly
+        self.host = host
+        self._uvicorn: Any = None
+        self._uvicorn_task: asyncio.Task[None] | None = None
         self.rng = random.Random(seed)
         self.port = 0
         self.runner: web.AppRunner | None = None
@@ -137,14 +158,18 @@ class Demo:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        app, self.io = build_server(readonly=self.readonly)
-        # A short shutdown: quitting the demo must not wait a minute for a bot's
-        # long-poll or websocket to drain.
-        self.runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self.runner.addresses[0][1])
+        if self.host == "asgi":
+            self.io = build_io(readonly=self.readonly)
+            await self._start_uvicorn(self.io)
+        else:
+            app, self.io = build_server(readonly=self.readonly)
+            # A short shutdown: quitting the demo must not wait a minute for a bot's
+            # long-poll or websocket to drain.
+            self.runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
+            await self.runner.setup()
+            site = web.TCPSite(self.runner, "127.0.0.1", 0)
+            await site.start()
+            self.port = int(self.runner.addresses[0][1])
         await asyncio.gather(*(self._spawn(i) for i in range(self.n_clients)))
         self._task = asyncio.ensure_future(self._life())
 
@@ -208,15 +233,52 @@ class Demo:
                 await asyncio.wait_for(self.io.close(), 3.0)
         if self.runner is not None:
             await self.runner.cleanup()
+        if self._uvicorn is not None and self._uvicorn_task is not None:
+            self._uvicorn.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._uvicorn_task, 3.0)
+
+    async def _start_uvicorn(self, io: Server) -> None:
+        """``io.asgi_app()`` on uvicorn in this loop, on a socket bound here (port 0)."""
+        import uvicorn
+
+        class Quiet(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:  # the inspector owns the terminal
+                yield
+
+        sock = socket_module.socket(socket_module.AF_INET, socket_module.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        sock.setblocking(False)
+        self.port = int(sock.getsockname()[1])
+        config = uvicorn.Config(
+            io.asgi_app(),
+            lifespan="on",
+            log_level="critical",  # the inspector's screen is the demo's output
+            access_log=False,
+            proxy_headers=False,
+            ws_per_message_deflate=False,
+            ws_ping_interval=None,
+            timeout_graceful_shutdown=1,
+        )
+        self._uvicorn = server = Quiet(config)
+        self._uvicorn_task = asyncio.ensure_future(server.serve(sockets=[sock]))
+        while not server.started:
+            if self._uvicorn_task.done():
+                self._uvicorn_task.result()
+                raise RuntimeError("uvicorn stopped during startup")
+            await asyncio.sleep(0.01)
 
 
-async def run_demo(clients: int = 36, readonly: bool = False) -> int:
-    """Start the demo and open the inspector on it; returns the exit status."""
+async def run_demo(clients: int = 36, readonly: bool = False, host: str = "aiohttp") -> int:
+    """Start the demo (its server on ``host``) and open the inspector on it; returns the
+    exit status."""
     from sioscope.inspector.app import InspectorApp
     from sioscope.inspector.client import AdminClient, AdminConnectError, ClientOptions
     from sioscope.inspector.model import Model
 
-    demo = Demo(clients, readonly=readonly)
+    demo = Demo(clients, readonly=readonly, host=host)
     await demo.start()
     model = Model()
     client = AdminClient(ClientOptions(demo.url), model)
@@ -227,7 +289,8 @@ async def run_demo(clients: int = 36, readonly: bool = False) -> int:
         print(f"sioscope: {exc}")
         return 1
     client.start()
-    app = InspectorApp(model, client, readonly=readonly, source=f"demo {demo.url}")
+    source = f"demo {demo.url}" + (" (asgi)" if host == "asgi" else "")
+    app = InspectorApp(model, client, readonly=readonly, source=source)
     try:
         await app.run_async()
     finally:

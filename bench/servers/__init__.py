@@ -95,6 +95,20 @@ add(
 )
 add(
     ServerSpec(
+        "sioscope-uvicorn",
+        "sioscope as io.asgi_app() on uvicorn (uvloop/orjson when installed)",
+        _py("bench.servers.sioscope_server", "--asgi", "--loop", "auto"),
+    )
+)
+add(
+    ServerSpec(
+        "pysio-uvicorn",
+        "python-socketio 5.18.1 ASGIApp on uvicorn",
+        _py("bench.servers.pysio_server", "--asgi"),
+    )
+)
+add(
+    ServerSpec(
         "floor",
         "bare aiohttp websocket (floor)",
         _py("bench.servers.floor_server", "--loop", "auto"),

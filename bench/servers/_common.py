@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
 import signal
+import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 from aiohttp import web
 
@@ -71,8 +74,64 @@ class GcStats:
         return {"collections": self.count, "cpu_s": self.cpu_s}
 
 
+async def _listen_aiohttp(app: web.Application, args: argparse.Namespace) -> int:
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port, backlog=4096)
+    await site.start()
+    return int(runner.addresses[0][1])
+
+
+async def _listen_uvicorn(app: Any, args: argparse.Namespace, **options: Any) -> int:
+    """Serve an ASGI app on uvicorn in this loop (httptools, websockets sans-I/O, no
+    access log); the socket is bound here, so port 0 works and is read back."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:  # SIGTERM is the harness's stop
+            yield
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.listen(4096)
+    sock.setblocking(False)
+    config = uvicorn.Config(
+        app,
+        loop="none",  # the loop install_loop chose
+        http="httptools",
+        ws="websockets-sansio",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,
+        ws_ping_interval=None,
+        **options,
+    )
+    server = Server(config)
+    task = asyncio.ensure_future(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("uvicorn stopped during startup")
+        await asyncio.sleep(0.01)
+    return int(sock.getsockname()[1])
+
+
 def serve(make_app: Callable[[], web.Application], argv: list[str] | None = None) -> None:
     """Run an aiohttp app on 127.0.0.1 until SIGTERM, announcing the bound port."""
+    _run(lambda args: _listen_aiohttp(make_app(), args), argv)
+
+
+def serve_asgi(
+    make_app: Callable[[], Any], argv: list[str] | None = None, **uvicorn_options: Any
+) -> None:
+    """Run an ASGI app on uvicorn at 127.0.0.1 until SIGTERM, announcing the bound port."""
+    _run(lambda args: _listen_uvicorn(make_app(), args, **uvicorn_options), argv)
+
+
+def _run(listen: Callable[[argparse.Namespace], Awaitable[int]], argv: list[str] | None) -> None:
     args = parse_args(argv)
     loop_name = install_loop(args.loop)
 
@@ -84,12 +143,7 @@ def serve(make_app: Callable[[], web.Application], argv: list[str] | None = None
         profiler = cProfile.Profile()
 
     async def main() -> None:
-        app = make_app()
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, args.host, args.port, backlog=4096)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = await listen(args)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -2,6 +2,8 @@
 
 Defaults are kept on purpose (async handlers, aiohttp's permessage-deflate negotiation,
 the stdlib loop unless ``--loop`` says otherwise): the table compares what a user gets.
+``--asgi`` serves the same handlers as python-socketio's ``ASGIApp`` on uvicorn, with
+uvicorn's defaults (its WebSocket deflate negotiation included).
 """
 
 from __future__ import annotations
@@ -9,13 +11,22 @@ from __future__ import annotations
 import socketio
 from aiohttp import web
 
-from bench.servers._common import serve
+from bench.servers._common import serve, serve_asgi
 
 
 def make_app() -> web.Application:
-    sio = socketio.AsyncServer(async_mode="aiohttp", ping_interval=25, ping_timeout=20)
+    sio = make_sio("aiohttp")
     app = web.Application()
     sio.attach(app)
+    return app
+
+
+def make_asgi_app() -> socketio.ASGIApp:
+    return socketio.ASGIApp(make_sio("asgi"))
+
+
+def make_sio(async_mode: str) -> socketio.AsyncServer:
+    sio = socketio.AsyncServer(async_mode=async_mode, ping_interval=25, ping_timeout=20)
 
     @sio.event
     async def connect(sid: str, environ: dict, auth: object = None) -> None:
@@ -29,8 +40,13 @@ def make_app() -> web.Application:
     async def broadcast(sid: str, payload: object) -> None:
         await sio.emit("broadcast", payload, room="all")
 
-    return app
+    return sio
 
 
 if __name__ == "__main__":
-    serve(make_app)
+    import sys
+
+    if "--asgi" in sys.argv:
+        serve_asgi(make_asgi_app, [a for a in sys.argv[1:] if a != "--asgi"])
+    else:
+        serve(make_app)

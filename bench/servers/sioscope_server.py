@@ -1,7 +1,9 @@
 """sioscope as a server under test: the same three behaviours as the Node server.
 
 Handlers are plain functions, as a Node user writes them; ``--loop auto`` (the default in
-the registry) takes uvloop when the ``speed`` extra is installed.
+the registry) takes uvloop when the ``speed`` extra is installed. ``--asgi`` serves the
+same Server as ``io.asgi_app()`` on uvicorn instead of attaching it to aiohttp, with
+WebSocket compression off as the aiohttp host has it (the README's uvicorn flags).
 """
 
 from __future__ import annotations
@@ -10,16 +12,22 @@ from typing import Any
 
 from aiohttp import web
 
-from bench.servers._common import serve
+from bench.servers._common import serve, serve_asgi
 
 
 def make_server() -> tuple[Any, web.Application]:
     """The Server with the three behaviours, attached to a new aiohttp app."""
+    io = make_io()
+    app = web.Application()
+    io.attach(app)
+    return io, app
+
+
+def make_io() -> Any:
+    """The Server with the three behaviours, on no host yet."""
     from sioscope.server import Server, Socket
 
     io = Server(ping_interval=25, ping_timeout=20)
-    app = web.Application()
-    io.attach(app)
 
     @io.on("connection")
     def on_connection(socket: Socket) -> None:
@@ -34,7 +42,7 @@ def make_server() -> tuple[Any, web.Application]:
         def broadcast(payload: Any = None) -> None:
             io.to("all").emit("broadcast", payload)
 
-    return io, app
+    return io
 
 
 def make_app() -> web.Application:
@@ -42,4 +50,10 @@ def make_app() -> web.Application:
 
 
 if __name__ == "__main__":
-    serve(make_app)
+    import sys
+
+    if "--asgi" in sys.argv:
+        argv = [a for a in sys.argv[1:] if a != "--asgi"]
+        serve_asgi(lambda: make_io().asgi_app(), argv, ws_per_message_deflate=False)
+    else:
+        serve(make_app)

@@ -1,7 +1,8 @@
 """Our side of the admin tests: the same small app as tests/interop/admin-node-server.js.
 
 A real aiohttp server on 127.0.0.1, port 0, with ``instrument()`` applied; used by the
-parity, browser and bad-input tests alike.
+parity, browser and bad-input tests alike. ``host="uvicorn"`` serves the same app as
+``io.asgi_app()`` on uvicorn instead (static files through Starlette).
 """
 
 from __future__ import annotations
@@ -61,7 +62,11 @@ def build_app(io: Server) -> None:
 
 @contextlib.asynccontextmanager
 async def running_server(
-    *, ui_dir: Path | None = None, server_options: dict[str, Any] | None = None, **admin_kw: Any
+    *,
+    ui_dir: Path | None = None,
+    server_options: dict[str, Any] | None = None,
+    host: str = "aiohttp",
+    **admin_kw: Any,
 ) -> AsyncIterator[Running]:
     """Start io + instrument(); yield it; close everything (bounded) on the way out."""
     io = Server(**(server_options or {}))
@@ -70,6 +75,10 @@ async def running_server(
     admin_kw.setdefault("server_id", "parity")
     admin_kw.setdefault("failure_delay", 0.05)
     admin = instrument(io, **admin_kw)
+    if host != "aiohttp":
+        async with _asgi_server(io, admin, ui_dir, host) as running:
+            yield running
+        return
     app = web.Application()
     io.attach(app)
     if ui_dir is not None:
@@ -86,3 +95,23 @@ async def running_server(
         with contextlib.suppress(Exception):
             await io.close()
         await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def _asgi_server(
+    io: Server, admin: Admin, ui_dir: Path | None, host: str
+) -> AsyncIterator[Running]:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.staticfiles import StaticFiles
+
+    from tests.asgi_hosts import serve_asgi
+
+    routes = [] if ui_dir is None else [Mount("/ui", app=StaticFiles(directory=ui_dir))]
+    async with serve_asgi(io.asgi_app(Starlette(routes=routes)), host) as url:
+        try:
+            yield Running(io, admin, int(url.rsplit(":", 1)[1]))
+        finally:
+            admin.close()
+            with contextlib.suppress(Exception):
+                await io.close()

@@ -1,11 +1,11 @@
 """The official Admin UI, unmodified, in headless Chromium against our server.
 
-``ui/dist`` of @socket.io/admin-ui 0.5.1 is served by the same aiohttp app (as a
-deployment would serve it) and driven with playwright-core by
-``tests/interop/admin-browser.js``: a wrong password shows the UI's own "Invalid
-credentials", the right one logs in; the Sockets, Rooms and Clients pages list a
-python-socketio client's socket, room and client id; a disconnect clicked in the UI
-disconnects that client, which the client itself observes.
+``ui/dist`` of @socket.io/admin-ui 0.5.1 is served by the same app (as a deployment
+would serve it: aiohttp, or a Starlette app beside ``io.asgi_app()`` on uvicorn) and
+driven with playwright-core by ``tests/interop/admin-browser.js``: a wrong password
+shows the UI's own "Invalid credentials", the right one logs in; the Sockets, Rooms and
+Clients pages list a python-socketio client's socket, room and client id; a disconnect
+clicked in the UI disconnects that client, which the client itself observes.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ pytestmark = pytest.mark.interop
 UI_DIR = INTEROP_DIR / "node_modules" / "@socket.io" / "admin-ui" / "ui" / "dist"
 
 
+@pytest.mark.parametrize("host", ["aiohttp", "uvicorn"])
 async def test_official_ui_lists_and_disconnects_our_socket(
-    node_bin: str, chromium_bin: str, tmp_path
+    node_bin: str, chromium_bin: str, tmp_path, host: str
 ) -> None:
-    async with running_server(ui_dir=UI_DIR) as srv:
+    async with running_server(ui_dir=UI_DIR, host=host) as srv:
         user = socketio.AsyncClient(reconnection=False)
         gone = asyncio.Event()
         user.on("disconnect", lambda *a: gone.set())

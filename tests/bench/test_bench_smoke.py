@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import run_bench_smoke
 
-SERVERS = ("node", "pysio", "sioscope", "floor")
+SERVERS = ("node", "pysio", "sioscope", "sioscope-uvicorn", "pysio-uvicorn", "floor")
 RESULTS = {
     "connect_cold": "handshake",
     "connect_steady": "handshake",
