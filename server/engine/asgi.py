@@ -28,8 +28,9 @@ Rules:
    (``uvicorn --ws-max-size``, ``--ws-per-message-deflate``).
 6. Lifespan: ``on_startup`` callbacks run before ``other_app`` sees
    ``lifespan.startup``, ``on_shutdown`` ones (the Socket.IO server's ``close``)
-   before it sees ``lifespan.shutdown``; without ``other_app`` the driver answers the
-   lifespan protocol itself.
+   before it sees ``lifespan.shutdown``; without ``other_app``, or when it raises on
+   the lifespan scope before reading a message (no lifespan support), the driver
+   answers the lifespan protocol itself.
 7. A ``websocket.disconnect`` with 1002, 1007 or 1009 is the ASGI server refusing a
    frame (it validated it before us): a ``"websocket error"``, as on aiohttp.
 """
@@ -134,8 +135,11 @@ class ASGIApp:
             await self._own_lifespan(receive, send)
             return
         failed: list[str] = []
+        received = False
 
         async def wrapped_receive() -> Message:
+            nonlocal received
+            received = True
             message = await receive()
             kind = message.get("type")
             hooks = self.on_startup if kind == "lifespan.startup" else self.on_shutdown
@@ -154,7 +158,15 @@ class ASGIApp:
                 return  # we answered this phase already
             await send(message)
 
-        await self.other_app(scope, wrapped_receive, wrapped_send)
+        try:
+            await self.other_app(scope, wrapped_receive, wrapped_send)
+        except Exception:
+            if received:
+                raise
+            # an app without lifespan support (it refuses the scope before reading
+            # anything): the server's own hooks still run
+            log.debug("other_app refused the lifespan scope", exc_info=True)
+            await self._own_lifespan(receive, send)
 
     async def _own_lifespan(self, receive: Receive, send: Send) -> None:
         while True:

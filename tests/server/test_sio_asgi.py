@@ -121,6 +121,27 @@ async def test_lifespan_shutdown_without_other_app_closes_the_server() -> None:
     await _drop(client)
 
 
+async def test_lifespan_runs_for_an_other_app_without_lifespan_support() -> None:
+    """A bare ASGI app that raises on any scope but HTTP: the server still closes at
+    shutdown, and the app still answers its own requests."""
+
+    async def bare(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError(f"unsupported scope {scope['type']}")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"bare"})
+
+    io = echo_server(**SHUTDOWN_OPTIONS)
+    reasons = Recorder()
+    io.on("connection", lambda socket: socket.on("disconnect", reasons))
+    async with serve_asgi(io.asgi_app(bare), UVICORN) as url:
+        client = await _polling_client(url)
+        async with aiohttp.ClientSession() as http, http.get(f"{url}/x") as resp:
+            assert await resp.text() == "bare"
+    assert (await reasons.wait())[0][0] == "server shutting down"
+    await _drop(client)
+
+
 def _starlette_mount(io: Server) -> Any:
     from starlette.applications import Starlette
     from starlette.routing import Mount
