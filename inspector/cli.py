@@ -85,7 +85,11 @@ async def inspect(options: ClientOptions, readonly: bool, export_dir: Path | Non
     try:
         await client.connect()
     except AdminConnectError as exc:
+        await client.close()
         return _fail(str(exc), 1)
+    except Exception as exc:  # a peer we did not foresee: still one line, not a traceback
+        await client.close()
+        return _fail(f"cannot attach to {options.url}: {type(exc).__name__}: {exc}", 1)
     client.start()
     app = InspectorApp(model, client, readonly=readonly, export_dir=export_dir, source=options.url)
     try:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
 import engineio
 
 from sioscope.inspector.model import Model
@@ -124,6 +125,7 @@ class AdminClient:
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._http: aiohttp.ClientSession | None = None
 
     # -- connecting
 
@@ -160,11 +162,19 @@ class AdminClient:
 
     async def _connect(self, use_session: bool) -> None:
         self._set_state("connecting", self.base_url)
+        if self._http is None or self._http.closed:
+            # Our own HTTP session, not python-engineio's: on a non-2xx answer it closes
+            # its own session *before* reading the body, so against an ordinary web server
+            # the read raced the close and a third of runs ended in a traceback
+            # (``RuntimeError: Connection closed.``). It also means one session for every
+            # reconnect, closed by ``close()``.
+            self._http = aiohttp.ClientSession()
         eio = engineio.AsyncClient(
             logger=_eio_log,
             handle_sigint=False,
             request_timeout=CONNECT_TIMEOUT,
             websocket_extra_options={"max_msg_size": MAX_MESSAGE},
+            http_session=self._http,
         )
         eio.on("message", self._on_message)
         self._decoder = Decoder()
@@ -181,7 +191,13 @@ class AdminClient:
                 ),
                 CONNECT_TIMEOUT,
             )
-        except (engineio.exceptions.ConnectionError, ValueError, OSError) as exc:
+        except (
+            engineio.exceptions.ConnectionError,
+            aiohttp.ClientError,
+            RuntimeError,  # aiohttp: "Connection closed." mid-body
+            ValueError,
+            OSError,
+        ) as exc:
             await _quiet_disconnect(eio)
             raise AdminConnectError(
                 f"cannot reach {self.base_url} (path {self._path}): {_reason(exc)}"
@@ -285,6 +301,9 @@ class AdminClient:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._runner
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         self._set_state("closed")
 
     # -- receiving
@@ -380,4 +399,6 @@ def _reason(exc: BaseException) -> str:
         return f"HTTP {status.group(1)} ({_NOT_SOCKETIO})"
     if text == "Unexpected response from server":
         return f"unexpected response ({_NOT_SOCKETIO})"
+    if text == "Connection closed.":
+        return f"the server closed the connection ({_NOT_SOCKETIO})"
     return text

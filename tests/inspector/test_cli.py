@@ -285,3 +285,69 @@ def test_ctrl_d_at_the_password_prompt_is_one_line() -> None:
     assert sent, text
     assert code == 2 and "Traceback" not in text, text
     assert "sioscope: no password given" in text
+
+
+async def test_a_slow_404_is_one_line_not_a_race() -> None:
+    """An ordinary web server's 404 whose body comes a moment after its headers.
+
+    python-engineio closed its HTTP session before reading an error body, so the read
+    raced the close: against ``python -m http.server`` a third of runs ended in
+    ``RuntimeError: Connection closed.`` and a 44-line traceback. The body's delay here
+    makes the race lose every time.
+    """
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        body = b"<html><body>404 Not Found</body></html>"
+        writer.write(
+            b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+        )
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        writer.write(body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = AdminClient(ClientOptions(f"http://127.0.0.1:{port}"), Model())
+    try:
+        with pytest.raises(AdminConnectError, match=r"HTTP 404 \(not a Socket.IO server"):
+            await client.connect()
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_an_ordinary_web_server_gets_one_line_every_time(tmp_path) -> None:
+    port = free_port()
+    web_server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "http.server",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(50):  # until it listens
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            break
+        for _ in range(3):
+            code, _out, err = await run_cli("inspect", f"http://127.0.0.1:{port}")
+            assert code == 1
+            assert err.count("\n") == 1 and "Traceback" not in err, err[:500]
+            assert "HTTP 404 (not a Socket.IO server at this path?)" in err
+    finally:
+        web_server.terminate()
+        await web_server.wait()
