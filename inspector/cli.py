@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from sioscope import __version__
 from sioscope.inspector.client import AdminClient, AdminConnectError, ClientOptions
 from sioscope.inspector.model import Model
 
@@ -25,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="sioscope",
         description="Watch a Socket.IO server live through its admin namespace.",
     )
+    parser.add_argument("--version", action="version", version=f"sioscope {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="start an embedded server with demo clients and inspect it")
     demo.add_argument("--clients", type=int, default=36, help="demo clients, 0-1000 (default 36)")
@@ -38,7 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     insp = sub.add_parser(
         "inspect", help="attach to a server instrumented with the admin namespace (ours or Node's)"
     )
-    insp.add_argument("url", help="server URL, e.g. http://localhost:3000 (a path = namespace)")
+    insp.add_argument(
+        "url",
+        help="server URL, e.g. http://localhost:3000 or localhost:3000 (a path = namespace)",
+    )
     insp.add_argument("--namespace", default="/admin", help="admin namespace (default /admin)")
     insp.add_argument("--path", default="/socket.io", help="Socket.IO path (default /socket.io)")
     insp.add_argument("--username", help="basic-auth user name (no auth when omitted)")
@@ -74,6 +79,11 @@ def _password(args: argparse.Namespace) -> str | None:
         return getpass.getpass(f"password for {args.username}: ")
     except EOFError:  # ctrl+d at the prompt
         raise ValueError("no password given") from None
+    except KeyboardInterrupt:
+        # ctrl+c: getpass leaves the cursor after the prompt, so the shell's next prompt
+        # would start on that line. End it, as a shell does for an interrupted command.
+        print(file=sys.stderr)
+        raise
 
 
 async def inspect(options: ClientOptions, readonly: bool, export_dir: Path | None) -> int:

@@ -75,8 +75,13 @@ class ClientOptions:
         A path in the URL is taken as the namespace (``http://host:3000/admin``), as
         socket.io-client does.
         """
+        url = self.url
+        if "://" not in url:
+            # ``localhost:3200`` as a user types it (socket.io-client takes it too);
+            # urlsplit would read "localhost" as the scheme.
+            url = "http://" + url
         try:
-            parts = urlsplit(self.url)
+            parts = urlsplit(url)
         except ValueError as exc:  # "Invalid IPv6 URL"
             raise ValueError(f"bad URL {self.url!r}: {exc}") from None
         scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
@@ -88,6 +93,14 @@ class ClientOptions:
             parts.port  # noqa: B018 - raises on a malformed port
         except ValueError:
             raise ValueError(f"bad URL {self.url!r}: bad port") from None
+        if not self.path.strip("/"):
+            # Engine.IO needs a path of its own: python-engineio (and so this client)
+            # cannot address one at the root, and taking "/" for the default would
+            # silently attach somewhere else.
+            raise ValueError(
+                f"--path {self.path!r}: the Socket.IO path cannot be the root "
+                "(the default is /socket.io)"
+            )
         namespace = self.namespace
         if parts.path not in ("", "/"):
             namespace = parts.path.rstrip("/")
@@ -143,7 +156,7 @@ class AdminClient:
 
     @property
     def _path(self) -> str:
-        return "/" + (self.options.path.strip("/") or "socket.io")
+        return "/" + self.options.path.strip("/")
 
     def _set_state(self, state: str, detail: str = "") -> None:
         self.state, self.detail = state, detail
@@ -187,7 +200,7 @@ class AdminClient:
                 eio.connect(
                     self.base_url,
                     transports=transports,
-                    engineio_path=self.options.path.strip("/") or "socket.io",
+                    engineio_path=self.options.path.strip("/"),
                 ),
                 CONNECT_TIMEOUT,
             )
@@ -222,7 +235,12 @@ class AdminClient:
         if ack.type == PacketType.CONNECT_ERROR:
             await _quiet_disconnect(eio)
             message = ack.data.get("message") if isinstance(ack.data, dict) else ack.data
-            raise AuthRefused(f"{self.namespace} refused the connection: {message}")
+            hint = ""
+            if self.options.username is None and not (use_session and self.model.session_id):
+                # Node says "invalid credentials", python-socketio "authentication
+                # failed": either way, with no --username nothing was sent.
+                hint = " (no --username given: this server needs a login)"
+            raise AuthRefused(f"{self.namespace} refused the connection: {message}{hint}")
         try:
             # Every admin namespace (Node's or ours) sends ``config`` right after the
             # CONNECT ack; a namespace that accepts us without it (the app's "/", say)

@@ -234,8 +234,9 @@ async def test_a_namespace_that_is_not_the_admin_one_gets_one_line(
     assert err.startswith(expected.replace("PORT", str(our_demo.url.rsplit(":", 1)[1])))
 
 
-def test_ctrl_d_at_the_password_prompt_is_one_line() -> None:
-    """getpass reads the controlling terminal: give the CLI a real pty and send EOF."""
+def _answer_the_password_prompt(key: bytes) -> tuple[int, str]:
+    """getpass reads the controlling terminal: give the CLI a real pty, press ``key`` at
+    the prompt, return (exit status, everything the terminal showed)."""
     import fcntl
     import os
     import pty
@@ -272,7 +273,7 @@ def test_ctrl_d_at_the_password_prompt_is_one_line() -> None:
                     break
                 out += chunk
                 if b"password for a:" in out and not sent:
-                    os.write(master, b"\x04")  # ctrl+d
+                    os.write(master, key)
                     sent = True
             elif proc.poll() is not None:
                 break
@@ -283,8 +284,46 @@ def test_ctrl_d_at_the_password_prompt_is_one_line() -> None:
         os.close(master)
     text = out.decode(errors="replace")
     assert sent, text
+    return code, text
+
+
+def test_ctrl_d_at_the_password_prompt_is_one_line() -> None:
+    code, text = _answer_the_password_prompt(b"\x04")
     assert code == 2 and "Traceback" not in text, text
     assert "sioscope: no password given" in text
+
+
+def test_ctrl_c_at_the_password_prompt_ends_the_line() -> None:
+    code, text = _answer_the_password_prompt(b"\x03")
+    assert code == 130 and "Traceback" not in text, text
+    # The terminal shows the prompt, then a line end: the shell's prompt starts afresh.
+    assert text.rstrip(" ").endswith("password for a: \r\n") or text.endswith(
+        "password for a: ^C\r\n"
+    ), repr(text)
+
+
+async def test_version() -> None:
+    from sioscope import __version__
+
+    code, out, err = await run_cli("--version")
+    assert (code, out, err) == (0, f"sioscope {__version__}\n", "")
+
+
+def test_a_url_without_a_scheme_and_a_root_path() -> None:
+    assert ClientOptions("localhost:3200").endpoint() == ("http://localhost:3200", "/admin")
+    assert ClientOptions("127.0.0.1:3200/adm").endpoint() == ("http://127.0.0.1:3200", "/adm")
+    with pytest.raises(ValueError, match=r"the Socket\.IO path cannot be the root"):
+        ClientOptions("localhost:3200", path="/").endpoint()
+
+
+@pytest.mark.interop
+async def test_no_username_against_a_server_that_needs_one(node_admin: NodeAdminServer) -> None:
+    code, _, err = await run_cli("inspect", node_admin.url.removeprefix("http://"))
+    assert code == 1
+    assert err.strip() == (
+        "sioscope: /admin refused the connection: invalid credentials "
+        "(no --username given: this server needs a login)"
+    )
 
 
 async def test_a_slow_404_is_one_line_not_a_race() -> None:
