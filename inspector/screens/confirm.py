@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -12,10 +13,10 @@ from textual.widgets import Button, Static
 class ConfirmScreen(ModalScreen[bool]):
     """Names the target in full and focuses *Cancel*, so a stray Enter does nothing."""
 
-    BINDINGS = [  # noqa: RUF012
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
+    BINDINGS = [Binding("n,escape", "answer(False)", "No")]  # noqa: RUF012
+    """No binding for ``y``: a binding is looked up on whatever screen is on top when a key
+    reaches the App, even a key typed at the screen below before this one came up (``dy``
+    in one burst disconnected a socket). ``y`` is taken in ``on_key`` instead."""
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
@@ -26,6 +27,10 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen Horizontal { height: auto; align-horizontal: right; }
     ConfirmScreen Button { margin-left: 2; }
     """
+
+    shown_at = float("inf")
+    """When the dialog came up (the clock of Textual's messages); keys from before it
+    were typed ahead and are never an answer."""
 
     def __init__(self, title: str, target: str, confirm_label: str = "Disconnect") -> None:
         super().__init__()
@@ -42,8 +47,17 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button("Cancel", id="cancel", variant="primary")
                 yield Button(self.confirm_label, id="confirm", variant="error")
 
-    def on_mount(self) -> None:
+    def on_mount(self, event: events.Mount) -> None:
+        self.shown_at = event.time
         self.query_one("#cancel", Button).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # Only keys sent to this screen arrive here, and of those only a key pressed
+        # once the dialog was up (not typed ahead, not even by a hair) can confirm.
+        if event.key == "y":
+            event.stop()
+            if event.time > self.shown_at:
+                self.dismiss(True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm")
