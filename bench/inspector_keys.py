@@ -1,0 +1,163 @@
+"""Key latency of the inspector attached to a busy server in another process.
+
+The server side runs elsewhere, so the figure is the inspector's own: either
+``sioscope demo``'s server and bots (``bench/demo_server.py``, ``--clients 1000``) or a
+crowd of sockets on our server (``bench/attach_server.py`` + ``bench/attach_load.js``,
+``--sockets 10000``, with ~1,000 events a second). The inspector is this process: the real
+``InspectorApp`` (headless, 200x60) on the real ``AdminClient``.
+
+A latency is from the key event posted (Pilot) to the app having handled it, its effect
+in the widgets, and the screen refreshed (Textual composes the frame; the headless driver
+does not write it to a terminal, which costs a real one a few ms more). Keys measured:
+
+- ``down``: the Sockets table's cursor one row down;
+- ``view``: a view switch (1 → 2 → 3 → 4 → 1 …), until the new view is current;
+- ``filter key``: one keystroke in the open filter box, until the filter is applied;
+- ``sort``: ``s``, until the model's sort column changed.
+
+Goals (issue 15, Speed): a key within 100 ms p95, a view switch within 200 ms p95.
+
+    python -m bench.inspector_keys --server crowd [--sockets 10000] [--presses 30]
+    python -m bench.inspector_keys --server demo [--clients 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.inspector_attach import ROOT, _first_json_line, _stop, start_crowd, stop_crowd
+
+VIEW_KEYS = (("2", "rooms"), ("3", "packets"), ("4", "dashboard"), ("1", "sockets"))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    ms = [v * 1000 for v in values]
+    return {
+        "n": len(ms),
+        "p50_ms": round(statistics.median(ms), 1),
+        "p95_ms": round(pct(ms, 0.95), 1),
+        "max_ms": round(max(ms), 1),
+    }
+
+
+async def measure(pilot: Any, key: str, done: Callable[[], bool], limit: float = 5.0) -> float:
+    """Press ``key``; the seconds until ``done()`` holds and the screen refreshed."""
+    started = time.perf_counter()
+    await pilot.press(key)
+    while not done():
+        if time.perf_counter() - started > limit:
+            raise TimeoutError(f"{key!r}: no effect within {limit}s")
+        await asyncio.sleep(0.001)
+    await pilot.pause(0)  # the refresh the change scheduled
+    return time.perf_counter() - started
+
+
+async def drive(url: str, expect: int, presses: int) -> dict[str, Any]:
+    from sioscope.inspector.app import InspectorApp
+    from sioscope.inspector.client import AdminClient, ClientOptions
+    from sioscope.inspector.model import Model
+
+    model = Model()
+    client = AdminClient(ClientOptions(url=url), model)
+    await client.connect()
+    client.start()
+    app = InspectorApp(model, client, source=url)
+    out: dict[str, list[float]] = {"down": [], "view": [], "filter key": [], "sort": []}
+    try:
+        async with app.run_test(size=(200, 60)) as pilot:
+            deadline = time.monotonic() + 60
+            while len(model.sockets) < expect and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            await pilot.pause(1.0)  # a second of steady state first
+            table = app.query_one("#sockets")
+            for _ in range(presses):
+                row = table.cursor_row  # type: ignore[attr-defined]
+                out["down"].append(
+                    await measure(pilot, "down", lambda r=row: table.cursor_row != r)  # type: ignore[attr-defined,misc]
+                )
+                await pilot.pause(0.05)
+            for i in range(presses):
+                key, name = VIEW_KEYS[i % len(VIEW_KEYS)]
+                out["view"].append(await measure(pilot, key, lambda n=name: app.view == n))  # type: ignore[misc]
+                await pilot.pause(0.05)
+            if app.view != "sockets":
+                await pilot.press("1")
+            for _ in range(presses):
+                before = model.sort_key
+                out["sort"].append(
+                    await measure(pilot, "s", lambda b=before: model.sort_key != b)  # type: ignore[misc]
+                )
+                await pilot.pause(0.05)
+            await pilot.press("slash")
+            for i in range(presses):
+                # A letter, then backspace: each one keystroke that re-filters 10,000 rows.
+                key, want = ("abcdefghij"[i % 10], None) if i % 2 == 0 else ("backspace", "")
+                typed = want if want is not None else key
+                out["filter key"].append(
+                    await measure(pilot, key, lambda t=typed: model.filter.expression == t)  # type: ignore[misc]
+                )
+                await pilot.pause(0.05)
+            sockets = len(model.sockets)
+    finally:
+        await client.close()
+    return {"sockets": sockets, **{k: summary(v) for k, v in out.items()}}
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.server == "crowd":
+        crowd = await start_crowd(args.sockets, pps=args.pps, node=args.node)
+        try:
+            result = await drive(crowd.url, crowd.sockets, args.presses)
+        finally:
+            await stop_crowd(crowd)
+        return {"server": f"crowd of {crowd.sockets} sockets, {args.pps} events/s", **result}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.demo_server",
+        "--clients",
+        str(args.clients),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        info = await _first_json_line(proc, 120)
+        url = f"http://127.0.0.1:{info['port']}"
+        result = await drive(url, int(args.clients * 0.9), args.presses)
+    finally:
+        with contextlib.suppress(Exception):
+            await _stop(proc)
+    return {"server": f"demo with {args.clients} clients", **result}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", choices=("crowd", "demo"), default="crowd")
+    parser.add_argument("--sockets", type=int, default=10_000)
+    parser.add_argument("--pps", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--presses", type=int, default=30)
+    parser.add_argument("--node", default="node")
+    args = parser.parse_args(argv)
+    print(json.dumps(asyncio.run(run(args))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.exit(main())
