@@ -3,8 +3,9 @@
 Theory of operation
 -------------------
 This module composes the pieces next to it, one idea each, and owns their lifetime. It
-follows admin-ui 0.5.1's ``lib/index.ts`` step by step; where it departs, the module
-that departs says why.
+follows ``instrument()`` of ``@socket.io/admin-ui`` 0.5.1 (the npm peer pinned in
+``tests/interop/package.json``; its ``dist/index.js``) step by step; where it departs,
+the module that departs says why.
 
 - ``protocol``: the wire vocabulary (event, command and feature names, payload shapes);
 - ``auth``: the login middleware and its sessions;

@@ -1,8 +1,9 @@
 """Node admin-ui's wire shapes: ``SerializedSocket``, timestamps, ``socket.data``.
 
-Field order, names and value forms follow ``serialize()`` in admin-ui 0.5.1
-(``dist/index.js``) so the official UI, and a diff against Node, see the same thing. The
-shapes themselves are declared in ``protocol``; this module fills them in.
+Field order, names and value forms follow ``serialize()`` in ``@socket.io/admin-ui``
+0.5.1 (``dist/index.js`` of the npm peer pinned in ``tests/interop/package.json``) so
+the official UI, and a diff against Node, see the same thing. The shapes themselves are
+declared in ``protocol``; this module fills them in.
 """
 
 from __future__ import annotations
