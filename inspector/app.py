@@ -17,14 +17,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import ContentSwitcher, Footer, Input, Static, Tree
@@ -34,6 +32,7 @@ from sioscope.inspector.client import AdminClient, AdminConnectError
 from sioscope.inspector.filtering import FilterError
 from sioscope.inspector.frame import Frame, View
 from sioscope.inspector.model import SORT_KEYS, Model
+from sioscope.inspector.palette import ActionsProvider
 from sioscope.inspector.records import SocketInfo
 from sioscope.inspector.screens.confirm import ConfirmScreen
 from sioscope.inspector.screens.detail import DetailScreen
@@ -44,31 +43,6 @@ from sioscope.inspector.widgets.packet_view import PacketView
 from sioscope.inspector.widgets.packets_pane import PACKET_VIEW_ID
 from sioscope.inspector.widgets.socket_table import SocketTable
 from sioscope.inspector.widgets.table import KeyedTable
-
-
-class ActionsProvider(Provider):
-    """The command palette: every key of the binding table that applies right now."""
-
-    async def discover(self) -> Hits:
-        app = self.app
-        assert isinstance(app, InspectorApp)
-        for key, action in app.palette_entries():
-            yield DiscoveryHit(key.description, partial(app.run_action, action), help=key.help)
-
-    async def search(self, query: str) -> Hits:
-        app = self.app
-        assert isinstance(app, InspectorApp)
-        matcher = self.matcher(query)
-        for key, action in app.palette_entries():
-            text = f"{key.description}: {key.help}"
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(
-                    score,
-                    matcher.highlight(text),
-                    partial(app.run_action, action),
-                    help=f"key: {key.display_key}",
-                )
 
 
 class InspectorApp(App[None]):

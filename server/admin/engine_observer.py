@@ -83,22 +83,25 @@ class EngineObserver:
         cid = conn.id[:12]
         buffer.push(now_ms(), protocol.AGG_RAW_CONNECTION)
         stream = self.stream
+        clock = time.time
+        packet_in, packet_out = buffer.packet_in, buffer.packet_out
+        kind_in, kind_out = protocol.KIND_IN, protocol.KIND_OUT  # locals: the hot path
 
         def on_packet(packet: dict[str, Any]) -> None:
             data = packet.get("data")
-            ms = int(time.time() * 1000)
+            ms = int(clock() * 1000)
             if data:  # rule 1
-                buffer.packet_in(ms, byte_length(data))
+                packet_in(ms, byte_length(data))
             if stream and subscribers:
-                log_append((ms, cid, protocol.KIND_IN, packet["type"], data))
+                log_append((ms, cid, kind_in, packet["type"], data))
 
         def on_packet_create(packet: dict[str, Any]) -> None:
             data = packet.get("data")
-            ms = int(time.time() * 1000)
+            ms = int(clock() * 1000)
             if data:
-                buffer.packet_out(ms, byte_length(data))
+                packet_out(ms, byte_length(data))
             if stream and subscribers:
-                log_append((ms, cid, protocol.KIND_OUT, packet["type"], data))
+                log_append((ms, cid, kind_out, packet["type"], data))
 
         def on_drain() -> None:
             if subscribers:
