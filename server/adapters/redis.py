@@ -72,6 +72,7 @@ from sioscope.server.adapters.redis_protocol import (
     leave_request,
     legacy_done_response,
     new_uid,
+    response_id,
     server_side_emit_request,
     server_side_emit_response,
     sockets_response,
@@ -673,7 +674,8 @@ class RedisAdapter(Adapter):
         elif kind is RequestType.REMOTE_FETCH:
             if request_id is None or request_id in self._requests:
                 return
-            sockets = [_describe(socket) for socket in self.select(request.opts)]
+            sids = self.sids
+            sockets = [_describe(s, sids.get(s.id)) for s in self.select(request.opts)]
             self._publish_response(request, _fetch_answer(request_id, sockets))
         elif kind is RequestType.SERVER_SIDE_EMIT:
             if request.uid == self.uid:
@@ -755,6 +757,11 @@ class RedisAdapter(Adapter):
         self._on_response(channel, payload, own=True)
 
     def _on_response(self, channel: str, payload: bytes, own: bool = False) -> None:
+        known = response_id(payload)
+        if known is not None and known not in self._requests and known not in self._ack_requests:
+            if own:
+                self.stats.unmatched_responses += 1
+            return  # another server's answer (or a late one): not decoded
         try:
             response = decode_response(self.parser, payload)
         except MalformedMessage as err:
@@ -812,27 +819,31 @@ class RedisAdapter(Adapter):
         if not isinstance(details, dict) or not isinstance(details.get("id"), str):
             self._malformed("fetchSockets answer", ValueError("a socket without an id"))
             return None
-        rooms = details.get("rooms")
-        handshake = details.get("handshake")
+        handshake, rooms = details.get("handshake"), details.get("rooms")
+        if not isinstance(handshake, dict):
+            handshake = {}
+        if not isinstance(rooms, list):
+            rooms = []
+        elif not all(type(room) is str for room in rooms):
+            rooms = [room for room in rooms if isinstance(room, (str, int, float))]
         return RemoteSocket(
             self,
             {
                 "id": details["id"],
-                "handshake": handshake if isinstance(handshake, dict) else {},
-                "rooms": [r for r in rooms if isinstance(r, (str, int, float))]
-                if isinstance(rooms, list)
-                else [],
+                "handshake": handshake,
+                "rooms": rooms,
                 "data": details.get("data"),
             },
         )
 
 
-def _describe(socket: Socket) -> dict[str, Any]:
-    """A local socket as a fetchSockets answer carries it (Node's shape)."""
+def _describe(socket: Socket, rooms: dict[str, None] | None) -> dict[str, Any]:
+    """A local socket as a fetchSockets answer carries it (Node's shape), with its
+    rooms from the adapter (join order)."""
     return {
         "id": socket.id,
         "handshake": socket.handshake,
-        "rooms": list(socket.rooms),
+        "rooms": list(rooms or ()),
         "data": socket.data,
     }
 

@@ -24,6 +24,7 @@ no Redis and no sockets here (``redis.py`` drives it). The rules, as Node's
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from enum import IntEnum
@@ -64,6 +65,7 @@ __all__ = [
     "leave_request",
     "legacy_done_response",
     "new_uid",
+    "response_id",
     "server_side_emit_request",
     "server_side_emit_response",
     "sockets_response",
@@ -429,6 +431,18 @@ class Response:
     request_id: str
     type: Any
     body: dict[str, Any]
+
+
+_REQUEST_ID = re.compile(rb'^\{(?:"type":\d+,)?"requestId":"([A-Za-z0-9_-]*)"')
+
+
+def response_id(payload: bytes) -> str | None:
+    """The ``requestId`` of a JSON response as Node writes it (``{"requestId":...`` or
+    ``{"type":N,"requestId":...``), read without decoding the rest; ``None`` when the
+    message does not start that way. Every server receives every reply on the common
+    channel: this lets one drop a large fetchSockets answer for another server unread."""
+    match = _REQUEST_ID.match(payload)
+    return match.group(1).decode() if match else None
 
 
 def decode_response(parser: Parser, payload: bytes) -> Response:

@@ -141,6 +141,11 @@ def test_json_is_json_stringify() -> None:
     assert dumps_json([math.nan, math.inf, -math.inf, 1.5]) == "[null,null,null,1.5]"
     moment = datetime(2000, 6, 13, 0, 0, 0, 123456, tzinfo=UTC)
     assert dumps_json({"t": moment}) == '{"t":"2000-06-13T00:00:00.123Z"}'
+    big = 2**70  # past orjson's 64 bits: the standard library's path
+    assert dumps_json({"s": "\ud800é", 1: {big}}) == f'{{"s":"\\ud800é","1":[{big}]}}'
+    assert dumps_json({"nan": [math.nan], "b": b"\x00"}) == (
+        '{"nan":[null],"b":{"type":"Buffer","data":[0]}}'
+    )
     assert loads_json(b'{"a":[1,2]}') == {"a": [1, 2]}
     with pytest.raises(ValueError):
         loads_json(b'{"a":')

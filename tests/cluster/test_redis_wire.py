@@ -32,6 +32,7 @@ from sioscope.server.adapters.redis_protocol import (
     fetch_response,
     join_request,
     leave_request,
+    response_id,
     server_side_emit_request,
     server_side_emit_response,
 )
@@ -197,3 +198,15 @@ async def test_node_messages_reencode_to_the_same_bytes(
             await recorder
         await pubsub.aclose()
         await capture.aclose()
+
+
+def test_response_id_is_read_from_nodes_prefix_only() -> None:
+    """Every server receives every reply on the common channel; the id of Node's JSON
+    replies is read from their first bytes, so a large answer for another server is
+    dropped undecoded. Any other layout is decoded in full."""
+    assert response_id(fetch_response("aB-_9z", [{"id": "x"}])) == "aB-_9z"
+    assert response_id(client_count_response("q1w2e3", 4)) == "q1w2e3"
+    assert response_id(server_side_emit_response("r4t5y6", None, False)) == "r4t5y6"
+    assert response_id(broadcast_ack_response(NOTEPACK, "u7i8o9", (1,))) is None  # msgpack
+    assert response_id(b'{"sockets":[],"requestId":"late00"}') is None
+    assert response_id(b'{"requestId":"a\\"b"}') is None
