@@ -3,8 +3,8 @@
 // does, so the generator stays light), and broadcasts to room "all" asked of server A.
 //
 // Usage: node cluster_loadgen.js '<json config>'
-//   {urls: [A, B], clients (per server), broadcasts, window (in flight), payloadBytes,
-//    timeoutS}
+//   {urls: [A, B], clients (per server), broadcasts, window (in flight), rate (> 0: paced
+//    at that many broadcasts per second instead of a window), payloadBytes, timeoutS}
 // Protocol with the driver: after connecting and a closed-loop warm-up it prints
 // {"ready": true}; on a stdin line "go" it runs the measured phase (at most `window`
 // broadcasts in flight, each complete once every client of both servers got it) and
@@ -20,7 +20,7 @@ const interop = createRequire(path.join(__dirname, "..", "tests", "interop", "pa
 const WebSocket = interop("ws");
 
 const cfg = Object.assign(
-  { urls: [], clients: 10, broadcasts: 20, window: 8, payloadBytes: 100, fetches: 20, timeoutS: 120 },
+  { urls: [], clients: 10, broadcasts: 20, window: 8, rate: 0, payloadBytes: 100, fetches: 20, timeoutS: 120 },
   JSON.parse(process.argv[2] || "{}"),
 );
 const PAD = "x".repeat(cfg.payloadBytes);
@@ -101,7 +101,16 @@ async function main() {
   const cpu0 = process.cpuUsage();
   let inFlight = 0;
   let sent = 0;
-  await new Promise((resolve) => {
+  if (cfg.rate > 0) {
+    // paced: one broadcast every 1/rate s whatever the server does, then wait for all
+    const pending = [];
+    for (let i = 0; i < cfg.broadcasts; i++) {
+      const due = t0 + (i * 1000) / cfg.rate - performance.now();
+      if (due > 0) await sleep(due);
+      pending.push(send());
+    }
+    await Promise.race([Promise.all(pending), sleep(cfg.timeoutS * 500)]);
+  } else await new Promise((resolve) => {
     const pump = () => {
       while (inFlight < cfg.window && sent < cfg.broadcasts) {
         inFlight++; sent++;

@@ -6,7 +6,9 @@ through the Redis adapter, sioscope against Node's ``@socket.io/redis-adapter``.
 One ``redis-server`` (a free loopback port, no persistence) for the whole run. Each run
 starts a fresh pair of servers of one kind, A and B (``bench/servers/cluster_*``), puts
 ``--clients`` WebSocket clients on each (``bench/cluster_loadgen.js``) and asks server A
-for ``--broadcasts`` broadcasts to room ``all`` with at most ``--window`` in flight: A
+for ``--broadcasts`` broadcasts to room ``all``, at most ``--window`` in flight (the
+throughput each kind reaches) or ``--rate`` per second (the same pace for both, the fair
+comparison of CPU per delivery, which falls as a server gets busier): A
 publishes each to Redis and delivers to its own clients, B receives it from Redis and
 delivers to its clients. Measured over that phase, from /proc (every thread): the CPU of
 A, B and Redis, and of the generator (to show it was not the limit). Then ``--fetches``
@@ -118,6 +120,7 @@ def run_one(kind: str, redis: subprocess.Popen[bytes], redis_url: str, args: Any
             "clients": args.clients,
             "broadcasts": args.broadcasts,
             "window": args.window,
+            "rate": args.rate,
             "payloadBytes": args.payload,
             "fetches": args.fetches,
             "timeoutS": args.timeout,
@@ -146,6 +149,7 @@ def run_one(kind: str, redis: subprocess.Popen[bytes], redis_url: str, args: Any
     deliveries = result["deliveries"] or 1
     return {
         "kind": kind,
+        "mode": f"paced {args.rate:g}/s" if args.rate else f"window {args.window}",
         **result,
         "server_a_cpu_s": a["server_cpu_s"],
         "server_b_cpu_s": b["server_cpu_s"],
@@ -201,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=500, help="clients per server")
     parser.add_argument("--broadcasts", type=int, default=200)
     parser.add_argument("--window", type=int, default=8, help="broadcasts in flight")
+    parser.add_argument(
+        "--rate", type=float, default=0, help="paced broadcasts per second (0: --window instead)"
+    )
     parser.add_argument("--payload", type=int, default=100, help="bytes of padding per event")
     parser.add_argument("--fetches", type=int, default=20, help="fetch_sockets round trips")
     parser.add_argument("--rounds", type=int, default=2)
