@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ from sioscope.server.socket import Socket
 if TYPE_CHECKING:
     from sioscope.server.client import Client
     from sioscope.server.server import Server
+
+log = logging.getLogger("sioscope")
 
 __all__ = ["ConnectionRefused", "Namespace", "ParentNamespace"]
 
@@ -106,11 +109,48 @@ class Namespace(EventEmitter):
 
     def add(
         self, client: Client, auth: dict[str, Any], on_connected: Callable[[Socket], None]
-    ) -> Socket:
+    ) -> None:
         """Start the connection sequence of the module docstring for ``client``;
         ``on_connected(socket)`` runs once the socket is connected, before ``connect``
-        and ``connection`` are emitted."""
-        socket = Socket(self, client, auth)
+        and ``connection`` are emitted.
+
+        With connection state recovery on and a string ``pid`` and ``offset`` in
+        ``auth``, the adapter is asked for the session first (a coroutine: the socket
+        is created once it answered); a recovered socket skips the middlewares unless
+        ``skip_middlewares`` is off, as in Node."""
+        recovery = self.server.connection_state_recovery
+        if (
+            recovery is not None
+            and isinstance(auth.get("pid"), str)
+            and isinstance(auth.get("offset"), str)
+        ):
+            self.server.tasks.spawn(
+                self._add_restored(client, auth, on_connected, recovery["skip_middlewares"]),
+                name=f"restore session {self.name}",
+            )
+            return
+        self._start(Socket(self, client, auth), on_connected)
+
+    async def _add_restored(
+        self,
+        client: Client,
+        auth: dict[str, Any],
+        on_connected: Callable[[Socket], None],
+        skip_middlewares: bool,
+    ) -> None:
+        session: dict[str, Any] | None = None
+        try:
+            session = await self.adapter.restore_session(auth["pid"], auth["offset"])
+        except Exception as err:  # Node: logged, and a new session instead
+            log.debug("session %s not restored: %s", auth["pid"], err)
+        socket = Socket(self, client, auth, session)
+        if socket.recovered and skip_middlewares and client.conn.ready_state == "open":
+            self._pre_connect_sockets[socket.id] = socket
+            self._do_connect(socket, on_connected)
+            return
+        self._start(socket, on_connected)
+
+    def _start(self, socket: Socket, on_connected: Callable[[Socket], None]) -> None:
         self._pre_connect_sockets[socket.id] = socket
         loop = asyncio.get_running_loop()
         fns = tuple(self._fns)
@@ -119,14 +159,13 @@ class Namespace(EventEmitter):
                 result = fn(socket)
             except Exception as err:
                 loop.call_soon(self._after_middlewares, socket, err, on_connected)
-                return socket
+                return
             if inspect.isawaitable(result):
                 self.server.tasks.spawn(
                     self._finish_middlewares(socket, result, fns[index + 1 :], on_connected)
                 )
-                return socket
+                return
         loop.call_soon(self._after_middlewares, socket, None, on_connected)
-        return socket
 
     async def _finish_middlewares(
         self,

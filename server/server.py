@@ -23,6 +23,7 @@ from sioscope.server.adapter import Adapter
 from sioscope.server.client import Client
 from sioscope.server.emitter import EventEmitter
 from sioscope.server.namespace import Namespace, ParentNamespace
+from sioscope.server.recovery import SessionAwareAdapter, recovery_options
 from sioscope.server.tasks import TaskSet
 
 if TYPE_CHECKING:
@@ -47,6 +48,10 @@ class Server:
         connect_timeout: seconds a connection may stay without any namespace joined.
         adapter: the adapter class (or factory ``nsp -> Adapter``) of each namespace.
         cleanup_empty_child_namespaces: drop a dynamic child when its last socket leaves.
+        connection_state_recovery: ``True`` or ``{"max_disconnection_duration": 120,
+            "skip_middlewares": True}`` (seconds) turns on Node's connection state
+            recovery (:mod:`sioscope.server.recovery`); with the default adapter it
+            becomes the in-memory ``SessionAwareAdapter``.
         **engine_options: passed to ``EngineServer`` (``ping_interval``,
             ``ping_timeout``, ``cors_allowed_origins``, ``max_http_buffer_size``, ...).
     """
@@ -58,6 +63,7 @@ class Server:
         connect_timeout: float = 45.0,
         adapter: Callable[[Namespace], Adapter] = Adapter,
         cleanup_empty_child_namespaces: bool = False,
+        connection_state_recovery: bool | dict[str, Any] | None = None,
         **engine_options: Any,
     ) -> None:
         from sioscope.server.engine import EngineServer
@@ -71,6 +77,10 @@ class Server:
         #: ``nsp -> Adapter``: how each namespace builds its adapter (the ``adapter``
         #: option: a class, or any factory of one).
         self.adapter_factory = adapter
+        #: Recovery options with Node's defaults filled in, or ``None`` when off.
+        self.connection_state_recovery = recovery_options(connection_state_recovery)
+        if self.connection_state_recovery is not None and adapter is Adapter:
+            self.adapter_factory = SessionAwareAdapter
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self._nsps: dict[str, Namespace] = {}
         self._parent_nsps: list[ParentNamespace] = []

@@ -35,12 +35,14 @@ import logging
 from collections.abc import Callable, Iterable, KeysView
 from typing import TYPE_CHECKING, Any
 
+from sioscope.server.adapter import BroadcastOptions
 from sioscope.server.broadcast import BroadcastOperator, check_reserved, rooms_tuple
 from sioscope.server.emitter import EventEmitter, call_safely, finish_chain
 from sioscope.server.handlers import emit_to_listeners
 from sioscope.server.handshake import build_handshake
 from sioscope.server.ids import generate_id
 from sioscope.server.parser import Packet, PacketType, encode
+from sioscope.server.recovery import RECOVERABLE_REASONS
 
 if TYPE_CHECKING:
     from sioscope.server.adapter import Adapter
@@ -78,14 +80,18 @@ class _Ack:
 class Socket(EventEmitter):
     """A client connected to a namespace; see the module docstring for conventions."""
 
-    def __init__(self, nsp: Namespace, client: Client, auth: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        nsp: Namespace,
+        client: Client,
+        auth: dict[str, Any],
+        session: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(nsp.server.tasks)
         self.nsp = nsp
         self.server: Server = nsp.server
         self.adapter: Adapter = nsp.adapter
         self.client = client
-        self.id = generate_id()
-        self.handshake: dict[str, Any] = build_handshake(client.conn, auth)
         self.data: Any = {}
         self.connected = False
         self.recovered = False
@@ -95,6 +101,24 @@ class Socket(EventEmitter):
         self._any_incoming: list[Callable[..., Any]] = []
         self._any_outgoing: list[Callable[..., Any]] = []
         self._cleaned = False
+        self._recovery = self.server.connection_state_recovery is not None
+        #: The private session id of connection state recovery (``None`` when it is off).
+        self.pid: str | None = None
+        if session is not None:
+            # A restored session (Node's order): same id and pid, its rooms joined, its
+            # data, and the missed packets written now, before the CONNECT reply.
+            self.id: str = session["sid"]
+            self.pid = session["pid"]
+            self.adapter.add_all(self.id, session["rooms"])
+            self.data = session["data"]
+            for data in session["missed_packets"]:
+                client.write(Packet(PacketType.EVENT, nsp.name, data))
+            self.recovered = True
+        else:
+            self.id = generate_id()
+            if self._recovery:
+                self.pid = generate_id()
+        self.handshake: dict[str, Any] = build_handshake(client.conn, auth)
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} nsp={self.nsp.name} connected={self.connected}>"
@@ -143,6 +167,10 @@ class Socket(EventEmitter):
         if callback is not None:
             packet.id = self.nsp.next_ack_id()
             self._expect_ack(packet.id, callback, flags.get("timeout"))
+        if self._recovery:  # through the adapter, so the packet gets an offset and is kept
+            opts = BroadcastOptions(rooms=(self.id,), flags=flags)
+            self.adapter.settle(self.adapter.broadcast(packet, opts))
+            return True
         self.deliver(
             data,
             encode(packet),
@@ -314,6 +342,14 @@ class Socket(EventEmitter):
         if not self.connected:
             return
         self.emit_reserved("disconnecting", reason, description)
+        if self._recovery and reason in RECOVERABLE_REASONS:
+            session = {
+                "sid": self.id,
+                "pid": self.pid,
+                "rooms": list(self.rooms),
+                "data": self.data,
+            }
+            self.adapter.settle(self.adapter.persist_session(session))
         self.cleanup()
         self.client.remove(self)
         self.connected = False
@@ -393,7 +429,8 @@ class Socket(EventEmitter):
         middlewares accepted the socket, before ``connection`` is emitted."""
         self.connected = True
         self.join(self.id)
-        self.client.write(Packet(PacketType.CONNECT, self.nsp.name, {"sid": self.id}))
+        reply = {"sid": self.id} if self.pid is None else {"sid": self.id, "pid": self.pid}
+        self.client.write(Packet(PacketType.CONNECT, self.nsp.name, reply))
 
     def handle_packet(self, packet: Packet) -> None:
         """A decoded packet for this socket's namespace (Node's ``_onpacket``): an event
