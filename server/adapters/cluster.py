@@ -28,8 +28,9 @@ A subclass moves messages; this module decides what they say. Rules:
 6. **Bad input is counted, never raised.** A message that is not the protocol's (not
    decodable, wrong shape, an unknown type) or a response to no pending request is
    dropped and counted in :attr:`ClusterAdapter.ignored` (keys ``malformed``,
-   ``unknown_type``, ``unknown_request``), so a foreign publisher on the channel
-   cannot take the server down.
+   ``unknown_type``, ``unknown_request``, and ``foreign`` for another namespace's or
+   no namespace's message), so a foreign publisher on the channel cannot take the
+   server down.
 7. **Heartbeats** (:class:`ClusterAdapterWithHeartbeat`): ``INITIAL_HEARTBEAT`` on
    init, a ``HEARTBEAT`` after ``heartbeat_interval`` without publishing, a node
    forgotten after ``heartbeat_timeout`` of silence or on ``ADAPTER_CLOSE``; the server
@@ -431,6 +432,7 @@ class ClusterAdapter(Adapter):
         if uid == self.uid:
             return None
         if message.get("nsp") != self.nsp.name:
+            self.ignored["foreign"] += 1
             return None
         try:
             return MessageType(mtype), uid if isinstance(uid, str) else ""

@@ -184,12 +184,17 @@ class Cluster:
     async def sioscope(
         self, setup: Callable[[Server], Any] | None = None, **options: Any
     ) -> tuple[Server, str]:
+        """A sioscope server with ``options``, set up by ``setup(io)``, listening."""
         io = Server(ping_interval=1.0, ping_timeout=1.0, **options)
         if setup is not None:
             setup(io)
+        return io, await self.serve(io)
+
+    async def serve(self, io: Server) -> str:
+        """Serve ``io`` on a free loopback port until the test ends; its URL."""
         runner, url = await listen(io)
         self._servers.append((io, runner))
-        return io, url
+        return url
 
     async def close(self) -> None:
         for node in self._nodes:

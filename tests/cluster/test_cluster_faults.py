@@ -12,16 +12,17 @@ from typing import Any
 
 import pytest
 
+from sioscope.server.adapters import redis_streams
 from sioscope.server.adapters.sharded import create_sharded_adapter
 from tests.cluster.cluster_support import Cluster, eventually, is_type
-from tests.cluster.test_sharded_interop import python_app, start
+from tests.cluster.test_mixed_cluster import python_app, start
 from tests.redis_server import RedisServer
 
 
 async def test_a_silent_then_dead_server_times_out_with_nodes_error(
-    redis_server: RedisServer, cluster: Cluster
+    redis_server: RedisServer, cluster: Cluster, kind: str
 ) -> None:
-    node, io, _clients, ids = await start(cluster, redis_server)
+    node, io, _clients, ids = await start(cluster, redis_server, kind)
     os.kill(node.proc.pid, signal.SIGSTOP)  # subscribed but silent: counted, never answers
     try:
         with pytest.raises(
@@ -44,10 +45,17 @@ async def _count(adapter: Any, n: int) -> bool:
     return await adapter.server_count() == n
 
 
-async def _two_sioscope_servers(cluster: Cluster, redis_server: RedisServer) -> Any:
+async def _two_sioscope_servers(
+    cluster: Cluster, redis_server: RedisServer, kind: str = "sharded"
+) -> Any:
     ios = []
     for _ in range(2):
-        adapter = create_sharded_adapter(cluster.redis(redis_server.url))
+        redis = cluster.redis(redis_server.url)
+        adapter: Any = (
+            create_sharded_adapter(redis)
+            if kind == "sharded"
+            else redis_streams.create_adapter(redis, block_time=0.5)
+        )
         ios.append(await cluster.sioscope(python_app, adapter=adapter))
     clients = await cluster.clients()
     clients.open("a", ios[0][1], auth={"rooms": ["room"]})
@@ -80,16 +88,21 @@ async def test_garbage_foreign_and_unknown_replies_are_counted_not_fatal(
     late = {"type": 8, "uid": "x", "nsp": "/", "data": {"requestId": "0" * 16, "sockets": []}}
     await redis.spublish(private, json.dumps(late).encode())
     await eventually(lambda: adapter.ignored["unknown_request"] == 1)
-    assert dict(adapter.ignored) == {"malformed": 4, "unknown_type": 1, "unknown_request": 1}
+    assert dict(adapter.ignored) == {
+        "malformed": 4,
+        "unknown_type": 1,
+        "unknown_request": 1,
+        "foreign": 1,
+    }
     second.emit("after", 1)  # still serving
     await clients.wait_for(is_type("event", name="a", event="after", args=[1]))
 
 
 async def test_redis_restart_both_servers_resume(
-    redis_server: RedisServer, cluster: Cluster
+    redis_server: RedisServer, cluster: Cluster, kind: str
 ) -> None:
     """Two sioscope servers: Redis is killed and started again on the same port."""
-    first, second, clients = await _two_sioscope_servers(cluster, redis_server)
+    first, second, clients = await _two_sioscope_servers(cluster, redis_server, kind)
     redis_server.stop()
     first.to("room").emit("during", 1)  # publish fails: local clients still get it
     await clients.wait_for(is_type("event", name="a", event="during", args=[1]))
@@ -97,6 +110,32 @@ async def test_redis_restart_both_servers_resume(
     await eventually(lambda: _count(first.of("/").adapter, 2), timeout=10)
     await eventually(lambda: _count(second.of("/").adapter, 2), timeout=10)
     first.to("room").emit("after", 2)
-    await clients.wait_for(is_type("event", name="b", event="after", args=[2]))
+    await clients.wait_for(is_type("event", name="b", event="after", args=[2]), timeout=10)
     assert clients.events("b", "during") == []  # lost while Redis was down, as with Node
     assert await first.fetch_sockets() != []
+
+
+async def test_streams_garbage_is_counted_not_fatal(
+    redis_server: RedisServer, cluster: Cluster
+) -> None:
+    """The same for the streams adapter: bad stream entries and bad pub/sub payloads."""
+    first, second, clients = await _two_sioscope_servers(cluster, redis_server, "streams")
+    adapter = first.of("/").adapter
+    redis = cluster.redis(redis_server.url)
+    for fields in (
+        {"nsp": "/", "uid": "x"},  # no type
+        {"nsp": "/", "uid": "x", "type": "three"},
+        {"nsp": "/", "uid": "x", "type": "3", "data": "{bad json"},
+        {"nsp": "/", "uid": "x", "type": "3", "data": "!!not base64!!"},
+        {"nsp": "/", "uid": "x", "type": "3", "data": '{"packet":{"data":"no list"}}'},
+        {"nsp": "/", "uid": "x", "type": "42"},
+        {"nsp": "/elsewhere", "uid": "x", "type": "3"},  # a namespace we do not have
+        {"unrelated": "entry"},
+    ):
+        await redis.xadd("socket.io", fields)
+    await redis.publish("socket.io#/#", b"\xc1")
+    await redis.publish(f"socket.io#/#{adapter.uid}#", b"\x81\xa4type\x08")  # no requestId
+    await eventually(lambda: sum(adapter.ignored.values()) == 8)
+    assert dict(adapter.ignored) == {"malformed": 6, "unknown_type": 1, "foreign": 1}
+    second.emit("after", 1)  # still serving
+    await clients.wait_for(is_type("event", name="a", event="after", args=[1]))

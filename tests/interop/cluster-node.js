@@ -2,7 +2,7 @@
 //
 //   node cluster-node.js '<options json>'
 //
-// options: {adapter: "sharded" | "streams", redisUrl, recovery: {maxDisconnectionDuration}?,
+// options: {adapter: "sharded" | "streams" | "memory" (no Redis), redisUrl, recovery: {maxDisconnectionDuration}?,
 // adapterOptions: {...}}. It listens on a free loopback port and prints
 // {"port": N, "uid": <adapter uid of "/">}. Then one JSON line per observation:
 // connection {id, recovered, rooms, auth}, disconnect {id, reason}, serverSide {args}
@@ -50,6 +50,7 @@ function decode(value) {
 
 async function makeAdapter() {
   const adapterOptions = options.adapterOptions || {};
+  if (options.adapter === "memory") return { adapter: undefined, clients: [] };
   if (options.adapter === "sharded") {
     const { createShardedAdapter } = require("@socket.io/redis-adapter");
     const pub = createClient({ url: options.redisUrl });
@@ -140,7 +141,7 @@ async function run(io, cmd) {
 
 async function main() {
   const { adapter, clients } = await makeAdapter();
-  const serverOptions = { adapter };
+  const serverOptions = adapter ? { adapter } : {};
   if (options.recovery) serverOptions.connectionStateRecovery = options.recovery;
   const httpServer = http.createServer();
   const io = new Server(httpServer, serverOptions);
@@ -163,7 +164,7 @@ async function main() {
     nsp.on("note", (...args) => out({ type: "serverSide", nsp: name, args: encode(["note", ...args]) }));
   }
   httpServer.listen(0, "127.0.0.1", () => {
-    out({ port: httpServer.address().port, uid: io.of("/").adapter.uid });
+    out({ port: httpServer.address().port, uid: io.of("/").adapter.uid || null });
   });
   const rl = readline.createInterface({ input: process.stdin });
   rl.on("line", async (line) => {

@@ -5,8 +5,9 @@
 // Prints {"ready": true}, then reads JSON commands on stdin:
 //   {op: "open", name, url, nsp, auth}       connect a client (websocket only)
 //   {op: "emit", name, event, args, ack}     emit (ack: print the reply as "ack")
-//   {op: "switch", name, url}                drop the connection and let the client
-//                                            reconnect to url (state recovery test)
+//   {op: "switch", name, url}                reconnect to url from now on, dropping the
+//                                            connection if it is up (recovery tests; a
+//                                            dead url keeps the client disconnected)
 //   {op: "close", name}                      disconnect
 // and prints one JSON line per observation, each with the client's name:
 //   connect {id, recovered}, event {event, args} (args include the offset, if any),
@@ -78,7 +79,7 @@ rl.on("line", (line) => {
     else socket.emit(cmd.event, ...args);
   } else if (cmd.op === "switch") {
     socket.io.uri = cmd.url; // the Manager opens its next engine on this URL
-    socket.io.engine.close(); // "transport close": a recoverable disconnection
+    if (socket.connected) socket.io.engine.close(); // "transport close": recoverable
   } else if (cmd.op === "close") {
     socket.disconnect();
   }

@@ -1,6 +1,7 @@
-"""A Node socket.io 4.8 server with the real ``createShardedAdapter`` (npm
-``@socket.io/redis-adapter`` 8.3.0) and a sioscope server with ours, on one redis-server;
-real socket.io-client clients on both. Each cluster operation runs in both directions."""
+"""A Node socket.io 4.8 server with a real npm adapter and a sioscope server with ours,
+on one redis-server; real socket.io-client clients on both. Each cluster operation runs
+in both directions, once with ``createShardedAdapter`` (``@socket.io/redis-adapter``
+8.3.0) and once with the streams adapter (``@socket.io/redis-streams-adapter`` 0.3.1)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 from typing import Any
 
 from sioscope.server import Server
+from sioscope.server.adapters import redis_streams
 from sioscope.server.adapters.sharded import create_sharded_adapter
 from tests.cluster.cluster_support import Cluster, eventually, is_type
 from tests.redis_server import RedisServer
@@ -28,11 +30,12 @@ def python_app(io: Server) -> None:
             callback(["pong", arg])
 
 
-async def start(cluster: Cluster, redis_server: RedisServer, mode: str = "dynamic") -> Any:
-    node = await cluster.node_server(
-        "sharded", redis_server.url, adapterOptions={"subscriptionMode": mode}
+async def start(cluster: Cluster, redis_server: RedisServer, kind: str = "sharded") -> Any:
+    node = await cluster.node_server(kind, redis_server.url)
+    redis = cluster.redis(redis_server.url)
+    adapter: Any = (
+        create_sharded_adapter(redis) if kind == "sharded" else redis_streams.create_adapter(redis)
     )
-    adapter = create_sharded_adapter(cluster.redis(redis_server.url), subscription_mode=mode)
     io, url = await cluster.sioscope(python_app, adapter=adapter)
     clients = await cluster.clients()
     clients.open("n1", node.url, auth={"rooms": ["r1"], "data": {"who": "n1"}})
@@ -50,8 +53,8 @@ async def _count_is(io: Server, n: int) -> bool:
     return await io.of("/").adapter.server_count() == n
 
 
-async def test_broadcasts_both_ways(redis_server: RedisServer, cluster: Cluster) -> None:
-    node, io, clients, ids = await start(cluster, redis_server)
+async def test_broadcasts_both_ways(redis_server: RedisServer, cluster: Cluster, kind: str) -> None:
+    node, io, clients, ids = await start(cluster, redis_server, kind)
     io.emit("from-py", "all", b"\x01\x02")
     io.to("r1").emit("from-py", "r1")
     io.except_("r1").emit("from-py", "not-r1")
@@ -80,9 +83,9 @@ async def test_broadcasts_both_ways(redis_server: RedisServer, cluster: Cluster)
 
 
 async def test_fetch_sockets_and_remote_sockets_both_ways(
-    redis_server: RedisServer, cluster: Cluster
+    redis_server: RedisServer, cluster: Cluster, kind: str
 ) -> None:
-    node, io, clients, ids = await start(cluster, redis_server)
+    node, io, clients, ids = await start(cluster, redis_server, kind)
     sockets = await io.fetch_sockets()
     by_id = {s.id: s for s in sockets}
     assert set(by_id) == set(ids.values())
@@ -112,9 +115,9 @@ async def test_fetch_sockets_and_remote_sockets_both_ways(
 
 
 async def test_sockets_join_leave_disconnect_both_ways(
-    redis_server: RedisServer, cluster: Cluster
+    redis_server: RedisServer, cluster: Cluster, kind: str
 ) -> None:
-    node, io, clients, ids = await start(cluster, redis_server)
+    node, io, clients, ids = await start(cluster, redis_server, kind)
     io.in_("r1").sockets_join("joined")
     await eventually(lambda: "joined" in io.of("/").adapter.rooms)
     fetched = await node.run("fetchSockets", rooms=["joined"])
@@ -142,9 +145,9 @@ async def _node_rooms_lack(node: Any, room: str) -> bool:
 
 
 async def test_server_side_emit_and_broadcast_acks_both_ways(
-    redis_server: RedisServer, cluster: Cluster
+    redis_server: RedisServer, cluster: Cluster, kind: str
 ) -> None:
-    node, io, _clients, _ids = await start(cluster, redis_server)
+    node, io, _clients, _ids = await start(cluster, redis_server, kind)
     notes: list[Any] = []
     io.on("note", lambda *args: notes.append(args))
     io.server_side_emit("note", "from-py", b"\x00")
@@ -163,7 +166,7 @@ async def test_server_side_emit_and_broadcast_acks_both_ways(
     await asyncio.sleep(0)
 
 
-async def test_wire_bytes_match_nodes(redis_server: RedisServer, cluster: Cluster) -> None:
+async def test_sharded_wire_bytes_match_nodes(redis_server: RedisServer, cluster: Cluster) -> None:
     """What Node's sharded adapter SPUBLISHes, byte for byte: we decode it, and our
     encoder gives the same bytes for the same message (JSON and msgpack paths)."""
     from sioscope.server.adapters.sharded import decode_message, encode_message
