@@ -83,6 +83,7 @@ def start_server(spec: ServerSpec, log: IO[str], pin: int | None = None) -> Serv
     proc = subprocess.Popen(
         [*argv, "--port", "0", "--host", "127.0.0.1"],
         cwd=spec.cwd or ROOT,
+        env={**os.environ, **spec.env} if spec.env else None,
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,14 +46,18 @@ class ServerSpec:
     skips: frozenset[str] = field(default_factory=frozenset)
     # run from another checkout (A/B of a change); None: this repository
     cwd: Path | None = None
+    # extra environment (another checkout's import path)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def resolve(name: str) -> ServerSpec | None:
     """A registered server, or ``<name>@<dir>``: that server run from another checkout.
 
     ``sioscope@/tmp/wt`` starts ``python -m bench.servers.sioscope_server`` with ``/tmp/wt``
-    as working directory, so its ``server`` package (first on ``sys.path``) is the one
-    measured: two versions of the core side by side in one interleaved run.
+    as working directory (its ``bench`` package) and ``PYTHONPATH`` set to a package
+    root that maps ``sioscope.server`` to ``/tmp/wt/server`` (``checkout_root``), so
+    that checkout's core is the one measured, not the editable install's: two versions
+    of the core side by side in one interleaved run.
     """
     if name in SERVERS:
         return SERVERS[name]
@@ -60,7 +65,33 @@ def resolve(name: str) -> ServerSpec | None:
     if not sep or base not in SERVERS or not Path(tree, "server").is_dir():
         return None
     spec = SERVERS[base]
-    return ServerSpec(name, f"{spec.label} from {tree}", spec.argv, spec.skips, Path(tree))
+    env = {"PYTHONPATH": checkout_root(Path(tree))}
+    return ServerSpec(name, f"{spec.label} from {tree}", spec.argv, spec.skips, Path(tree), env)
+
+
+_roots: dict[Path, str] = {}
+
+
+def checkout_root(tree: Path) -> str:
+    """A directory whose ``sioscope`` package is ``tree``'s (symlinks, made once per run).
+
+    The editable install maps ``sioscope.server`` to this repository's ``server/``
+    whatever the working directory; a package found first on ``PYTHONPATH`` wins over
+    that mapping, so the other checkout's ``server/`` and ``inspector/`` are imported.
+    """
+    tree = tree.resolve()
+    if tree not in _roots:
+        root = Path(tempfile.mkdtemp(prefix="sioscope-ab-"))
+        pkg = root / "sioscope"
+        pkg.mkdir()
+        for item in (tree / "src" / "sioscope").iterdir():
+            if item.suffix == ".py":
+                (pkg / item.name).symlink_to(item)
+        for sub in ("server", "inspector"):
+            if (tree / sub).is_dir():
+                (pkg / sub).symlink_to(tree / sub, target_is_directory=True)
+        _roots[tree] = str(root)
+    return _roots[tree]
 
 
 SERVERS: dict[str, ServerSpec] = {}
