@@ -6,6 +6,7 @@
 from sioscope.server.adapter import Adapter, BroadcastOptions
 from sioscope.server.broadcast import BroadcastOperator, RemoteSocket
 from sioscope.server.client import Client
+from sioscope.server.collector import tune_collector
 from sioscope.server.namespace import ConnectionRefused, Namespace, ParentNamespace
 from sioscope.server.parser import Packet, PacketType, ParseError
 from sioscope.server.server import Server
@@ -25,4 +26,5 @@ __all__ = [
     "RemoteSocket",
     "Server",
     "Socket",
+    "tune_collector",
 ]

@@ -119,19 +119,32 @@ async def _listen_uvicorn(app: Any, args: argparse.Namespace, **options: Any) ->
     return int(sock.getsockname()[1])
 
 
-def serve(make_app: Callable[[], web.Application], argv: list[str] | None = None) -> None:
+def serve(
+    make_app: Callable[[], web.Application],
+    argv: list[str] | None = None,
+    on_listening: Callable[[], None] | None = None,
+) -> None:
     """Run an aiohttp app on 127.0.0.1 until SIGTERM, announcing the bound port."""
-    _run(lambda args: _listen_aiohttp(make_app(), args), argv)
+    _run(lambda args: _listen_aiohttp(make_app(), args), argv, on_listening)
 
 
 def serve_asgi(
-    make_app: Callable[[], Any], argv: list[str] | None = None, **uvicorn_options: Any
+    make_app: Callable[[], Any],
+    argv: list[str] | None = None,
+    on_listening: Callable[[], None] | None = None,
+    **uvicorn_options: Any,
 ) -> None:
     """Run an ASGI app on uvicorn at 127.0.0.1 until SIGTERM, announcing the bound port."""
-    _run(lambda args: _listen_uvicorn(make_app(), args, **uvicorn_options), argv)
+    _run(lambda args: _listen_uvicorn(make_app(), args, **uvicorn_options), argv, on_listening)
 
 
-def _run(listen: Callable[[argparse.Namespace], Awaitable[int]], argv: list[str] | None) -> None:
+def _run(
+    listen: Callable[[argparse.Namespace], Awaitable[int]],
+    argv: list[str] | None,
+    on_listening: Callable[[], None] | None = None,
+) -> None:
+    """Listen, run ``on_listening`` (where a server tunes its process once set up, e.g.
+    sioscope's ``tune_collector``), print the ready line, serve until SIGTERM."""
     args = parse_args(argv)
     loop_name = install_loop(args.loop)
 
@@ -144,6 +157,8 @@ def _run(listen: Callable[[argparse.Namespace], Awaitable[int]], argv: list[str]
 
     async def main() -> None:
         port = await listen(args)
+        if on_listening is not None:
+            on_listening()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -49,11 +49,18 @@ def make_app() -> web.Application:
     return make_server()[1]
 
 
+def tune() -> None:
+    """The process tuning a sioscope deployment does after start-up (the collector)."""
+    from sioscope.server import tune_collector
+
+    tune_collector()
+
+
 if __name__ == "__main__":
     import sys
 
     if "--asgi" in sys.argv:
         argv = [a for a in sys.argv[1:] if a != "--asgi"]
-        serve_asgi(lambda: make_io().asgi_app(), argv, ws_per_message_deflate=False)
+        serve_asgi(lambda: make_io().asgi_app(), argv, tune, ws_per_message_deflate=False)
     else:
-        serve(make_app)
+        serve(make_app, on_listening=tune)
