@@ -119,6 +119,13 @@ add(
 )
 add(
     ServerSpec(
+        "sioscope-lean",
+        "sioscope on its httptools host (uvloop/orjson when installed)",
+        _py("bench.servers.sioscope_server", "--loop", "auto", "--lean"),
+    )
+)
+add(
+    ServerSpec(
         "sioscope-asyncio",
         "sioscope on the stdlib loop",
         _py("bench.servers.sioscope_server", "--loop", "asyncio"),

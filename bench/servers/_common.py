@@ -125,7 +125,7 @@ def serve(
     on_listening: Callable[[], None] | None = None,
 ) -> None:
     """Run an aiohttp app on 127.0.0.1 until SIGTERM, announcing the bound port."""
-    _run(lambda args: _listen_aiohttp(make_app(), args), argv, on_listening)
+    run(lambda args: _listen_aiohttp(make_app(), args), argv, on_listening)
 
 
 def serve_asgi(
@@ -135,10 +135,10 @@ def serve_asgi(
     **uvicorn_options: Any,
 ) -> None:
     """Run an ASGI app on uvicorn at 127.0.0.1 until SIGTERM, announcing the bound port."""
-    _run(lambda args: _listen_uvicorn(make_app(), args, **uvicorn_options), argv, on_listening)
+    run(lambda args: _listen_uvicorn(make_app(), args, **uvicorn_options), argv, on_listening)
 
 
-def _run(
+def run(
     listen: Callable[[argparse.Namespace], Awaitable[int]],
     argv: list[str] | None,
     on_listening: Callable[[], None] | None = None,

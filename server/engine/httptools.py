@@ -1,0 +1,616 @@
+"""The httptools driver: an ``EngineServer`` on a lean asyncio server of its own.
+
+``await serve(engine, host, port)`` listens with one ``asyncio.Protocol`` per TCP
+connection, parses requests with httptools (llhttp, the parser of Node and uvicorn)
+and hands each one to the core: ``handle_websocket`` for a WebSocket handshake,
+``handle_http`` for the rest, as ``aiohttp.py`` and ``asgi.py`` do on their hosts. It
+exists for the engine's hot requests (handshakes, upgrades, long-polling GETs and
+POSTs), where a general web framework's router, request and response objects cost more
+than the engine itself; applications that also serve pages keep the aiohttp or ASGI
+driver. WebSocket frames are read by the sans-I/O protocol of ``websockets`` and
+written with the engine's own frame codec (``transports.ws_frame``).
+
+Rules:
+
+1. A request is handed to the core once it is complete, body included; the body kept
+   is bounded (the core answers 413 past ``max_http_buffer_size``), and so is the
+   request head (``MAX_HEAD`` bytes: 431, then close).
+2. Requests on one connection are answered one at a time, in order: reading pauses
+   while one is in flight and resumes after its response (pipelined requests wait).
+3. A response is one ``transport.write``: status line, headers, ``Content-Length``,
+   body (none for ``HEAD``). A header name or value with CR or LF is never written
+   (the response becomes a 500), so no header from a hook can split a response.
+4. A connection idle for ``keep_alive_timeout`` seconds (Node's 5 s) between requests
+   is closed; a malformed request gets 400 and the connection closes; nothing else
+   on the server is affected.
+5. The remote address is the TCP peer; the scheme is ``http`` (no TLS here: put a
+   TLS-terminating proxy in front); ``Request.native`` is the connection's
+   ``HttpConnection``.
+6. WebSocket handshake (RFC 6455 4.2.1): a GET on HTTP/1.1 with ``Upgrade: websocket``,
+   ``Connection: upgrade``, version 13 and a 16-byte base64 key; anything else gets
+   400. permessage-deflate is never negotiated (``serve`` refuses an engine with
+   ``per_message_deflate``). Frames: client masking, control frames (pings answered),
+   the close handshake and the size limit (1009) are the ``websockets`` protocol's;
+   fragments are joined; text that is not UTF-8 closes with 1007. Every protocol error
+   is a ``ChannelError`` (the core's ``"websocket error"``).
+7. Paths outside ``engine.path`` get 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import collections
+import logging
+from http import HTTPStatus
+from urllib.parse import unquote
+
+import httptools
+from websockets.frames import Frame, Opcode
+from websockets.protocol import OPEN, SERVER, Protocol, State
+from websockets.utils import accept_key
+
+from .host import ChannelError, Response
+from .request import Headers, Request
+from .server import EngineServer
+from .transports import WRITE_HIGH_WATER, ws_frame
+
+__all__ = ["HttpConnection", "encode_response", "serve"]
+
+log = logging.getLogger("sioscope.engine")
+
+MAX_HEAD = 64 * 1024
+"""Bytes of request line and headers accepted (Node's limit is 16 KiB)."""
+
+KEEP_ALIVE_TIMEOUT = 5.0
+"""Seconds an idle keep-alive connection stays open (Node's ``keepAliveTimeout``)."""
+
+CLOSE_TIMEOUT = 2.0
+"""Seconds a WebSocket waits for the peer's close frame before dropping the TCP link."""
+
+_RECEIVE_HIGH = 64
+"""Queued WebSocket messages above which reading pauses until the core catches up."""
+
+_REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+_NO_BODY = frozenset({101, 204, 304})
+
+
+async def serve(
+    engine: EngineServer,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    backlog: int = 4096,
+    keep_alive_timeout: float = KEEP_ALIVE_TIMEOUT,
+) -> asyncio.Server:
+    """Listen on ``host:port`` and serve ``engine`` until the returned server closes.
+
+    Closing the listener does not close live connections: ``await engine.close()``
+    (``io.close()``) does that, as with the other drivers.
+    """
+    if engine.per_message_deflate:
+        raise ValueError(
+            "the httptools driver never negotiates permessage-deflate: "
+            "use the aiohttp or ASGI driver for per_message_deflate=True"
+        )
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        lambda: HttpConnection(engine, keep_alive_timeout),
+        host,
+        port,
+        backlog=backlog,
+    )
+
+
+_CLOSED_PARSER = httptools.HttpRequestParser(object())
+"""What a closed connection's parser becomes: it is never fed again."""
+
+
+def encode_response(response: Response, keep_alive: bool, head: bool = False) -> bytes:
+    """The bytes of one HTTP/1.1 response (rule 3); ``ValueError`` on an unsafe header."""
+    status = response.status
+    parts = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Unknown"))]
+    has_length = False
+    for name, value in response.headers.items():
+        line = f"{name}: {value}\r\n"
+        if "\r" in line[:-2] or "\n" in line[:-2]:
+            raise ValueError(f"header {name!r} contains CR or LF")
+        if not has_length and name.lower() == "content-length":
+            has_length = True
+        parts.append(line.encode("latin-1"))
+    body = response.body or b""
+    if not has_length and status not in _NO_BODY:
+        parts.append(b"Content-Length: %d\r\n" % len(body))
+    if not keep_alive:
+        parts.append(b"Connection: close\r\n")
+    parts.append(b"\r\n")
+    if body and not head:
+        parts.append(body)
+    return b"".join(parts)
+
+
+class _Exchange:
+    """``HttpExchange``: a complete request; the body is read in one chunk (rule 1)."""
+
+    __slots__ = ("_body", "_conn", "request")
+
+    def __init__(self, request: Request, body: bytes, conn: HttpConnection) -> None:
+        self.request = request
+        self._body = body
+        self._conn = conn
+
+    def gone(self) -> bool:
+        return self._conn.lost
+
+    async def read(self) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+
+class HttpConnection(asyncio.Protocol):
+    """One TCP connection: HTTP/1.1 requests in turn, then maybe a WebSocket."""
+
+    def __init__(self, engine: EngineServer, keep_alive_timeout: float) -> None:
+        self.engine = engine
+        self.keep_alive_timeout = keep_alive_timeout
+        self.transport: asyncio.Transport | None = None
+        self.lost = False
+        self.remote: str | None = None
+        self._loop = asyncio.get_running_loop()
+        self._parser = httptools.HttpRequestParser(self)
+        self._limit = engine.max_http_buffer_size
+        # the request being parsed
+        self._url = b""
+        self._headers: list[tuple[str, str]] = []
+        self._head_size = 0
+        self._body: list[bytes] = []
+        self._body_size = 0
+        # requests parsed and waiting for their turn (rule 2), and the one in flight
+        self._queue: collections.deque[tuple[Request, bytes, bool]] = collections.deque()
+        self._busy = False
+        # rule 4: one timer at a time, re-armed only when it fires early, so a request
+        # costs a clock read rather than a timer
+        self._idle: asyncio.TimerHandle | None = None
+        self._idle_since: float | None = None
+        self._websocket: _WebSocket | None = None
+        self._upgrading: Request | None = None
+        self._drained: asyncio.Future[None] | None = None
+        self._paused = False
+
+    # -- asyncio.Protocol --------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a stream server's transport is an asyncio.Transport
+        peer = transport.get_extra_info("peername")
+        self.remote = peer[0] if isinstance(peer, tuple) else None
+        self._arm_idle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self._cancel_idle()
+        websocket, self._websocket = self._websocket, None
+        if websocket is not None:
+            websocket.connection_lost()
+        self._wake_drained()
+        # the parser holds this object for its callbacks: drop the cycle, so a closed
+        # connection is freed by reference counting, without the collector
+        self._parser = _CLOSED_PARSER
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        self._wake_drained()
+
+    def data_received(self, data: bytes) -> None:
+        websocket = self._websocket
+        if websocket is not None:
+            websocket.data_received(data)
+            return
+        self._idle_since = None
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            self._upgrade(data[upgrade.args[0] :])
+        except httptools.HttpParserError:  # httptools wraps what a callback raised
+            self._fail(431 if self._head_size > MAX_HEAD else 400)
+
+    # -- httptools callbacks -----------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = []
+        self._head_size = 0
+        self._body = []
+        self._body_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        self._grow(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        self._grow(len(name) + len(value))
+
+    def on_body(self, body: bytes) -> None:
+        if self._body_size <= self._limit:  # keep one chunk past the limit: the core's 413
+            self._body.append(body)
+            self._body_size += len(body)
+
+    def on_message_complete(self) -> None:
+        parser = self._parser
+        request = self._request(parser.get_method().decode("ascii"))
+        if parser.should_upgrade():  # feed_data raises HttpParserUpgrade next
+            self._upgrading = request
+            return
+        self._queue.append((request, b"".join(self._body), bool(parser.should_keep_alive())))
+        if not self._busy:
+            self._next()
+        else:
+            self.pause_reading()  # a pipelining client waits for its turn (rule 2)
+
+    def on_headers_complete(self) -> None:
+        # a client that asks before sending its body (curl does, past 1 KiB) gets its go
+        if any(n.lower() == "expect" and v.lower() == "100-continue" for n, v in self._headers):
+            self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def _grow(self, size: int) -> None:
+        self._head_size += size
+        if self._head_size > MAX_HEAD:
+            raise ValueError("request head too large")
+
+    def _request(self, method: str) -> Request:
+        url = httptools.parse_url(self._url)
+        raw_path = self._url.decode("latin-1")
+        return Request(
+            method=method,
+            path=unquote(url.path.decode("latin-1")),
+            query_string=(url.query or b"").decode("latin-1"),
+            raw_path=raw_path,
+            headers=Headers(self._headers),
+            remote=self.remote,
+            scheme="http",
+            native=self,
+        )
+
+    # -- plain HTTP (rules 2-4) --------------------------------------------------------
+
+    def _next(self) -> None:
+        if not self._queue:
+            self._busy = False
+            if self.reading_paused():
+                self.resume_reading()
+            self._arm_idle()
+            return
+        request, body, keep_alive = self._queue.popleft()
+        self._busy = True
+        if self._queue:
+            self.pause_reading()  # pipelined requests wait for their turn
+        if not request.path.startswith(self.engine.path):
+            self._respond(
+                Response(404, {"Content-Type": "text/plain"}, b"Not Found"), request, keep_alive
+            )
+            return
+        self._loop.create_task(self._serve(request, body, keep_alive))
+
+    async def _serve(self, request: Request, body: bytes, keep_alive: bool) -> None:
+        try:
+            response = await self.engine.handle_http(_Exchange(request, body, self))
+        except Exception:
+            log.exception("engine request %s failed", request.path)
+            response = Response(500)
+        self._respond(response, request, keep_alive)
+
+    def _respond(self, response: Response, request: Request, keep_alive: bool) -> None:
+        transport = self.transport
+        if self.lost or transport is None:
+            return
+        head = request.method == "HEAD"
+        try:
+            data = encode_response(response, keep_alive, head)
+        except ValueError:
+            log.exception("unsafe response header for %s", request.path)
+            data = encode_response(Response(500), keep_alive, head)
+        transport.write(data)
+        if not keep_alive:
+            transport.close()
+            return
+        self._next()
+
+    def _fail(self, status: int) -> None:
+        """A request we cannot parse: answer it and close (rule 4)."""
+        transport = self.transport
+        if transport is not None and not self.lost:
+            transport.write(encode_response(Response(status), keep_alive=False))
+            transport.close()
+
+    def pause_reading(self) -> None:
+        """Stop reading from the socket (pipelined requests, or a WebSocket reader
+        that fell behind)."""
+        if self.transport is not None and self.transport.is_reading():
+            self.transport.pause_reading()
+
+    def reading_paused(self) -> bool:
+        """Whether ``pause_reading`` is in force."""
+        return self.transport is not None and not self.transport.is_reading()
+
+    def resume_reading(self) -> None:
+        """Read from the socket again."""
+        if self.transport is not None and not self.lost:
+            self.transport.resume_reading()
+
+    def _arm_idle(self) -> None:
+        self._idle_since = self._loop.time()
+        if self._idle is None and self._websocket is None and not self.lost:
+            self._idle = self._loop.call_later(self.keep_alive_timeout, self._on_idle)
+
+    def _cancel_idle(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+
+    def _on_idle(self) -> None:
+        self._idle = None
+        since = self._idle_since
+        if since is None or self._busy or self.lost or self._websocket is not None:
+            return  # in use: the next idle period arms a timer again
+        left = since + self.keep_alive_timeout - self._loop.time()
+        if left > 0:
+            self._idle = self._loop.call_later(left, self._on_idle)
+        elif self.transport is not None:
+            self.transport.close()
+
+    # -- flow control for WebSocket sends ------------------------------------------------
+
+    async def drain(self) -> None:
+        """Wait until the transport's buffer is below its high-water mark."""
+        while self._paused and not self.lost:
+            if self._drained is None:
+                self._drained = self._loop.create_future()
+            await self._drained
+
+    def _wake_drained(self) -> None:
+        waiter, self._drained = self._drained, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- WebSocket (rule 6) --------------------------------------------------------------
+
+    def _upgrade(self, rest: bytes) -> None:
+        """The parser stopped after an upgrade request's head: serve it, keep ``rest``."""
+        self._cancel_idle()
+        request, self._upgrading = self._upgrading, None
+        if request is None or self._queue or self._busy:
+            # an upgrade with a body, or pipelined behind another request
+            self._fail(400)
+            return
+        self._busy = True
+        channel = _WebSocket(request, self, rest)
+        if (
+            request.method != "GET"
+            or "websocket" not in request.headers.get("Upgrade", "").lower()
+            or not request.path.startswith(self.engine.path)
+        ):
+            self._fail(400 if request.path.startswith(self.engine.path) else 404)
+            return
+        self._websocket = channel
+        self._loop.create_task(self._serve_websocket(channel))
+
+    async def _serve_websocket(self, channel: _WebSocket) -> None:
+        try:
+            refused = await self.engine.handle_websocket(channel)
+        except Exception:
+            log.exception("engine websocket %s failed", channel.request.path)
+            refused = Response(500) if not channel.opened else None
+        if refused is not None and refused.status != 0 and not channel.opened:
+            self._websocket = None
+            self._respond(refused, channel.request, keep_alive=False)
+        elif not channel.opened:
+            self.close_transport()
+        else:
+            await channel.close()
+
+    def write(self, data: bytes) -> None:
+        """Write bytes to the socket, unless the peer is gone."""
+        if self.transport is not None and not self.lost:
+            self.transport.write(data)
+
+    def buffered(self) -> int:
+        """Unsent bytes in the transport's buffer."""
+        transport = self.transport
+        return transport.get_write_buffer_size() if transport is not None else 0
+
+    def writable(self) -> bool:
+        """Whether the socket is open for writing."""
+        transport = self.transport
+        return transport is not None and not self.lost and not transport.is_closing()
+
+    def close_transport(self) -> None:
+        """Close the TCP connection (after what is buffered is written)."""
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _handshake_error(request: Request) -> str | None:
+    """Why ``request`` is not a valid WebSocket handshake (RFC 6455 4.2.1), or None."""
+    headers = request.headers
+    if "upgrade" not in headers.get("Connection", "").lower():
+        return "Connection header must contain upgrade"
+    if headers.get("Sec-WebSocket-Version", "") != "13":
+        return "Sec-WebSocket-Version must be 13"
+    key = headers.get("Sec-WebSocket-Key", "")
+    try:
+        if len(base64.b64decode(key, validate=True)) != 16:
+            return "Sec-WebSocket-Key must be 16 bytes"
+    except (binascii.Error, ValueError):
+        return "Sec-WebSocket-Key must be base64"
+    return None
+
+
+class _WebSocket:
+    """``WebSocketChannel`` on an ``HttpConnection`` (rule 6)."""
+
+    __slots__ = (
+        "_conn",
+        "_fragments",
+        "_kind",
+        "_messages",
+        "_protocol",
+        "_rest",
+        "_waiter",
+        "closed",
+        "compress",
+        "opened",
+        "request",
+    )
+
+    def __init__(self, request: Request, conn: HttpConnection, rest: bytes) -> None:
+        self.request = request
+        self._conn = conn
+        self._rest = rest
+        self.compress = False
+        self.opened = False
+        self.closed = False
+        self._protocol = Protocol(SERVER, state=OPEN, max_size=conn.engine.max_http_buffer_size)
+        self._messages: collections.deque[str | bytes | ChannelError | None] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._fragments: list[bytes | bytearray | memoryview] = []
+        self._kind = Opcode.TEXT
+
+    async def accept(self, headers: dict[str, str]) -> Response | None:
+        conn = self._conn
+        if conn.lost:
+            return Response(0)
+        error = _handshake_error(self.request)
+        if error is not None:
+            return Response(400, {"Content-Type": "text/plain; charset=utf-8"}, error.encode())
+        key = self.request.headers["Sec-WebSocket-Key"]
+        answer = {
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Accept": accept_key(key),
+            **headers,
+        }
+        try:
+            data = encode_response(Response(101, answer), keep_alive=True)
+        except ValueError:
+            return Response(500)
+        conn.write(data)
+        self.opened = True
+        rest, self._rest = self._rest, b""
+        if rest:
+            self.data_received(rest)
+        return None
+
+    # -- reading -----------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if not self.opened:
+            self._rest += data  # frames sent before our 101 (not allowed, but kept)
+            return
+        protocol = self._protocol
+        protocol.receive_data(data)
+        for event in protocol.events_received():
+            if isinstance(event, Frame):
+                self._on_frame(event)
+        self._send_pending()
+        if protocol.parser_exc is not None and not self.closed:
+            self._push(ChannelError(protocol.parser_exc))
+            self.closed = True
+        if protocol.state is State.CLOSED or protocol.close_expected():
+            self._conn.close_transport()
+        if len(self._messages) > _RECEIVE_HIGH:
+            self._conn.pause_reading()
+
+    def _on_frame(self, frame: Frame) -> None:
+        opcode = frame.opcode
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            self._kind = opcode
+            self._fragments = [frame.data]
+        elif opcode is Opcode.CONT:
+            self._fragments.append(frame.data)  # the protocol checked one is open
+        elif opcode is Opcode.CLOSE:
+            self.closed = True
+            self._push(None)
+            return
+        else:  # ping, pong: the protocol answered them
+            return
+        if not frame.fin:
+            return
+        payload = b"".join(self._fragments)
+        self._fragments = []
+        if self._kind is Opcode.BINARY:
+            self._push(payload)
+            return
+        try:
+            self._push(payload.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            self._protocol.fail(1007, "invalid UTF-8")
+            self._push(ChannelError(exc))
+            self.closed = True
+
+    def _push(self, item: str | bytes | ChannelError | None) -> None:
+        self._messages.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def connection_lost(self) -> None:
+        self.closed = True
+        self._push(None)
+
+    async def receive(self) -> str | bytes | None:
+        messages = self._messages
+        while not messages:
+            if self._conn.lost:
+                return None
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+            self._waiter = None
+        item = messages.popleft()
+        if not messages and self._conn.reading_paused():
+            self._conn.resume_reading()
+        if isinstance(item, ChannelError):
+            raise item
+        return item
+
+    # -- writing -----------------------------------------------------------------------
+
+    def _send_pending(self) -> None:
+        conn = self._conn
+        for chunk in self._protocol.data_to_send():
+            if chunk:
+                conn.write(chunk)
+            else:  # end of stream: the close handshake is over
+                conn.close_transport()
+
+    async def send(self, frame: str | bytes) -> None:
+        if self.closed or self._conn.lost:
+            raise ConnectionResetError("websocket closed")
+        self._conn.write(ws_frame(frame))
+        if self._conn.buffered() > WRITE_HIGH_WATER:
+            await self._conn.drain()
+
+    async def close(self) -> None:
+        conn = self._conn
+        if conn.lost:
+            self.closed = True
+            return
+        if self._protocol.state is State.OPEN:
+            self._protocol.send_close(1000)
+            self._send_pending()
+        self.closed = True
+        # the peer answers with its close frame (then data_received closes the TCP
+        # link); one that does not is dropped after CLOSE_TIMEOUT
+        if not conn.lost:
+            conn._loop.call_later(CLOSE_TIMEOUT, conn.close_transport)
+
+    def can_write_now(self) -> bool:
+        return (
+            not self.closed and self._conn.writable() and self._conn.buffered() <= WRITE_HIGH_WATER
+        )
+
+    def write_now(self, data: bytes) -> None:
+        self._conn.write(data)
