@@ -189,6 +189,8 @@ class InspectorApp(App[None]):
             parts.append(f"servers {healthy}/{len(servers)} healthy")
         shown = len(model.visible_ids())
         count = f"{len(model.sockets)} sockets"
+        if model.snapshot_loading:
+            count += f" (loading, {model.snapshot_total} in all)"
         if model.filter:
             count += f" ({shown} match)"
         parts.append(count)

@@ -196,9 +196,13 @@ class AdminClient:
         self._config = loop.create_future()
         transports = ["websocket"] if self.options.websocket_only else ["polling", "websocket"]
         try:
+            # Ask our server for all_sockets in pages (ignored by Node and python-
+            # socketio, which send one event, as to the official UI).
+            sep = "&" if "?" in self.base_url else "?"
+            pages = f"{sep}{protocol.SNAPSHOT_QUERY}={protocol.SNAPSHOT_PAGES}"
             await asyncio.wait_for(
                 eio.connect(
-                    self.base_url,
+                    self.base_url + pages,
                     transports=transports,
                     engineio_path=self.options.path.strip("/"),
                 ),

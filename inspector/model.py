@@ -122,6 +122,9 @@ class Model:
         self._keyof: dict[str, Any] = {}
         self._order_for: str | None = None
         self._by_client_version = -1
+        self.snapshot_loading = False
+        """A paged snapshot has begun and its last page is still to come."""
+        self.snapshot_total = 0
         self.handlers: dict[str, Callable[..., None]] = {
             protocol.SESSION: self._on_session,
             protocol.CONFIG: self._on_config,
@@ -135,6 +138,7 @@ class Model:
             protocol.EVENT_SENT: self._on_event_sent,
             protocol.SERVER_STATS: self._on_server_stats,
             protocol.EV_SNAPSHOT: self._on_snapshot,
+            protocol.EV_SNAPSHOT_PAGE: self._on_snapshot_page,
             protocol.EV_PACKETS: self._on_packets,
         }
         """What :meth:`apply` dispatches to: every official event and ours (rule 9)."""
@@ -296,14 +300,26 @@ class Model:
         self.features = {str(f) for f in config.get("supportedFeatures", [])}
         self.config_received = True
 
-    def _on_all_sockets(self, sockets: list[dict[str, Any]], *_: Any) -> None:
+    def _on_snapshot_page(self, page: dict[str, Any], *_: Any) -> None:
+        """One page of a paged ``all_sockets`` (docs/admin-extension.md): page 0 replaces
+        the list, as ``all_sockets`` does, the others add to it."""
+        sockets = page["sockets"]
+        if not isinstance(sockets, list):
+            raise TypeError("sockets: not a list")
+        self.snapshot_total = int(page.get("total", 0))
+        self.snapshot_loading = not page.get("last", True)
+        self._on_all_sockets(sockets, replace=int(page["page"]) == 0)
+
+    def _on_all_sockets(self, sockets: list[dict[str, Any]], *_: Any, replace: bool = True) -> None:
         now = self.clock()
-        self.sockets = {}
+        if replace:
+            self.sockets = {}
+            self.dirty_ids = set()
         for raw in sockets:
             if isinstance(raw, dict):
                 sock = SocketInfo.from_wire(raw, now)
                 self.sockets[sock.id] = sock
-        self.dirty_ids = set(self.sockets)
+                self.dirty_ids.add(sock.id)  # a page: only its own rows, not all so far
         self.structure_changed = True
         self.sockets_version += 1
         self._order_for = None

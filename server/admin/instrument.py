@@ -64,6 +64,8 @@ from sioscope.server.tasks import TaskSet
 
 log = logging.getLogger("sioscope.admin")
 
+PAGE_DRAIN_TIMEOUT = 10.0  # a page not written by then: send the next anyway
+
 STATS_INTERVAL = 2.0  # Node: setInterval(emitStats, 2000), not configurable there
 
 
@@ -80,6 +82,38 @@ def supported_features(*, readonly: bool, development: bool, packet_stream: bool
     if packet_stream:
         features.append(protocol.PACKET_FEATURE)
     return features
+
+
+def wants_pages(query: Any) -> bool:
+    """True when a handshake query asks for the paged snapshot (``send_sockets``)."""
+    if not isinstance(query, dict):
+        return False
+    value = query.get(protocol.SNAPSHOT_QUERY)
+    if isinstance(value, list):  # a repeated parameter
+        value = value[-1] if value else None
+    return value == protocol.SNAPSHOT_PAGES
+
+
+async def _drained(conn: Any) -> None:
+    """Until ``conn`` has written what it holds (its ``drain``), bounded in time."""
+    if not conn.write_buffer:
+        await asyncio.sleep(0)  # written at once: still let the other clients in
+        return
+    done = asyncio.get_running_loop().create_future()
+
+    def on_drain(*_: Any) -> None:
+        if not done.done():
+            done.set_result(None)
+
+    conn.on("drain", on_drain)
+    conn.on("close", on_drain)
+    try:
+        await asyncio.wait_for(done, PAGE_DRAIN_TIMEOUT)
+    except TimeoutError:
+        pass
+    finally:
+        conn.off("drain", on_drain)
+        conn.off("close", on_drain)
 
 
 class Admin:
@@ -135,7 +169,7 @@ class Admin:
             self.backpressure,
             self.tasks,
             server_id=self.server_id,
-            all_sockets=self.all_sockets if self.development else None,
+            send_sockets=self.send_sockets if self.development else None,
         )
         self.engine_observer = EngineObserver(
             self.buffer,
@@ -210,11 +244,47 @@ class Admin:
             self.stream.subscribe(socket)
             self.stream.snapshot(socket)
         if self.development:
-            socket.emit(protocol.ALL_SOCKETS, await self.all_sockets())
+            await self.send_sockets(socket)
 
     def _on_admin_disconnect(self, socket: Any) -> None:
         self.stream.unsubscribe(socket)
         self.engine_observer.admin_socket_left(socket.conn)
+
+    async def send_sockets(self, socket: Any) -> None:
+        """The snapshot for one admin socket: ``all_sockets`` (Node's, one event), or
+        pages of it for a client that asked in its handshake query
+        (``protocol.SNAPSHOT_QUERY``).
+
+        One event of 100,000 sockets is ~50 MB of JSON, built and written while every
+        other client of the server waits. Pages are built one at a time, just before
+        they are sent, and the next waits until the admin connection drained the
+        previous one: the server serves its other clients in between, holds at most one
+        page per admin client, and a page shows each socket as it is when sent (gone
+        ones are skipped; the deltas sent meanwhile are older than the page or about
+        sockets the page already holds)."""
+        if not wants_pages(socket.handshake.get("query")):
+            socket.emit(protocol.ALL_SOCKETS, await self.all_sockets())
+            return
+        listed: list[tuple[Any, str]] = []
+        for nsp in list(self.io.namespaces.values()):
+            if nsp is not self.nsp:
+                listed.extend((s, nsp.name) for s in await nsp.fetch_sockets())
+        total, size = len(listed), protocol.SNAPSHOT_PAGE_SIZE
+        for number, start in enumerate(range(0, max(total, 1), size)):
+            if not socket.connected:
+                return
+            page: protocol.SnapshotPage = {
+                "page": number,
+                "last": start + size >= total,
+                "total": total,
+                "sockets": [
+                    describe_socket(s, name, self.redact)
+                    for s, name in listed[start : start + size]
+                    if getattr(s, "connected", True)  # a RemoteSocket is a snapshot
+                ],
+            }
+            socket.emit(protocol.EV_SNAPSHOT_PAGE, page)
+            await _drained(socket.conn)
 
     async def all_sockets(self) -> list[protocol.SerializedSocket]:
         """``all_sockets``: every socket of every namespace but the admin one (rule 2),

@@ -92,6 +92,15 @@ EV_SNAPSHOT = "sioscope:snapshot"
 EV_COMMAND_ERROR = "sioscope:command_error"
 CMD_SUBSCRIBE = "sioscope:subscribe"
 CMD_RESYNC = "sioscope:resync"
+EV_SNAPSHOT_PAGE = "sioscope:snapshot_page"
+SNAPSHOT_QUERY = "sioscope_snapshot"
+"""The Engine.IO handshake query parameter by which an admin client asks, with the value
+``SNAPSHOT_PAGES``, for ``all_sockets`` in pages (``sioscope:snapshot_page``). In the
+query, not the auth payload: python-socketio compares the whole auth object, and the
+request must be known before the server answers the namespace CONNECT."""
+SNAPSHOT_PAGES = "pages"
+SNAPSHOT_PAGE_SIZE = 1_000
+"""Sockets per ``sioscope:snapshot_page`` (~500 KB of JSON)."""
 AUTH_FIELD = "sioscope"
 """The key of the CONNECT auth payload that holds :class:`SubscribeOptions`."""
 
@@ -181,6 +190,18 @@ class SubscribeOptions(TypedDict):
     """``sioscope:subscribe``'s argument, and the ``sioscope`` field of the auth payload."""
 
     packets: bool
+
+
+class SnapshotPage(TypedDict):
+    """``sioscope:snapshot_page``: one page of ``all_sockets``. Page 0 replaces the
+    client's socket list, as ``all_sockets`` does; the others add to it; the one with
+    ``last`` true ends the snapshot. ``total`` counts the sockets when the snapshot
+    began (a page skips those gone since)."""
+
+    page: int
+    last: bool
+    total: int
+    sockets: list[SerializedSocket]
 
 
 class Snapshot(TypedDict):

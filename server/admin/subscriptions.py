@@ -13,7 +13,7 @@ wires it to admin sockets. Rules:
    started by the first subscription and ends when the last one goes. It is a task of
    the server's :class:`TaskSet`, so ``io.close()`` cancels and awaits it.
 4. ``sioscope:resync`` restarts the sender's sequence and answers with a snapshot
-   (then, in development mode, a fresh ``all_sockets``); a backlogged sender gets no
+   (then, in development mode, a fresh ``all_sockets`` or its pages); a backlogged sender gets no
    answer (``backpressure``).
 """
 
@@ -31,7 +31,7 @@ from sioscope.server.tasks import TaskSet
 
 FLUSH_TICK = 0.05  # how often the flush task looks for due batches
 
-AllSockets = Callable[[], Awaitable[list[protocol.SerializedSocket]]]
+SendSockets = Callable[[Any], Awaitable[None]]
 
 
 def wants_packets(auth: Any) -> bool:
@@ -51,15 +51,16 @@ class Subscriptions:
         tasks: TaskSet,
         *,
         server_id: str,
-        all_sockets: AllSockets | None,
+        send_sockets: SendSockets | None,
     ) -> None:
         self.nsp = nsp
         self.log = log
         self.backpressure = backpressure
         self.tasks = tasks
         self.server_id = server_id
-        self.all_sockets = all_sockets
-        """Development mode's snapshot for a resync; None in production mode."""
+        self.send_sockets = send_sockets
+        """Development mode's snapshot (``all_sockets`` or its pages) for a resync; None
+        in production mode."""
         self.subscribers: dict[str, Subscriber] = {}  # admin socket id -> its cursor
         self.flush_task: asyncio.Task[None] | None = None
         self._drain_acks: dict[str, Callable[[], None]] = {}  # admin socket id -> listener
@@ -130,9 +131,8 @@ class Subscriptions:
         if sub is not None:
             sub.restart()
         self.snapshot(socket)
-        if self.all_sockets is not None:
-            sockets = await self.all_sockets()
-            self.backpressure.send(socket, protocol.ALL_SOCKETS, sockets)
+        if self.send_sockets is not None and not self.backpressure.backlogged(socket):
+            await self.send_sockets(socket)
 
     async def _flush_loop(self) -> None:
         try:
