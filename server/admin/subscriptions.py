@@ -13,8 +13,8 @@ wires it to admin sockets. Rules:
    started by the first subscription and ends when the last one goes. It is a task of
    the server's :class:`TaskSet`, so ``io.close()`` cancels and awaits it.
 4. ``sioscope:resync`` restarts the sender's sequence and answers with a snapshot
-   (then, in development mode, a fresh ``all_sockets`` or its pages); a backlogged sender gets no
-   answer (``backpressure``).
+   (then, in development mode, a fresh ``all_sockets`` or its pages); a backlogged
+   sender gets no answer (``backpressure``).
 """
 
 from __future__ import annotations
