@@ -15,6 +15,7 @@ import base64
 import os
 import struct
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import engineio
@@ -25,23 +26,28 @@ from sioscope.server.engine import EngineServer
 from sioscope.server.engine.host import Response
 from sioscope.server.engine.httptools import encode_response, serve
 
-from .conftest import EchoServer, start_echo
+from .conftest import EchoServer, running_echo
 from .test_interop_node import run_node
+
+
+@asynccontextmanager
+async def lean_echo(**options: Any) -> AsyncIterator[EchoServer]:
+    """The conftest's echo server, its ``url`` moved to the httptools host."""
+    async with running_echo(**options) as srv:
+        listener = await serve(srv.eng, "127.0.0.1", 0, keep_alive_timeout=0.5)
+        srv.url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+        try:
+            yield srv
+        finally:
+            await srv.eng.close()
+            listener.close()
+            await listener.wait_closed()
 
 
 @pytest.fixture
 async def lean() -> AsyncIterator[EchoServer]:
-    srv, runner = await start_echo()
-    listener = await serve(srv.eng, "127.0.0.1", 0, keep_alive_timeout=0.5)
-    port = listener.sockets[0].getsockname()[1]
-    srv.url = f"http://127.0.0.1:{port}"
-    try:
+    async with lean_echo() as srv:
         yield srv
-    finally:
-        await srv.eng.close()
-        listener.close()
-        await listener.wait_closed()
-        await runner.cleanup()
 
 
 async def _exchange(srv: EchoServer, raw: bytes, timeout: float = 3.0) -> bytes:
@@ -193,11 +199,8 @@ async def test_a_bad_frame_closes_that_socket_with_a_websocket_error(lean, frame
     await _still_serves(lean)
 
 
-async def test_a_message_over_max_http_buffer_size_closes_with_1009(make_echo):
-    srv, runner = await start_echo(max_http_buffer_size=100)
-    listener = await serve(srv.eng, "127.0.0.1", 0)
-    srv.url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
-    try:
+async def test_a_message_over_max_http_buffer_size_closes_with_1009():
+    async with lean_echo(max_http_buffer_size=100) as srv:
         url = srv.ws_endpoint("EIO=4&transport=websocket")
         async with websockets.connect(url, compression=None) as ws:
             assert (await ws.recv()).startswith("0")
@@ -206,10 +209,6 @@ async def test_a_message_over_max_http_buffer_size_closes_with_1009(make_echo):
                 await asyncio.wait_for(ws.recv(), 3)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
         assert (await srv.closed_with(srv.conns[0].id))[0] == "transport error"
-    finally:
-        await srv.eng.close()
-        listener.close()
-        await runner.cleanup()
 
 
 async def test_a_bad_handshake_gets_400_and_a_websocket_echoes_fragments(lean):
