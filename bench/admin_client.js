@@ -9,10 +9,14 @@ const { createRequire } = require("module");
 const interop = createRequire(path.join(__dirname, "..", "tests", "interop", "package.json"));
 const { io } = interop("socket.io-client");
 
+// argv: url, password, then "no" (no packet stream) or "diag" (packets + diagnostics).
 const [url, password, subscribe] = process.argv.slice(2);
-const counts = { batches: 0, records: 0, dropped: 0, seq_gaps: 0, last_seq: 0 };
+const counts = { batches: 0, records: 0, dropped: 0, seq_gaps: 0, last_seq: 0, diagnostics: 0,
+  exchanges: 0 };
+const options = { packets: subscribe !== "no" };
+if (subscribe === "diag") options.diagnostics = true;
 const socket = io(url + "/admin", {
-  auth: { username: "admin", password, sioscope: { packets: subscribe !== "no" } },
+  auth: { username: "admin", password, sioscope: options },
   transports: ["websocket"],
   reconnection: false,
   forceNew: true,
@@ -24,6 +28,10 @@ socket.on("sioscope:packets", (batch) => {
   counts.dropped += batch.dropped;
   if (batch.seq !== counts.last_seq + 1) counts.seq_gaps++;
   counts.last_seq = batch.seq;
+});
+socket.on("sioscope:diagnostics", (message) => {
+  counts.diagnostics++;
+  counts.exchanges += message.exchanges.length;
 });
 socket.on("connect_error", (err) => {
   process.stdout.write(JSON.stringify({ error: err.message }) + "\n");

@@ -25,8 +25,15 @@ effect measured. So the two sides run *at the same time*:
   ``cpu_ratio`` the median of off / on server CPU per echo.
 
 Run: ``python -m bench --servers sioscope-admin,sioscope-admin-dev --scenarios
-echo_admin --scale quick``. The module is also the instrumented server
-(``python -m bench.admin_scenario serve``).
+echo_admin --scale quick``.
+
+``echo_diag`` is the same A/B one step further (issue 14's bound: the diagnostics
+extension costs at most 5% more server CPU than the packet stream alone): both servers
+have an admin client streaming packets, and the "on" side's client also subscribes to
+``sioscope:diagnostics`` (ack pairing on every echo, its heartbeats, loop lag). Its
+``cpu_ratio`` is off/on server CPU per echo (>= 0.95 meets the bound).
+
+The module is also the instrumented server (``python -m bench.admin_scenario serve``).
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from bench.servers import ServerSpec
 
 PASSWORD = "bench"
 SCENARIO = "echo_admin"
+DIAG_SCENARIO = "echo_diag"
 SERVERS = ("sioscope-admin", "sioscope-admin-dev")
 CLIENT_READY_S = 15.0
 
@@ -101,12 +109,13 @@ def _pin_servers(*pids: int) -> None:
 class _AdminClient:
     """The admin client process, subscribed to the packet stream while it lives."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, subscribe: str = "packets") -> None:
         node = shutil.which("node")
         if node is None:
             raise BenchError("Node.js is not installed: the admin client needs it")
+        script = str(ROOT / "bench" / "admin_client.js")
         self.proc = subprocess.Popen(
-            [*_CLIENT_PIN, node, str(ROOT / "bench" / "admin_client.js"), url, PASSWORD],
+            [*_CLIENT_PIN, node, script, url, PASSWORD, subscribe],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -136,10 +145,19 @@ def _echo(ctx: RunContext) -> dict[str, Any]:
     return dict(next(r for r in records if r.get("scenario", "echo") == "echo"))
 
 
-def _side_by_side(on_ctx: RunContext, off_ctx: RunContext) -> tuple[dict[str, Any], ...]:
+def _side_by_side(
+    on_ctx: RunContext, off_ctx: RunContext, *, diagnostics: bool = False
+) -> tuple[dict[str, Any], ...]:
     """One echo load on each of two identical servers at the same time, an admin client
-    streaming from ``on_ctx``'s only: whatever the neighbours do lands on both."""
-    admin = _AdminClient(f"http://{on_ctx.host}:{on_ctx.port}")
+    streaming from ``on_ctx``'s only: whatever the neighbours do lands on both. With
+    ``diagnostics``, both stream packets and only ``on_ctx``'s also takes diagnostics."""
+    on_url = f"http://{on_ctx.host}:{on_ctx.port}"
+    baseline: _AdminClient | None = None
+    if diagnostics:
+        admin = _AdminClient(on_url, "diag")
+        baseline = _AdminClient(f"http://{off_ctx.host}:{off_ctx.port}")
+    else:
+        admin = _AdminClient(on_url)
     box: dict[str, Any] = {}
 
     def load(name: str, ctx: RunContext) -> None:
@@ -159,19 +177,33 @@ def _side_by_side(on_ctx: RunContext, off_ctx: RunContext) -> tuple[dict[str, An
             t.join(on_ctx.timeout_s + 30)
     finally:
         counts = admin.stop()
+        if baseline is not None:
+            box["baseline_admin"] = baseline.stop()
     for name in ("on", "off"):
         if isinstance(box.get(name), BaseException) or name not in box:
             raise BenchError(f"echo load ({name}) failed: {box.get(name)!r}")
     box["on"]["admin"] = counts
+    if "baseline_admin" in box:
+        box["off"]["admin"] = box["baseline_admin"]
     return box["on"], box["off"]
 
 
 def run_echo_admin(ctx: RunContext) -> list[dict[str, Any]]:
+    """``echo_admin``: admin client streaming packets vs no admin client."""
+    return _run_pairs(ctx, SCENARIO, diagnostics=False)
+
+
+def run_echo_diag(ctx: RunContext) -> list[dict[str, Any]]:
+    """``echo_diag``: packets + diagnostics vs the packet stream alone."""
+    return _run_pairs(ctx, DIAG_SCENARIO, diagnostics=True)
+
+
+def _run_pairs(ctx: RunContext, scenario: str, *, diagnostics: bool) -> list[dict[str, Any]]:
     from bench.run import start_server
     from bench.servers import SERVERS as ALL
 
     if ctx.server not in SERVERS:
-        raise BenchError(f"{SCENARIO} needs an instrumented server ({', '.join(SERVERS)})")
+        raise BenchError(f"{scenario} needs an instrumented server ({', '.join(SERVERS)})")
     with tempfile.TemporaryFile("w+") as log:
         twin = start_server(ALL[ctx.server], log)  # type: ignore[arg-type]
         try:
@@ -179,7 +211,10 @@ def run_echo_admin(ctx: RunContext) -> list[dict[str, Any]]:
             ctx2 = replace(ctx, port=twin.port, pid=twin.pid)
             # Roles swap each run, so a difference between the two servers' placement
             # cancels out: (first on, twin off), (twin on, first off), (first on, ...).
-            runs = [_side_by_side(a, b) for a, b in ((ctx, ctx2), (ctx2, ctx), (ctx, ctx2))]
+            runs = [
+                _side_by_side(a, b, diagnostics=diagnostics)
+                for a, b in ((ctx, ctx2), (ctx2, ctx), (ctx, ctx2))
+            ]
         finally:
             twin.stop()
 
@@ -191,7 +226,7 @@ def run_echo_admin(ctx: RunContext) -> list[dict[str, Any]]:
     for index, name in ((1, "off"), (0, "on")):
         recs = [run[index] for run in runs]
         row = dict(recs[0])
-        row["scenario"] = f"{SCENARIO}_{name}"
+        row["scenario"] = f"{scenario}_{name}"
         for key in ("throughput_per_s", "server_cpu_us_per_op", "p50_ms", "p99_ms"):
             row[key] = median(recs, key)
         row["phases"] = [r.get("throughput_per_s") for r in recs]
@@ -220,9 +255,11 @@ def register(registry: Any) -> None:
     """Add the instrumented servers and the ``echo_admin`` scenario to the bench."""
     for sizes in SCALES.values():
         sizes.setdefault(SCENARIO, dict(sizes.get("echo", {})))
+        sizes.setdefault(DIAG_SCENARIO, dict(sizes.get("echo", {})))
     from bench.servers import SERVERS as ALL
 
-    others = frozenset(name for name in SCENARIOS if name != SCENARIO)
+    ours = {SCENARIO, DIAG_SCENARIO}
+    others = frozenset(name for name in SCENARIOS if name not in ours)
     for name, mode in zip(SERVERS, ("production", "development"), strict=True):
         registry.server(
             ServerSpec(
@@ -242,8 +279,8 @@ def register(registry: Any) -> None:
             )
         )
     for name, spec in list(ALL.items()):
-        if name not in SERVERS and SCENARIO not in spec.skips:
-            registry.server(replace(spec, skips=spec.skips | {SCENARIO}))
+        if name not in SERVERS and not ours <= spec.skips:
+            registry.server(replace(spec, skips=spec.skips | ours))
     registry.scenario(
         Scenario(
             SCENARIO,
@@ -252,6 +289,17 @@ def register(registry: Any) -> None:
             "echo on two identical servers at once, an admin client streaming packets "
             "from one of them (roles swapped over 3 runs); `ratio` = on/off throughput",
             run=run_echo_admin,
+        )
+    )
+    registry.scenario(
+        Scenario(
+            DIAG_SCENARIO,
+            (f"{DIAG_SCENARIO}_off", f"{DIAG_SCENARIO}_on"),
+            "ack",
+            "echo on two identical servers at once, both streaming packets to an admin "
+            "client, one also sending it diagnostics (roles swapped over 3 runs); "
+            "`cpu_ratio` = off/on server CPU per echo",
+            run=run_echo_diag,
         )
     )
 

@@ -15,6 +15,8 @@ the module that departs says why.
 - ``engine_observer``: the Engine.IO counts of ``server_stats`` and the stream's feed;
 - ``stats`` and ``host``: the ``server_stats`` payload;
 - ``subscriptions`` (with ``stream``): the opt-in packet stream;
+- ``diagnostics_observer`` (with ``diagnostics``): the opt-in latency, ack, refusal and
+  disconnect messages;
 - ``serialize`` and ``tracked``: ``SerializedSocket`` and the tracked ``socket.data``.
 
 The rules that hold them together:
@@ -31,9 +33,10 @@ The rules that hold them together:
 3. Events go to the admin namespace as broadcasts (Node's ``adminNamespace.emit``);
    ``session``, ``config``, ``all_sockets`` and the extension's messages go to one
    admin socket. Nothing is acknowledged.
-4. Every task (the stats timer, the stream's flush task, a resync) is a task of the
-   server's :class:`~sioscope.server.tasks.TaskSet` (``io.tasks``): ``admin.close()``
-   cancels the timers, ``await io.close()`` cancels and awaits whatever is left.
+4. Every task (the stats timer, the stream's flush task, the diagnostics task, a
+   resync) is a task of the server's :class:`~sioscope.server.tasks.TaskSet`
+   (``io.tasks``): ``admin.close()`` cancels the timers, ``await io.close()`` cancels
+   and awaits whatever is left.
 """
 
 from __future__ import annotations
@@ -54,12 +57,17 @@ from sioscope.server.admin.auth import (
 )
 from sioscope.server.admin.backpressure import Backpressure
 from sioscope.server.admin.control import Control
+from sioscope.server.admin.diagnostics_observer import DiagnosticsObserver
 from sioscope.server.admin.engine_observer import EngineObserver
 from sioscope.server.admin.namespace_observer import NamespaceObserver
 from sioscope.server.admin.serialize import DEFAULT_REDACTED_HEADERS, describe_socket
 from sioscope.server.admin.stats import EventBuffer, server_stats
 from sioscope.server.admin.stream import PacketLog, Subscriber
-from sioscope.server.admin.subscriptions import Subscriptions, wants_packets
+from sioscope.server.admin.subscriptions import (
+    Subscriptions,
+    wants_diagnostics,
+    wants_packets,
+)
 from sioscope.server.tasks import TaskSet
 
 log = logging.getLogger("sioscope.admin")
@@ -69,7 +77,9 @@ PAGE_DRAIN_TIMEOUT = 10.0  # a page not written by then: send the next anyway
 STATS_INTERVAL = 2.0  # Node: setInterval(emitStats, 2000), not configurable there
 
 
-def supported_features(*, readonly: bool, development: bool, packet_stream: bool) -> list[str]:
+def supported_features(
+    *, readonly: bool, development: bool, packet_stream: bool, diagnostics: bool = False
+) -> list[str]:
     """``config.supportedFeatures`` in Node's order: the command features unless
     read-only, ``AGGREGATED_EVENTS`` always, ``ALL_EVENTS`` in development mode; ours
     last."""
@@ -81,6 +91,8 @@ def supported_features(*, readonly: bool, development: bool, packet_stream: bool
         features.append(protocol.FEATURE_ALL_EVENTS)
     if packet_stream:
         features.append(protocol.PACKET_FEATURE)
+    if diagnostics:
+        features.append(protocol.DIAGNOSTICS_FEATURE)
     return features
 
 
@@ -134,6 +146,9 @@ class Admin:
         failure_delay: float,
         stats_interval: float,
         stream_capacity: int,
+        diagnostics: bool = True,
+        ack_timeout: float = 10.0,
+        diagnostics_interval: float = 1.0,
     ) -> None:
         basic = check_auth_option(auth)
         engine = getattr(io, "engine", None)
@@ -153,7 +168,10 @@ class Admin:
         )
         self.packet_stream = packet_stream
         self.features = supported_features(
-            readonly=readonly, development=self.development, packet_stream=packet_stream
+            readonly=readonly,
+            development=self.development,
+            packet_stream=packet_stream,
+            diagnostics=diagnostics,
         )
         self.stats_task: asyncio.Task[None] | None = None
         self._closed = False
@@ -163,6 +181,16 @@ class Admin:
         self.log = PacketLog(stream_capacity)
         self.backpressure = Backpressure(self.nsp)
         self.control = Control(io, self.nsp, self.backpressure)
+        self.diagnostics: DiagnosticsObserver | None = None
+        if diagnostics:
+            self.diagnostics = DiagnosticsObserver(
+                engine,
+                self.nsp,
+                self.backpressure,
+                self.tasks,
+                ack_timeout_ms=round(ack_timeout * 1000),
+                interval=diagnostics_interval,
+            )
         self.stream = Subscriptions(
             self.nsp,
             self.log,
@@ -170,6 +198,8 @@ class Admin:
             self.tasks,
             server_id=self.server_id,
             send_sockets=self.send_sockets if self.development else None,
+            diagnostics=self.diagnostics,
+            packets=packet_stream,
         )
         self.engine_observer = EngineObserver(
             self.buffer,
@@ -177,12 +207,18 @@ class Admin:
             self.stream.subscribers,
             stream=packet_stream,
             on_connection=self._start_stats,
+            diagnostics=self.diagnostics,
         )
 
         if self.authenticator is not None:
             self.nsp.use(login_middleware(self.authenticator))
         self.nsp.on("connection", self._on_admin_connection)
         self.engine_observer.attach(engine)
+        if self.diagnostics is not None:
+            self.diagnostics.attach(engine)
+            for nsp in list(io.namespaces.values()):
+                self.diagnostics.observe(nsp)
+            io.on("new_namespace", self.diagnostics.observe)
         io.on("close", self.close)  # io.close() stops our timers too
         if self.development:
             observer = NamespaceObserver(self.nsp, self.backpressure, self.redact)
@@ -228,6 +264,8 @@ class Admin:
             self.stats_task.cancel()
             self.stats_task = None
         self.stream.close()
+        if self.diagnostics is not None:
+            self.diagnostics.close()
 
     # -- the admin side --------------------------------------------------------------
 
@@ -236,18 +274,23 @@ class Admin:
         socket.on("disconnect", lambda *_: self._on_admin_disconnect(socket))
         if not self.readonly:
             self.control.register(socket)
-        if self.packet_stream:
+        if self.packet_stream or self.diagnostics is not None:
             self.stream.register(socket)
         config: protocol.Config = {"supportedFeatures": list(self.features)}
         socket.emit(protocol.CONFIG, config)
-        if self.packet_stream and wants_packets(socket.handshake.get("auth")):
+        auth = socket.handshake.get("auth")
+        if self.packet_stream and wants_packets(auth):
             self.stream.subscribe(socket)
             self.stream.snapshot(socket)
+        if self.diagnostics is not None and wants_diagnostics(auth):
+            self.diagnostics.subscribe(socket)
         if self.development:
             await self.send_sockets(socket)
 
     def _on_admin_disconnect(self, socket: Any) -> None:
         self.stream.unsubscribe(socket)
+        if self.diagnostics is not None:
+            self.diagnostics.unsubscribe(socket)
         self.engine_observer.admin_socket_left(socket.conn)
 
     async def send_sockets(self, socket: Any) -> None:
@@ -341,6 +384,9 @@ def instrument(
     failure_delay: float = 0.5,
     stats_interval: float = STATS_INTERVAL,
     stream_capacity: int = 20_000,
+    diagnostics: bool = True,
+    ack_timeout: float = 10.0,
+    diagnostics_interval: float = 1.0,
 ) -> Admin:
     """Serve the official Admin UI protocol on ``namespace_name`` (Node's ``instrument``).
 
@@ -350,7 +396,11 @@ def instrument(
     which gives Node's production mode (``server_stats`` only). ``redact_headers``
     lists handshake headers shown as ``"[redacted]"`` (``()`` shows all, as Node).
     ``packet_stream`` offers the opt-in Engine.IO packet stream
-    (docs/admin-extension.md). The last three are tuning knobs for tests and benches.
+    (docs/admin-extension.md). ``diagnostics`` offers ``sioscope:diagnostics``
+    (heartbeat round trips, loop lag, ack exchanges, refusals, disconnect reasons), an
+    event unanswered ``ack_timeout`` seconds after it was seen is reported as such.
+    ``failure_delay``, ``stats_interval``, ``stream_capacity`` and
+    ``diagnostics_interval`` are tuning knobs for tests and benches.
     """
     return Admin(
         io,
@@ -365,4 +415,7 @@ def instrument(
         failure_delay=failure_delay,
         stats_interval=stats_interval,
         stream_capacity=stream_capacity,
+        diagnostics=diagnostics,
+        ack_timeout=ack_timeout,
+        diagnostics_interval=diagnostics_interval,
     )

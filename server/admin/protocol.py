@@ -75,6 +75,8 @@ MULTI_COMMAND_FEATURES = (FEATURE_MJOIN, FEATURE_MLEAVE, FEATURE_MDISCONNECT)
 
 PACKET_FEATURE = "X_SIOSCOPE_PACKETS"
 """The server offers the Engine.IO packet stream (the extension)."""
+DIAGNOSTICS_FEATURE = "X_SIOSCOPE_DIAGNOSTICS"
+"""The server offers ``sioscope:diagnostics`` (latency, acks, refusals, disconnects)."""
 
 # -- server_stats.aggregatedEvents types ------------------------------------------------
 
@@ -90,6 +92,7 @@ AGG_BYTES_OUT = "bytesOut"
 EV_PACKETS = "sioscope:packets"
 EV_SNAPSHOT = "sioscope:snapshot"
 EV_COMMAND_ERROR = "sioscope:command_error"
+EV_DIAGNOSTICS = "sioscope:diagnostics"
 CMD_SUBSCRIBE = "sioscope:subscribe"
 CMD_RESYNC = "sioscope:resync"
 EV_SNAPSHOT_PAGE = "sioscope:snapshot_page"
@@ -187,9 +190,11 @@ class ServerStats(TypedDict):
 
 
 class SubscribeOptions(TypedDict):
-    """``sioscope:subscribe``'s argument, and the ``sioscope`` field of the auth payload."""
+    """``sioscope:subscribe``'s argument, and the ``sioscope`` field of the auth payload:
+    at least one of the two keys."""
 
-    packets: bool
+    packets: NotRequired[bool]
+    diagnostics: NotRequired[bool]
 
 
 class SnapshotPage(TypedDict):
@@ -228,3 +233,69 @@ class CommandError(TypedDict):
 
     command: str
     message: str
+
+
+# -- the diagnostics extension (sioscope:diagnostics) -----------------------------------
+
+REFUSAL_ENGINE = "engine"
+"""An HTTP request the Engine.IO layer refused (its ``connection_error``)."""
+REFUSAL_MIDDLEWARE = "middleware"
+"""A namespace middleware refused the CONNECT (a CONNECT_ERROR with its message/data)."""
+REFUSAL_NAMESPACE = "namespace"
+"""A CONNECT to a namespace the server does not have (``Invalid namespace``)."""
+
+HeartbeatSummary = list[Any]
+"""``[clientId, last_ms, p50_ms, p99_ms, samples]``: one connection's ping round trips."""
+
+Exchange = list[Any]
+"""``[ts_ms, clientId, direction, nsp, ackId, event, elapsed_ms]``: an event that asked
+for an ack and its answer; ``direction`` ``"in"`` when the client asked, ``"out"`` when
+the server did; ``event`` None when not a plain string; ``elapsed_ms`` None when no ack
+came within the server's ack timeout."""
+
+
+class LoopLag(TypedDict):
+    """How late the server's event loop ran a 100 ms timer, over one tick (ms)."""
+
+    last: float
+    max: float
+    p50: float
+    p99: float
+
+
+class Refusal(TypedDict):
+    """One refused or failed connection attempt."""
+
+    timestamp: int
+    kind: str
+    code: int | None
+    message: str
+    data: Any
+    nsp: str | None
+    address: str | None
+    userAgent: str | None
+    clientId: str | None
+
+
+class DisconnectCount(TypedDict):
+    """Socket disconnects in one second for one reason (Node's reason strings)."""
+
+    timestamp: int
+    reason: str
+    count: int
+
+
+class Diagnostics(TypedDict):
+    """``sioscope:diagnostics``: what accumulated since the previous message (or, with
+    ``snapshot`` true, the first message after a subscription: every connection's
+    heartbeats and the recent refusals)."""
+
+    timestamp: int
+    snapshot: bool
+    loopLag: LoopLag | None
+    heartbeats: list[HeartbeatSummary]
+    exchanges: list[Exchange]
+    pendingAcks: int
+    refusals: list[Refusal]
+    disconnects: list[DisconnectCount]
+    dropped: int

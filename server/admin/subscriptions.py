@@ -12,7 +12,9 @@ wires it to admin sockets. Rules:
 3. One flush task serves every subscriber, and runs only while there is one: it is
    started by the first subscription and ends when the last one goes. It is a task of
    the server's :class:`TaskSet`, so ``io.close()`` cancels and awaits it.
-4. ``sioscope:resync`` restarts the sender's sequence and answers with a snapshot
+4. ``sioscope:subscribe`` also takes ``{"diagnostics": true|false}`` (alone or beside
+   ``packets``), handed to the :class:`DiagnosticsObserver` when the server offers it.
+5. ``sioscope:resync`` restarts the sender's sequence and answers with a snapshot
    (then, in development mode, a fresh ``all_sockets`` or its pages); a backlogged
    sender gets no answer (``backpressure``).
 """
@@ -26,6 +28,7 @@ from typing import Any
 
 from sioscope.server.admin import protocol
 from sioscope.server.admin.backpressure import Backpressure
+from sioscope.server.admin.diagnostics_observer import DiagnosticsObserver
 from sioscope.server.admin.stream import PacketLog, Subscriber
 from sioscope.server.tasks import TaskSet
 
@@ -40,6 +43,12 @@ def wants_packets(auth: Any) -> bool:
     return isinstance(options, dict) and options.get("packets") is True
 
 
+def wants_diagnostics(auth: Any) -> bool:
+    """True when a CONNECT auth payload opts in to the diagnostics (rule 4)."""
+    options = auth.get(protocol.AUTH_FIELD) if isinstance(auth, dict) else None
+    return isinstance(options, dict) and options.get("diagnostics") is True
+
+
 class Subscriptions:
     """The packet-stream subscribers of one admin namespace (see the module rules)."""
 
@@ -52,6 +61,8 @@ class Subscriptions:
         *,
         server_id: str,
         send_sockets: SendSockets | None,
+        diagnostics: DiagnosticsObserver | None = None,
+        packets: bool = True,
     ) -> None:
         self.nsp = nsp
         self.log = log
@@ -61,6 +72,10 @@ class Subscriptions:
         self.send_sockets = send_sockets
         """Development mode's snapshot (``all_sockets`` or its pages) for a resync; None
         in production mode."""
+        self.diagnostics = diagnostics
+        """Who takes ``{"diagnostics": ...}`` (rule 4); None when not offered."""
+        self.packets = packets
+        """Whether the packet stream is offered (else ``{"packets": ...}`` is refused)."""
         self.subscribers: dict[str, Subscriber] = {}  # admin socket id -> its cursor
         self.flush_task: asyncio.Task[None] | None = None
         self._drain_acks: dict[str, Callable[[], None]] = {}  # admin socket id -> listener
@@ -81,19 +96,36 @@ class Subscriptions:
 
     def _on_subscribe(self, socket: Any, args: tuple[Any, ...]) -> None:
         options = args[0] if args else None
-        if not isinstance(options, dict) or not isinstance(options.get("packets"), bool):
+        packets = options.get("packets") if isinstance(options, dict) else None
+        diagnostics = options.get("diagnostics") if isinstance(options, dict) else None
+        valid = (
+            isinstance(options, dict)
+            and (packets is None or (isinstance(packets, bool) and self.packets))
+            and (diagnostics is None or isinstance(diagnostics, bool))
+            and (packets is not None or diagnostics is not None)
+            and (diagnostics is None or self.diagnostics is not None)
+        )
+        if not valid:
+            expected = 'expected {"packets": true|false}'
+            if self.diagnostics is not None:
+                expected += ' and/or {"diagnostics": true|false}'
             error: protocol.CommandError = {
                 "command": protocol.CMD_SUBSCRIBE,
-                "message": 'expected {"packets": true|false}',
+                "message": expected,
             }
             self.backpressure.send(socket, protocol.EV_COMMAND_ERROR, error)
             return
-        if options["packets"]:
+        if packets is True:
             if socket.id not in self.subscribers:
                 self.subscribe(socket)
                 self.snapshot(socket)  # a new sequence starts: say so, as at connect
-        else:
+        elif packets is False:
             self.unsubscribe(socket)
+        if self.diagnostics is not None:
+            if diagnostics is True:
+                self.diagnostics.subscribe(socket)
+            elif diagnostics is False:
+                self.diagnostics.unsubscribe(socket)
 
     def subscribe(self, socket: Any) -> None:
         """Start streaming to ``socket`` (no snapshot marker: the caller sends it)."""

@@ -29,6 +29,7 @@ async def test_readonly_advertises_and_registers_no_command() -> None:
             "AGGREGATED_EVENTS",
             "ALL_EVENTS",
             "X_SIOSCOPE_PACKETS",
+            "X_SIOSCOPE_DIAGNOSTICS",
         ]
         user = socketio.AsyncClient(reconnection=False)
         await asyncio.wait_for(user.connect(srv.url, transports=["websocket"]), 10)

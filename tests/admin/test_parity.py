@@ -55,11 +55,12 @@ def _drop_admin(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _features(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Justified difference 2: our extension's feature string (the UI ignores it)."""
+    """Justified difference 2: our extension's feature strings (the UI ignores them)."""
+    ours = {"X_SIOSCOPE_PACKETS", "X_SIOSCOPE_DIAGNOSTICS"}
     for rec in records:
         if rec["ev"] == "config":
             feats = rec["args"][0]["supportedFeatures"]
-            rec["args"][0]["supportedFeatures"] = [f for f in feats if f != "X_SIOSCOPE_PACKETS"]
+            rec["args"][0]["supportedFeatures"] = [f for f in feats if f not in ours]
     return records
 
 
