@@ -53,19 +53,24 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def serve_asgi(
-    app: Any, host: str = UVICORN, *, per_message_deflate: bool = False
+    app: Any,
+    host: str = UVICORN,
+    *,
+    per_message_deflate: bool = False,
+    tls: tuple[str, str] | None = None,
 ) -> AsyncIterator[str]:
     """Serve ``app`` on ``host`` at a free loopback port: yields ``http://127.0.0.1:<port>``.
 
     ``per_message_deflate``: whether the server negotiates WebSocket compression (an
-    ASGI server's option, not the app's; off as in Node's default)."""
+    ASGI server's option, not the app's; off as in Node's default). ``tls``: (certfile,
+    keyfile) to serve HTTPS (uvicorn only); the URL is then ``https://``."""
     sock = _bound_socket()
     port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     if host in UVICORNS:
-        async with _uvicorn(app, sock, host, per_message_deflate):
+        async with _uvicorn(app, sock, host, per_message_deflate, tls):
             yield url
-    elif host == HYPERCORN:
+    elif host == HYPERCORN and tls is None:
         async with _hypercorn(app, sock, per_message_deflate):
             yield url
     else:
@@ -75,7 +80,11 @@ async def serve_asgi(
 
 @asynccontextmanager
 async def _uvicorn(
-    app: Any, sock: socket.socket, host: str, per_message_deflate: bool
+    app: Any,
+    sock: socket.socket,
+    host: str,
+    per_message_deflate: bool,
+    tls: tuple[str, str] | None = None,
 ) -> AsyncIterator[None]:
     import uvicorn
 
@@ -95,6 +104,8 @@ async def _uvicorn(
         ws_per_message_deflate=per_message_deflate,
         ws_ping_interval=None,  # Engine.IO has its own heartbeat
         timeout_graceful_shutdown=1,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
     server = Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -193,3 +204,26 @@ def granian_process(target: str, port: int) -> Iterator[subprocess.Popen[bytes]]
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def self_signed_cert(folder: Path) -> tuple[str, str] | None:
+    """A throwaway certificate for 127.0.0.1 made by the ``openssl`` binary: (certfile,
+    keyfile), or ``None`` when openssl is not installed."""
+    import shutil
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"),
+            *("-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    return str(cert), str(key)

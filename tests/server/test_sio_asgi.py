@@ -11,7 +11,9 @@ granian) with real peers (python-socketio's client, npm socket.io-client).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 import socketio
+from aiohttp import web
 from multidict import CIMultiDict
 
 from sioscope.server import Server, Socket
@@ -29,6 +32,7 @@ from tests.asgi_hosts import (
     UVICORN_LEGACY_WS,
     free_port,
     granian_process,
+    self_signed_cert,
     serve_asgi,
 )
 from tests.server.asgi_apps import echo_server, fastapi_app
@@ -240,6 +244,39 @@ async def test_handshake_on_asgi_is_the_handshake_on_aiohttp(trust_forwarded: bo
     assert on_asgi["headers"]["x-dup"] == "a, b" and on_asgi["headers"]["cookie"] == "a=1; b=2"
     assert on_asgi["query"] == {"EIO": "4", "transport": "polling", "room": "y", "blank": ""}
     assert on_asgi["url"].startswith("/socket.io/?EIO=4&transport=polling&room=x&room=y")
+
+
+@pytest.mark.parametrize("transports", [["polling"], ["websocket"]])
+@pytest.mark.parametrize("host", ["aiohttp", UVICORN])
+async def test_secure_from_the_scheme_over_tls(tmp_path: Any, host: str, transports: Any) -> None:
+    """``handshake["secure"]`` is true over TLS on both hosts (https, and wss for a
+    websocket-only client), from the connection itself, not from a header."""
+    tls = self_signed_cert(tmp_path)
+    if tls is None:
+        pytest.skip("openssl is not installed")
+    ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ssl_context.load_cert_chain(*tls)
+    io = echo_server()
+    async with contextlib.AsyncExitStack() as stack:
+        if host == "aiohttp":
+            app = web.Application()
+            io.attach(app)
+            runner = web.AppRunner(app, shutdown_timeout=0.1)
+            await runner.setup()
+            stack.push_async_callback(runner.cleanup)
+            await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context).start()
+            url = f"https://127.0.0.1:{runner.addresses[0][1]}"
+        else:
+            url = await stack.enter_async_context(serve_asgi(io.asgi_app(), host, tls=tls))
+        stack.push_async_callback(io.close)
+        client = socketio.AsyncClient(reconnection=False, ssl_verify=False)
+        await client.connect(url, transports=transports, wait_timeout=WAIT)
+        try:
+            shake = await client.call("whoami", timeout=WAIT)
+        finally:
+            await client.disconnect()
+    assert shake["secure"] is True
+    assert shake["query"]["transport"] == transports[0]
 
 
 @pytest.fixture
