@@ -63,6 +63,37 @@ TRACED = (
 )
 
 
+def _options(options: dict[str, Any]) -> dict[str, Any]:
+    opts: dict[str, Any] = {
+        "ping_interval": 0.3,
+        "ping_timeout": 0.2,
+        "max_http_buffer_size": 1_000_000,
+        "cors_allowed_origins": "*",
+    }
+    opts.update(options)
+    return opts
+
+
+async def start_echo(
+    handler_cancellation: bool = False,
+    control: bool = False,
+    server_class: type[EngineServer] = EngineServer,
+    **options: Any,
+) -> tuple[EchoServer, web.AppRunner]:
+    """An echo server on aiohttp that the caller shuts down (``eng.close()``, then
+    ``runner.cleanup()``); tests of other drivers serve its ``eng`` on their host too."""
+    eng = server_class(**_options(options))
+    app = web.Application()
+    eng.attach(app)
+    runner = web.AppRunner(app, handler_cancellation=handler_cancellation)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    srv = EchoServer(eng, f"http://127.0.0.1:{runner.addresses[0][1]}")
+    _trace(srv, control)
+    return srv, runner
+
+
 @asynccontextmanager
 async def running_echo(
     handler_cancellation: bool = False,
@@ -77,31 +108,18 @@ async def running_echo(
     ``bye-close``) so the differential test can trigger server closes;
     ``handler_cancellation`` is aiohttp's option (ASGI hosts report a client that left
     as a message, which the driver watches either way)."""
-    opts: dict[str, Any] = {
-        "ping_interval": 0.3,
-        "ping_timeout": 0.2,
-        "max_http_buffer_size": 1_000_000,
-        "cors_allowed_origins": "*",
-    }
-    opts.update(options)
-    eng = server_class(**opts)
     async with AsyncExitStack() as stack:
         if host == AIOHTTP:
-            app = web.Application()
-            eng.attach(app)
-            runner = web.AppRunner(app, handler_cancellation=handler_cancellation)
-            await runner.setup()
+            srv, runner = await start_echo(handler_cancellation, control, server_class, **options)
             stack.push_async_callback(runner.cleanup)
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            url = f"http://127.0.0.1:{runner.addresses[0][1]}"
         else:
+            eng = server_class(**_options(options))
             url = await stack.enter_async_context(
                 serve_asgi(ASGIApp(eng), host, per_message_deflate=eng.per_message_deflate)
             )
-        srv = EchoServer(eng, url)
-        _trace(srv, control)
-        stack.push_async_callback(eng.close)
+            srv = EchoServer(eng, url)
+            _trace(srv, control)
+        stack.push_async_callback(srv.eng.close)
         yield srv
 
 
