@@ -86,6 +86,7 @@ class Client:
         if conn.ready_state != "open":
             return
         if volatile and not conn.transport.writable:
+            conn.dropped_packets += 1
             return
         send = conn.send
         for message in encoded:

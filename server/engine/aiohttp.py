@@ -16,7 +16,9 @@ Rules:
 3. WebSocket frames bypass aiohttp's writer (``write_now`` on the asyncio
    transport) only when no compression was negotiated and the socket's buffer is
    below ``WRITE_HIGH_WATER``; aiohttp then never sees them, which is safe because
-   it keeps no per-frame state when it does not compress.
+   it keeps no per-frame state when it does not compress. ``drain`` is aiohttp's
+   payload writer's (the asyncio flow control of the socket), and the transport's
+   high-water mark is set to ``WRITE_HIGH_WATER`` so the two agree.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import asyncio
 from typing import cast
 
 from aiohttp import WSMsgType, web
+from aiohttp.abc import AbstractStreamWriter
 
 from .host import ChannelError, Response
 from .request import Headers, Request
@@ -96,7 +99,7 @@ class _Exchange:
 class _WebSocket:
     """``WebSocketChannel`` on aiohttp: a ``web.WebSocketResponse``."""
 
-    __slots__ = ("_native", "_raw", "request", "ws")
+    __slots__ = ("_native", "_raw", "_writer", "request", "ws")
 
     def __init__(self, request: Request, native: web.Request, engine: EngineServer) -> None:
         self.request = request
@@ -107,6 +110,11 @@ class _WebSocket:
             timeout=2.0,
         )
         self._raw: asyncio.WriteTransport | None = None
+        self._writer: AbstractStreamWriter | None = None
+
+    @property
+    def raw_frames(self) -> bool:
+        return self._raw is not None
 
     @property
     def compress(self) -> bool:
@@ -121,7 +129,7 @@ class _WebSocket:
         if headers:
             ws.headers.update(headers)
         try:
-            await ws.prepare(self._native)
+            self._writer = await ws.prepare(self._native)
         except web.HTTPException as exc:  # not a valid WebSocket handshake
             return Response(
                 400,
@@ -132,7 +140,11 @@ class _WebSocket:
             return Response(0)
         # rule 3: frames may bypass aiohttp's writer only when they need no compression
         if not ws.compress:
-            self._raw = cast(asyncio.WriteTransport, self._native.transport)
+            raw = cast(asyncio.WriteTransport, self._native.transport)
+            # the transport pauses its protocol exactly where can_write_now says no,
+            # so drain() wakes when frames may be written again
+            raw.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+            self._raw = raw
         return None
 
     async def receive(self) -> str | bytes | None:
@@ -152,6 +164,16 @@ class _WebSocket:
 
     async def close(self) -> None:
         await self.ws.close()
+        raw = self._raw
+        if raw is not None and not raw.is_closing() and raw.get_write_buffer_size():
+            # a peer that stopped reading would keep a graceful close (and its
+            # buffered bytes) waiting forever
+            raw.abort()
+
+    async def drain(self) -> None:
+        writer = self._writer
+        if writer is not None:
+            await writer.drain()
 
     def can_write_now(self) -> bool:
         sock = self._raw
@@ -162,6 +184,6 @@ class _WebSocket:
             and sock.get_write_buffer_size() <= WRITE_HIGH_WATER
         )
 
-    def write_now(self, data: bytes) -> None:
+    def write_now(self, data: bytes | memoryview) -> None:
         assert self._raw is not None
         self._raw.write(data)

@@ -370,8 +370,15 @@ class _WebSocket:
         except OSError:  # already gone
             log.debug("websocket close failed", exc_info=True)
 
+    @property
+    def raw_frames(self) -> bool:
+        return False  # every message goes through the ASGI server's send
+
+    async def drain(self) -> None:  # pragma: no cover - never called (no raw frames)
+        return None
+
     def can_write_now(self) -> bool:
         return False
 
-    def write_now(self, data: bytes) -> None:  # pragma: no cover - never called
+    def write_now(self, data: bytes | memoryview) -> None:  # pragma: no cover - never called
         raise NotImplementedError

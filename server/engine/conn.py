@@ -17,7 +17,14 @@ Rules:
    server sends a ping; no pong within ``ping_timeout`` closes with ``"ping
    timeout"``. Any other packet received while waiting extends that wait once.
    Timers are ``loop.call_later`` handles, so the close happens on time.
-4. ``close`` fires exactly once, after the connection left ``EngineServer.clients``,
+4. Backpressure: ``owed_bytes`` is what the connection holds for its client (its
+   buffer plus what its transport still owes, both references to shared data, never
+   copies per connection). Past the server's ``max_write_buffer_size`` the
+   connection is closed with ``"transport error"`` on the next tick (never inside
+   the broadcast loop that overflowed it), and nothing more is buffered for it.
+   A ``volatile`` packet is dropped instead while the transport is not writable
+   (the Socket.IO layer decides); ``dropped_packets`` counts those drops.
+5. ``close`` fires exactly once, after the connection left ``EngineServer.clients``,
    with one of Node's reasons: ``"transport close"``, ``"transport error"``,
    ``"parse error"``, ``"ping timeout"`` or ``"forced close"`` (also what
    ``EngineServer.close()`` gives, as Node's ``engine.close()``).
@@ -109,6 +116,10 @@ class Conn(EventEmitter):
         self.remote_address = server.remote_address(request)
         self.secure = bool(request.secure)
         self.write_buffer: list[Packet] = []
+        self._buffered_bytes = 0
+        self._overflowed = False
+        #: Volatile packets dropped because the transport was not writable (rule 4).
+        self.dropped_packets = 0
         self._loop = asyncio.get_running_loop()
         self._flush_pending = False
         self._batch = _batch_for(self._loop)
@@ -129,6 +140,11 @@ class Conn(EventEmitter):
         self._send_packet("message", data, compress)
 
     write = send
+
+    @property
+    def owed_bytes(self) -> int:
+        """Bytes held for the client: buffered here plus owed by the transport (rule 4)."""
+        return self._buffered_bytes + self.transport.owed_bytes
 
     def close(self, discard: bool = False, *, reason: str = "forced close") -> None:
         """Close from the server side, after pending writes.
@@ -152,17 +168,39 @@ class Conn(EventEmitter):
     # -- sending -----------------------------------------------------------------------
 
     def _send_packet(self, type_: str, data: Any = None, compress: bool = True) -> None:
-        if self.ready_state in ("closing", "closed"):
+        if self.ready_state in ("closing", "closed") or self._overflowed:
             return
         packet: Packet = {"type": type_} if data is None else {"type": type_, "data": data}
         if not compress:
             packet["options"] = {"compress": False}
         if "packetCreate" in self._events:
             self.emit("packetCreate", packet)
+        if data is not None and (type_ == "message" or type_ == "open"):
+            self._buffered_bytes += len(data)
+            if self._buffered_bytes + self.transport.owed_bytes > self.server.max_write_buffer_size:
+                self._overflow()
+                return
+        transport = self.transport
+        if not transport.writable and type_ == "message":
+            transport.prepare(packet)
         self.write_buffer.append(packet)
         if not self._flush_pending:
             self._flush_pending = True
             self._batch.add(self)
+
+    def _overflow(self) -> None:
+        """The client owes too much (rule 4): stop buffering, close on the next tick."""
+        if self._overflowed:
+            return
+        self._overflowed = True
+        owed = self.owed_bytes
+        self.write_buffer = []
+        self._buffered_bytes = 0
+        self.transport.abort()
+        self._loop.call_soon(
+            self._on_error,
+            TransportError("write buffer full", f"{owed} bytes owed to the client"),
+        )
 
     def scheduled_flush(self) -> None:
         """The flush that ``send`` scheduled for this tick (rule 1); the tick's batch
@@ -177,6 +215,7 @@ class Conn(EventEmitter):
             return
         wbuf = self.write_buffer
         self.write_buffer = []
+        self._buffered_bytes = 0
         server = self.server
         if "flush" in self._events:
             self.emit("flush", wbuf)
@@ -374,3 +413,4 @@ class Conn(EventEmitter):
             self._upgrade_cleanup()
         self.emit("close", reason, description)
         self.write_buffer = []
+        self._buffered_bytes = 0

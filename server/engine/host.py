@@ -20,9 +20,10 @@ Rules:
 3. ``receive`` returns a text or binary message, ``None`` once the socket is closed
    (by the peer or by ``close``), and raises ``ChannelError`` on a protocol error.
 4. ``can_write_now``/``write_now`` are an optional fast path: a host that exposes
-   the socket writes ready-made RFC 6455 frames at once, when its buffer is below the
-   high-water mark; a host that cannot answers ``False`` and every frame goes
-   through ``send``.
+   the socket (``raw_frames``) writes ready-made RFC 6455 frames at once, when its
+   buffer is below the high-water mark, and ``drain`` waits until it is below it
+   again (asyncio flow control); a host that cannot has ``raw_frames`` false,
+   answers ``False`` and every frame goes through ``send``.
 """
 
 from __future__ import annotations
@@ -99,10 +100,19 @@ class WebSocketChannel(Protocol):
         """Close the socket (code 1000)."""
         ...
 
+    @property
+    def raw_frames(self) -> bool:
+        """Whether this socket takes ready-made frames through ``write_now`` (rule 4)."""
+        ...
+
+    async def drain(self) -> None:
+        """Wait until the socket's buffer is below the high-water mark (rule 4)."""
+        ...
+
     def can_write_now(self) -> bool:
         """Whether ``write_now`` may be called (rule 4)."""
         ...
 
-    def write_now(self, data: bytes) -> None:
+    def write_now(self, data: bytes | memoryview) -> None:
         """Write ready-made server frames straight to the socket (rule 4)."""
         ...

@@ -89,6 +89,11 @@ class EngineServer(EventEmitter):
     * ``initial_packet``: a message sent right after the open packet, in its response.
     * ``close_timeout``: how long a server close over polling waits for a GET to
       deliver its close packet (Node: 30 s).
+    * ``max_write_buffer_size``: bytes a connection may owe its client (packets
+      buffered for it and frames its socket has not taken yet) before it is closed
+      with ``"transport error"``, so clients that stop reading cannot hold memory
+      without bound (default 16 MiB; Node has no such cap). What is owed is held by
+      reference: a broadcast's frame is shared by every socket that owes it.
 
     ``use(fn)`` adds a middleware, Node's ``engine.use``, run on every request.
 
@@ -116,6 +121,7 @@ class EngineServer(EventEmitter):
         cookie: CookieOption = None,
         initial_packet: str | bytes | None = None,
         close_timeout: float = 30.0,
+        max_write_buffer_size: int = 16 * 1024 * 1024,
     ) -> None:
         super().__init__()
         self.path = "/" + path.strip("/") + "/" if path.strip("/") else "/"
@@ -136,6 +142,9 @@ class EngineServer(EventEmitter):
         self.cookie = Cookie.from_option(cookie)
         self.initial_packet = initial_packet
         self.close_timeout = close_timeout
+        if max_write_buffer_size < 1:
+            raise ValueError(f"max_write_buffer_size must be >= 1, got {max_write_buffer_size!r}")
+        self.max_write_buffer_size = int(max_write_buffer_size)
         self.clients: dict[str, Conn] = {}
         self._middlewares: list[Middleware] = []
         #: What the open packet advertises (Node's options are milliseconds).

@@ -11,10 +11,13 @@ probe here also measures the event loop's longest stall directly.
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
 import os
 import socket
-from collections.abc import AsyncIterator
+import struct
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -22,6 +25,8 @@ from aiohttp import web
 
 from sioscope.server import Server, Socket
 from tests.conftest import ROOT
+from tests.server.sio_rawpeer import RawWs
+from tests.server.sio_support import WAIT, Recorder
 
 pytestmark = pytest.mark.interop
 
@@ -54,9 +59,8 @@ class StallProbe:
         await asyncio.gather(self._task, return_exceptions=True)
 
 
-@pytest.fixture
-async def small_buffer_server() -> AsyncIterator[tuple[Server, int]]:
-    io = Server(ping_interval=25, ping_timeout=20)
+def bench_app(io: Server) -> None:
+    """The bench servers' behaviours: room ``all``, ``echo`` acks, ``broadcast``."""
 
     @io.on("connection")
     def on_connection(sock: Socket) -> None:
@@ -71,31 +75,54 @@ async def small_buffer_server() -> AsyncIterator[tuple[Server, int]]:
         def broadcast(payload: Any = None) -> None:
             io.to("all").emit("broadcast", payload)
 
-    app = web.Application()
-    io.attach(app)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
-    listener.bind(("127.0.0.1", 0))
-    site = web.SockSite(runner, listener)
-    await site.start()
-    try:
-        yield io, listener.getsockname()[1]
-    finally:
+
+@pytest.fixture(name="serve_small")
+async def serve_small_fixture() -> AsyncIterator[Callable[..., Awaitable[tuple[Server, int]]]]:
+    """``await serve_small(**options)`` -> (io, port): the bench app on a listener
+    whose accepted sockets have a fixed, small kernel send buffer."""
+    started: list[tuple[Server, web.AppRunner]] = []
+
+    async def start(sndbuf: int | None = SNDBUF, **opts: Any) -> tuple[Server, int]:
+        opts.setdefault("ping_interval", 25)
+        opts.setdefault("ping_timeout", 20)
+        io = Server(**opts)
+        bench_app(io)
+        app = web.Application()
+        io.attach(app)
+        runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await runner.setup()
+        started.append((io, runner))
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if sndbuf is not None:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+        listener.bind(("127.0.0.1", 0))
+        await web.SockSite(runner, listener).start()
+        return io, listener.getsockname()[1]
+
+    yield start
+    for io, runner in reversed(started):
         await asyncio.wait_for(io.close(), 10)
         await asyncio.wait_for(runner.cleanup(), 10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backpressure is not built yet: every slow socket keeps its own copy of each frame",
-)
+async def slow_peer(io: Server, port: int, rcvbuf: int | None = 4096) -> tuple[RawWs, Socket]:
+    """A raw peer connected to ``/`` that then stops reading, and its server socket."""
+    connected: asyncio.Future[Socket] = asyncio.get_running_loop().create_future()
+    io.once("connection", connected.set_result)
+    peer = await RawWs.open(f"http://127.0.0.1:{port}")
+    peer.ws.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    await peer.send("0")
+    assert (await peer.recv()).startswith("0{")  # type: ignore[union-attr]
+    sock = await asyncio.wait_for(connected, WAIT)
+    peer.ws.transport.pause_reading()
+    return peer, sock
+
+
 @pytest.mark.timeout(120)
 async def test_slow_readers_keep_memory_and_loop_bounded(
-    node_bin: str, small_buffer_server: tuple[Server, int]
+    node_bin: str, serve_small: Callable[..., Awaitable[tuple[Server, int]]]
 ) -> None:
-    _, port = small_buffer_server
+    _, port = await serve_small()
     cfg = {
         "scenario": "slow_reader",
         "port": port,
@@ -136,3 +163,126 @@ async def test_slow_readers_keep_memory_and_loop_bounded(
     # 2-core machine must stay far below this.
     assert probe.longest < 0.5, probe.longest
     assert rec["stall_ms"] < 1000, rec
+
+
+async def test_owing_past_the_cap_closes_with_transport_error(
+    serve_small: Callable[..., Awaitable[tuple[Server, int]]],
+) -> None:
+    cap = 2_000_000
+    io, port = await serve_small(max_write_buffer_size=cap)
+    peer, sock = await slow_peer(io, port)
+    reasons = Recorder()
+    sock.on("disconnect", reasons)
+    conn = sock.conn
+    peak = 0
+    for _ in range(20):  # 20 x 300 KB, far past the cap
+        sock.emit("big", "x" * 300_000)
+        peak = max(peak, conn.owed_bytes)
+        await asyncio.sleep(0.01)
+    assert (await reasons.wait(1))[0][0] == "transport error"
+    assert peak <= cap
+    assert conn.owed_bytes == 0  # nothing kept for a closed connection
+    await peer.close()
+
+
+async def test_volatile_packets_are_dropped_and_counted_while_owed(
+    serve_small: Callable[..., Awaitable[tuple[Server, int]]],
+) -> None:
+    io, port = await serve_small()
+    peer, sock = await slow_peer(io, port)
+    sock.emit("big", "x" * 1_000_000)
+    await asyncio.sleep(0.05)
+    assert not sock.conn.transport.writable
+    for i in range(5):
+        sock.volatile.emit("tick", i)
+    assert sock.conn.dropped_packets == 5
+    assert sock.conn.owed_bytes > 500_000  # the big frame, owed by reference
+    await peer.close()
+
+
+class StreamPeer:
+    """A WebSocket peer on a bare asyncio stream: it reads only when the test asks, so
+    the stream's own flow control stops the socket while nobody reads."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, port: int) -> StreamPeer:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=16_384)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        return cls(reader, writer)
+
+    def send(self, text: str) -> None:
+        payload = text.encode()
+        assert len(payload) < 126
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.writer.write(bytes((0x81, 0x80 | len(payload))) + mask + masked)
+
+    async def recv(self) -> str:
+        """The next text frame's payload (pings answered)."""
+        while True:
+            _, second = await asyncio.wait_for(self.reader.readexactly(2), WAIT)
+            size = second & 0x7F
+            if size == 126:
+                (size,) = struct.unpack("!H", await self.reader.readexactly(2))
+            elif size == 127:
+                (size,) = struct.unpack("!Q", await self.reader.readexactly(8))
+            text = (await asyncio.wait_for(self.reader.readexactly(size), WAIT)).decode()
+            if text == "2":
+                self.send("3")
+                continue
+            return text
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(OSError):
+            await self.writer.wait_closed()
+
+
+async def test_drain_when_a_slow_reader_catches_up_and_nothing_is_lost(
+    serve_small: Callable[..., Awaitable[tuple[Server, int]]],
+) -> None:
+    """Node's order: packets wait in the connection's buffer while the transport is
+    not writable; when it drains they are flushed in order and ``drain`` follows.
+    (Kernel buffers autotune here: fixed small ones drain at a crawl once read.)"""
+    io, port = await serve_small(sndbuf=None)
+    connected: asyncio.Future[Socket] = asyncio.get_running_loop().create_future()
+    io.once("connection", connected.set_result)
+    peer = await StreamPeer.open(port)
+    assert (await peer.recv()).startswith("0{")
+    peer.send("40")
+    assert (await peer.recv()).startswith("40{")
+    sock = await asyncio.wait_for(connected, WAIT)
+    drains = Recorder()
+    sock.conn.on("drain", drains)
+    big = "x" * 1_000_000
+    sent = 0
+    while sock.conn.transport.writable and sent < 40:  # until the kernel is full
+        sock.emit("big", big)
+        sent += 1
+        await asyncio.sleep(0.02)
+    assert not sock.conn.transport.writable
+    drains.calls.clear()
+    for i in range(3):
+        sock.emit("after", i)
+    await asyncio.sleep(0.05)
+    assert drains.calls == []  # still owed: nothing flushed, no drain
+    assert len(sock.conn.write_buffer) == 3
+    for _ in range(sent):  # reading again: what was owed arrives, in order
+        assert await peer.recv() == f'42["big","{big}"]'
+    assert [await peer.recv() for _ in range(3)] == [f'42["after",{i}]' for i in range(3)]
+    await drains.wait(1)
+    assert sock.conn.owed_bytes == 0
+    await peer.close()
