@@ -412,7 +412,7 @@ class HttpConnection(asyncio.Protocol):
         else:
             await channel.close()
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         """Write bytes to the socket, unless the peer is gone."""
         if self.transport is not None and not self.lost:
             self.transport.write(data)
@@ -607,10 +607,17 @@ class _WebSocket:
         if not conn.lost:
             conn._loop.call_later(CLOSE_TIMEOUT, conn.close_transport)
 
+    @property
+    def raw_frames(self) -> bool:
+        return True  # frames are written to the socket here, never by a library
+
+    async def drain(self) -> None:
+        await self._conn.drain()
+
     def can_write_now(self) -> bool:
         return (
             not self.closed and self._conn.writable() and self._conn.buffered() <= WRITE_HIGH_WATER
         )
 
-    def write_now(self, data: bytes) -> None:
+    def write_now(self, data: bytes | memoryview) -> None:
         self._conn.write(data)

@@ -494,6 +494,10 @@ class WebSocketTransport(Transport):
                         await channel.drain()
                         if channel.closed:
                             raise ConnectionError("websocket closed with frames owed")
+                        if not channel.can_write_now():
+                            # a host whose drain returned early (its socket closing,
+                            # or its high-water mark above ours): wait, never spin
+                            await asyncio.sleep(0.01)
                 else:
                     message = owed.popleft()
                     self.owed_bytes -= len(message)
