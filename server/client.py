@@ -58,7 +58,7 @@ class Client:
         self.request = conn.request
         self.sockets: dict[str, Socket] = {}
         self.nsps: dict[str, Socket] = {}
-        self._decoder = Decoder()
+        self._decoder = Decoder(server.engine.max_http_buffer_size)
         self._closed = False
         conn.on("data", self._ondata)
         conn.on("close", self._onclose)

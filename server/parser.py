@@ -366,15 +366,20 @@ def _reconstruct(data: Any, buffers: list[bytes]) -> Any:
 class Decoder:
     """Turns a connection's Engine.IO messages into packets, one message at a time.
 
-    Stateful only while a binary packet waits for its attachments.
+    Stateful only while a binary packet waits for its attachments. Those may hold at
+    most ``max_attachment_bytes`` in all (the server passes its
+    ``max_http_buffer_size``): a packet whose attachments never complete could
+    otherwise keep ten messages of that size each until the ping timeout.
     """
 
-    __slots__ = ("_buffers", "_expected", "_pending")
+    __slots__ = ("_buffers", "_expected", "_max_bytes", "_pending", "_pending_bytes")
 
-    def __init__(self) -> None:
+    def __init__(self, max_attachment_bytes: int | None = None) -> None:
         self._pending: Packet | None = None
         self._buffers: list[bytes] = []
         self._expected = 0
+        self._pending_bytes = 0
+        self._max_bytes = max_attachment_bytes
 
     @property
     def awaiting_attachments(self) -> bool:
@@ -400,6 +405,7 @@ class Decoder:
         self._pending = None
         self._buffers = []
         self._expected = 0
+        self._pending_bytes = 0
 
     def _feed(self, message: str | bytes) -> Packet | None:
         if isinstance(message, str):
@@ -414,6 +420,9 @@ class Decoder:
             return None
         if self._pending is None:
             raise ParseError("got binary data when not reconstructing a packet")
+        self._pending_bytes += len(message)
+        if self._max_bytes is not None and self._pending_bytes > self._max_bytes:
+            raise ParseError("attachments too large")
         self._buffers.append(bytes(message))
         if len(self._buffers) < self._expected:
             return None

@@ -286,3 +286,12 @@ def test_orjson_depth_limit_falls_back_to_the_standard_library() -> None:
     for _ in range(300):  # orjson stops at 254 levels
         deep = [deep]
     assert encode(Packet(T.EVENT, "/", ["m", deep])) == ['2["m",' + "[" * 301 + "]" * 301 + "]"]
+
+
+def test_pending_attachment_bytes_are_capped() -> None:
+    dec = Decoder(max_attachment_bytes=10)
+    assert dec.feed('52-["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]') is None
+    assert dec.feed(b"x" * 6) is None
+    with pytest.raises(ParseError, match="attachments too large"):
+        dec.feed(b"x" * 6)
+    assert not dec.awaiting_attachments

@@ -392,3 +392,21 @@ async def test_handshake_headers_merge_duplicates_as_node_http(serve: Factory) -
     assert headers["x-multi"] == "1, 2"
     assert headers["cookie"] == "a=1; b=2"
     assert headers["set-cookie"] == ["odd=1"]
+
+
+async def test_pending_attachment_bytes_are_capped_at_max_http_buffer_size(
+    serve: Factory,
+) -> None:
+    """Beyond Node (which holds them until the ping timeout): attachments that never
+    complete may hold at most max_http_buffer_size bytes; past it the connection closes."""
+    io, base = await serve(conformance_app, max_http_buffer_size=10_000, ping_interval=5)
+    reasons: list[str] = []
+    io.on("connection", lambda s: s.on("disconnect", lambda r, *_: reasons.append(r)))
+    peer = await connected_to_root(base)
+    holes = ",".join(f'{{"_placeholder":true,"num":{i}}}' for i in range(3))
+    await peer.send(f'53-["message",{holes}]', b"\x00" * 6000)
+    await asyncio.sleep(0.1)
+    assert reasons == []  # 6,000 bytes pending: within the cap
+    await peer.send(b"\x00" * 6000)
+    assert await peer.closed(timeout=1)
+    assert reasons == ["parse error"]
