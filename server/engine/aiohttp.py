@@ -19,26 +19,78 @@ Rules:
    it keeps no per-frame state when it does not compress. ``drain`` is aiohttp's
    payload writer's (the asyncio flow control of the socket), and the transport's
    high-water mark is set to ``WRITE_HIGH_WATER`` so the two agree.
+4. A malformed request (a 100 KB header line, bad syntax) never floods the log:
+   aiohttp answers it 400 and logs a traceback at ERROR for each; ``attach`` puts
+   ``BadRequestLog`` on aiohttp's ``aiohttp.server`` logger, which turns those into
+   one WARNING line at most every ``BadRequestLog.interval`` seconds, counting the
+   ones folded in. (Node answers an oversized header 431, quietly; aiohttp decides
+   the status before we see the request, so it stays 400 here.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
+from collections.abc import Callable
 from typing import cast
 
 from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractStreamWriter
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .host import ChannelError, Response
 from .request import Headers, Request
 from .server import EngineServer
 from .transports import WRITE_HIGH_WATER
 
-__all__ = ["attach", "to_request"]
+__all__ = ["BadRequestLog", "attach", "to_request"]
+
+
+class BadRequestLog(logging.Filter):
+    """aiohttp's record of a malformed request, as one rate-limited line (rule 4)."""
+
+    interval = 10.0
+    """Seconds between two lines; the requests in between are counted in the next."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._clock = clock
+        self._last: float | None = None
+        self._folded = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError):
+            return True
+        now = self._clock()
+        if self._last is not None and now - self._last < self.interval:
+            self._folded += 1
+            return False
+        folded, self._folded, self._last = self._folded, 0, now
+        peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        reason = " ".join(str(exc.message).split())[:120]
+        record.msg = "bad HTTP request from %s: %d %s%s"
+        record.args = (
+            peer,
+            exc.code,
+            reason,
+            f" ({folded} more in the last {self.interval:g} s)" if folded else "",
+        )
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = record.exc_text = None
+        return True
+
+
+def _quiet_bad_requests() -> None:
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, BadRequestLog) for f in logger.filters):
+        logger.addFilter(BadRequestLog())
 
 
 def attach(engine: EngineServer, app: web.Application) -> None:
     """Route every method under ``engine.path`` of ``app`` to ``engine``."""
+    _quiet_bad_requests()
 
     async def handle(request: web.Request) -> web.StreamResponse:
         req = to_request(request)
