@@ -152,6 +152,7 @@ class RedisLink:
         self._pubsub: Any = None
         self._resync = False
         self._started = False
+        self._closing = False
         self._users = 0
 
     # -- subscriptions ---------------------------------------------------------
@@ -232,7 +233,7 @@ class RedisLink:
     async def _read(self) -> None:
         """The one reader: messages in arrival order, reconnecting with back-off."""
         failures = 0
-        while True:
+        while not self._closing:
             try:
                 if self._pubsub is None:
                     await self._connect()
@@ -244,12 +245,14 @@ class RedisLink:
             except asyncio.CancelledError:
                 raise
             except Exception as err:
+                _still_running()
                 if failures == 0:
                     log.warning("redis adapter: subscriber connection lost (%s)", err)
                 failures += 1
                 await self._drop_pubsub()
                 await asyncio.sleep(min(failures * 0.05, 0.5))
                 continue
+            _still_running()
             if message is None:
                 if self._resync:
                     self._resync = False
@@ -291,10 +294,13 @@ class RedisLink:
 
     async def _write(self) -> None:
         queue = self._queue
-        while True:
+        while not self._closing:
+            _still_running()
             while not queue:
                 self._wake.clear()
                 await self._wake.wait()
+                if self.closing():
+                    return
             batch = [queue.popleft() for _ in range(min(len(queue), _BATCH))]
             pipe = self.redis.pipeline(transaction=False)
             for channel, payload in batch:
@@ -312,6 +318,7 @@ class RedisLink:
     async def _wait_for_redis(self) -> None:
         failures = 0
         while True:
+            _still_running()
             failures += 1
             await asyncio.sleep(min(failures * 0.05, 0.5))
             try:
@@ -327,10 +334,25 @@ class RedisLink:
         reply = await self.redis.pubsub_numsub(channel)
         return int(reply[0][1]) if reply else 0
 
+    def closing(self) -> bool:
+        """True once :meth:`close` began."""
+        return self._closing
+
     async def close(self) -> None:
         """Cancel the link's tasks and close its subscriber connection."""
+        self._closing = True
+        self._wake.set()
         await self.tasks.close()
         await self._drop_pubsub()
+
+
+def _still_running() -> None:
+    """Raise ``CancelledError`` if this task was asked to stop. A cancellation that
+    lands inside a redis-py call can be swallowed there (its timeouts race with it on
+    Python 3.11); the link's loops check after each call, so closing never hangs."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _text(value: Any) -> str:

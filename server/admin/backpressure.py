@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sioscope.server.adapter import Adapter
+
 MAX_ADMIN_BACKLOG = 1_000  # packets an admin connection may have waiting to be written
 
 
@@ -37,11 +39,19 @@ class Backpressure:
             return True
         return False
 
+    def listening(self) -> bool:
+        """Whether an admin client may hear a broadcast: one connected here, or, with a
+        cluster adapter, possibly on another server (Node always broadcasts)."""
+        return bool(self.nsp.sockets) or type(self.nsp.adapter) is not Adapter
+
     def broadcast(self, event: str, *args: Any) -> None:
         """One broadcast to the admin namespace (Node's ``adminNamespace.emit``), skipped
-        when nobody listens and for the backlogged admin sockets (rule 2)."""
+        when nobody listens (:meth:`listening`) and for the backlogged admin sockets
+        (rule 2)."""
         sockets = self.nsp.sockets
         if not sockets:
+            if type(self.nsp.adapter) is not Adapter:
+                self.nsp.emit(event, *args)  # the other servers' admin clients
             return
         slow: list[str] | None = None
         for sid, socket in sockets.items():

@@ -9,9 +9,10 @@ or sends an event, and disconnects. Rules:
    ``disconnect`` and its connection's ``upgrade``. ``socket.data`` (a public, writable
    attribute) is replaced by a :class:`TrackedDict` holding the same items, as Node
    replaces it with a Proxy.
-2. Nothing is built for nobody: each listener first looks at the admin namespace's live
-   socket dict and returns at once when it is empty (a serialisation costs more than
-   the event it describes).
+2. Nothing is built for nobody: each listener first asks whether an admin client may
+   listen (``Backpressure.listening``: one connected here, or any with a cluster
+   adapter) and returns at once when not (a serialisation costs more than the event
+   it describes).
 3. Node's order: ``room_left`` is deferred to the next loop turn (Node's
    ``process.nextTick``), so on a disconnect ``socket_disconnected`` comes first.
 4. Every message goes out through :class:`Backpressure` (a broadcast that skips lagging
@@ -54,15 +55,15 @@ class NamespaceObserver:
         name = nsp.name
         nsp.prepend_listener("connection", lambda socket: self._on_connection(nsp, socket))
         broadcast = self.backpressure.broadcast
-        admins = self.admin_nsp.sockets  # the live dict (rule 2)
+        listening = self.backpressure.listening  # rule 2
 
         def joined(room: str, sid: str) -> None:
-            if not admins:
+            if not listening():
                 return
             broadcast(protocol.ROOM_JOINED, name, room, sid, iso_now())
 
         def left(room: str, sid: str) -> None:
-            if not admins:
+            if not listening():
                 return
             ts = iso_now()
             _call_soon(lambda: broadcast(protocol.ROOM_LEFT, name, room, sid, ts))  # rule 3
@@ -73,11 +74,11 @@ class NamespaceObserver:
     def _on_connection(self, nsp: Any, socket: Any) -> None:
         name = nsp.name
         sid = socket.id
-        admins = self.admin_nsp.sockets  # rule 2
+        listening = self.backpressure.listening  # rule 2
         broadcast = self.backpressure.broadcast
 
         def data_changed() -> None:
-            if not admins:
+            if not listening():
                 return
             update: protocol.SocketUpdate = {
                 "id": sid,
@@ -94,7 +95,7 @@ class NamespaceObserver:
             socket.data = tracked
             for key, value in previous.items():
                 tracked[key] = value
-        if admins:
+        if listening():
             described = describe_socket(socket, name, self.redact)
             broadcast(protocol.SOCKET_CONNECTED, described, iso_now())
 
@@ -107,14 +108,14 @@ class NamespaceObserver:
         conn.on("upgrade", upgraded)
 
         def incoming(*args: Any) -> None:
-            if not admins:
+            if not listening():
                 return
             if args and callable(args[-1]):
                 args = args[:-1]  # the ack function, stripped as Node does
             broadcast(protocol.EVENT_RECEIVED, name, sid, list(args), iso_now())
 
         def outgoing(*args: Any) -> None:
-            if not admins:
+            if not listening():
                 return
             broadcast(protocol.EVENT_SENT, name, sid, list(args), iso_now())
 

@@ -154,12 +154,17 @@ def serialize_socket(
 def describe_socket(socket: Any, nsp_name: str, redact_headers: frozenset[str]) -> SerializedSocket:
     """:func:`serialize_socket` of a live ``Socket``, or of a ``RemoteSocket`` (another
     server of a cluster), which carries no connection: its ``clientId`` and ``transport``
-    are None."""
+    are what a Node admin-ui server keeps in ``socket.data._admin``, else None."""
     conn = getattr(socket, "conn", None)
     if conn is not None:
         client_id, transport = conn.id[:12], conn.transport.name
     else:
-        client_id, transport = None, None
+        data = socket.data
+        node_admin = data.get("_admin") if isinstance(data, dict) else None
+        if isinstance(node_admin, dict):
+            client_id, transport = node_admin.get("clientId"), node_admin.get("transport")
+        else:
+            client_id, transport = None, None
     return serialize_socket(
         socket_id=socket.id,
         client_id=client_id,
