@@ -6,7 +6,9 @@ commands reach B's sockets (sockets_join / disconnect_sockets / emit across serv
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -73,3 +75,54 @@ async def test_an_admin_on_one_server_sees_and_drives_the_whole_cluster(
         with contextlib.suppress(Exception):
             await admin.close()
         await clients.peer.close()
+
+
+async def test_admins_of_a_mixed_cluster_see_each_other_servers(
+    node_bin: str, redis_server: RedisServer
+) -> None:
+    """A Node server instrumented with the real @socket.io/admin-ui and a sioscope
+    server instrumented with ours, on one Redis: an admin client of either sees both
+    servers' sockets and server_stats, and its commands reach the other's sockets."""
+    config = {"redisUrl": redis_server.url, "admin": "node-server", "nsps": ["/", "/admin"]}
+    node = await NodePeer.start(node_bin, "cluster-node-server.js", json.dumps(config))
+    clients = Clients(await NodePeer.start(node_bin, "cluster-clients.js"))
+    admins = [AdminClient(), AdminClient()]
+    try:
+        async with instrumented(redis_server.url, "py-server") as (io, url):
+            for _ in range(500):
+                if await io.of("/").adapter.server_count() == 2:  # type: ignore[attr-defined]
+                    break
+                await asyncio.sleep(0.01)
+            on_py = await clients.connect("on-py", url)
+            on_node = await clients.connect("on-node", node.url)
+            for admin, server_url in zip(admins, (url, node.url), strict=True):
+                await admin.connect(server_url, auth={})
+                (listed,) = await admin.wait_for("all_sockets")
+                by_id = {s["id"]: s for s in listed if s["nsp"] == "/"}
+                assert set(by_id) == {on_py, on_node}, server_url
+                # Node's admin-ui keeps clientId/transport in socket.data._admin: ours
+                # reads them from a Node socket; Node finds none in ours.
+                assert by_id[on_node]["transport"] == "websocket"
+                for server_id in ("py-server", "node-server"):
+                    await admin.wait_for(
+                        "server_stats", lambda s, sid=server_id: s["serverId"] == sid
+                    )
+            py_admin, node_admin = admins
+            await py_admin.command("join", "/", "from-py-admin", on_node)
+            await node.call("rooms", sid=on_node)
+            for _ in range(500):
+                if "from-py-admin" in await node.call("rooms", sid=on_node):
+                    break
+                await asyncio.sleep(0.01)
+            assert "from-py-admin" in await node.call("rooms", sid=on_node)
+            await node_admin.command("emit", "/", on_py, "from-node-admin", 2)
+            assert await clients.wait_event("on-py", "from-node-admin") == [["from-node-admin", 2]]
+            await node_admin.command("_disconnect", "/", False, on_py)
+            assert await clients.wait_disconnect("on-py") == "io server disconnect"
+            await wait_until(lambda: on_py not in io.of("/").sockets)
+    finally:
+        for admin in admins:
+            with contextlib.suppress(Exception):
+                await admin.close()
+        await clients.peer.close()
+        await node.close()

@@ -5,7 +5,8 @@
 //
 // options: {adapter: "classic" (default) | "sharded" | "streams", redisUrl, nsps: ["/"],
 //   key, requestsTimeout, publishOnSpecificResponseChannel (classic), serverSide: [event
-//   names this server listens to with io.of(nsp).on(...)]}.
+//   names this server listens to with io.of(nsp).on(...)], admin: a serverId to
+//   instrument the server with @socket.io/admin-ui (auth off, development mode)}.
 // First stdout line: {"port": N, "uids": {nsp: adapter uid}}. Then JSON lines (see
 // jsonlines.js): observations {event: "connection"|"disconnect"|"serverSide", ...} and
 // answers to the commands below. Every command takes `nsp` (default "/"); targets are
@@ -86,6 +87,10 @@ function withAck(emitter, args, timeout) {
 async function main() {
   const httpServer = http.createServer();
   const io = new Server(httpServer, { adapter: await makeAdapter(), pingInterval: 1000 });
+  if (options.admin) {
+    const { instrument } = require("@socket.io/admin-ui");
+    instrument(io, { auth: false, serverId: options.admin, mode: "development" });
+  }
   const uids = {};
   for (const name of nsps) {
     const nsp = io.of(name);
