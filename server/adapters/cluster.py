@@ -26,10 +26,10 @@ A subclass moves messages; this module decides what they say. Rules:
    responses received out of M`` (heartbeat variant: ``timeout reached: missing N
    responses``), as ``TimeoutError``.
 6. **Bad input is counted, never raised.** A message that is not the protocol's (not
-   decodable, wrong shape, an unknown type) or a response to no pending request is
-   dropped and counted in :attr:`ClusterAdapter.ignored` (keys ``malformed``,
-   ``unknown_type``, ``unknown_request``, and ``foreign`` for another namespace's or
-   no namespace's message), so a foreign publisher on the channel cannot take the
+   decodable, wrong shape, an unknown type, another or no namespace) is dropped and
+   counted in ``adapter.stats.malformed``, a response to no pending request of ours
+   (late, or foreign) in ``adapter.stats.unmatched_responses``: the same counters as
+   the classic adapter's, so a foreign publisher on the channel cannot take the
    server down.
 7. **Heartbeats** (:class:`ClusterAdapterWithHeartbeat`): ``INITIAL_HEARTBEAT`` on
    init, a ``HEARTBEAT`` after ``heartbeat_interval`` without publishing, a node
@@ -40,7 +40,6 @@ A subclass moves messages; this module decides what they say. Rules:
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import os
 import time
@@ -60,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ClusterAdapter",
     "ClusterAdapterWithHeartbeat",
+    "ClusterStats",
     "MessageType",
     "random_id",
 ]
@@ -141,6 +141,16 @@ def socket_details(socket: Any) -> dict[str, Any]:
     }
 
 
+@dataclass(slots=True)
+class ClusterStats:
+    """What one namespace's adapter dropped (rule 6)."""
+
+    malformed: int = 0
+    """Messages on our channels or stream that are not of this protocol, or not ours."""
+    unmatched_responses: int = 0
+    """Responses for no pending request of ours (late, or foreign)."""
+
+
 @dataclass(slots=True, eq=False)
 class _Pending:
     """A request waiting for ``expected`` responses (fetch or server-side emit)."""
@@ -172,8 +182,8 @@ class ClusterAdapter(Adapter):
     def __init__(self, nsp: Namespace) -> None:
         super().__init__(nsp)
         self.uid = random_id()
-        #: Dropped messages by reason (rule 6); a plain counter, read by tests and admins.
-        self.ignored: collections.Counter[str] = collections.Counter()
+        #: What this adapter dropped (rule 6).
+        self.stats = ClusterStats()
         self._closed = False
         self._requests: dict[str, _Pending] = {}
         self._ack_requests: dict[str, _AckRequest] = {}
@@ -236,11 +246,6 @@ class ClusterAdapter(Adapter):
             self._flushing = False
             if self._outbox:  # cancelled mid-batch: nothing more is sent
                 self._outbox.clear()
-
-    async def flush(self) -> None:
-        """Wait until everything queued so far is published and applied locally."""
-        while self._flushing or self._outbox:
-            await asyncio.sleep(0.001)
 
     def _respond(self, requester_uid: str, mtype: MessageType, data: dict[str, Any]) -> None:
         response = self._envelope(mtype, data)
@@ -419,7 +424,7 @@ class ClusterAdapter(Adapter):
         try:
             self._on_message(message, offset)
         except (CodecError, KeyError, TypeError, ValueError, AttributeError) as err:
-            self.ignored["malformed"] += 1
+            self.stats.malformed += 1
             log.debug("ignoring a malformed cluster message (%s): %r", err, message)
 
     def _check_envelope(self, message: Any) -> tuple[MessageType | None, str] | None:
@@ -432,7 +437,7 @@ class ClusterAdapter(Adapter):
         if uid == self.uid:
             return None
         if message.get("nsp") != self.nsp.name:
-            self.ignored["foreign"] += 1
+            self.stats.malformed += 1
             return None
         try:
             return MessageType(mtype), uid if isinstance(uid, str) else ""
@@ -445,7 +450,7 @@ class ClusterAdapter(Adapter):
             return
         mtype, uid = checked
         if mtype is None:
-            self.ignored["unknown_type"] += 1
+            self.stats.malformed += 1
             return
         self._dispatch(mtype, uid, message, offset)
 
@@ -546,11 +551,11 @@ class ClusterAdapter(Adapter):
                 return
             mtype, _uid = checked
             if mtype not in RESPONSE_TYPES:
-                self.ignored["unknown_type"] += 1
+                self.stats.malformed += 1
                 return
             self._on_response(response)
         except (CodecError, KeyError, TypeError, ValueError, AttributeError) as err:
-            self.ignored["malformed"] += 1
+            self.stats.malformed += 1
             log.debug("ignoring a malformed cluster response (%s): %r", err, response)
 
     def _on_response(self, response: dict[str, Any]) -> None:
@@ -568,7 +573,7 @@ class ClusterAdapter(Adapter):
             return
         pending = self._requests.get(request_id)
         if pending is None:
-            self.ignored["unknown_request"] += 1
+            self.stats.unmatched_responses += 1
             return
         if (
             mtype == MessageType.FETCH_SOCKETS_RESPONSE
@@ -587,7 +592,7 @@ class ClusterAdapter(Adapter):
             pending.current += 1
             pending.responses.append(data.get("packet"))
         else:
-            self.ignored["unknown_request"] += 1
+            self.stats.unmatched_responses += 1
             return
         self._on_responded(pending, response.get("uid"))
         if self._is_complete(pending):
@@ -677,7 +682,7 @@ class ClusterAdapterWithHeartbeat(ClusterAdapter):
         if uid and uid != "emitter":
             self.nodes[uid] = time.monotonic()
         if mtype is None:
-            self.ignored["unknown_type"] += 1
+            self.stats.malformed += 1
             return
         self._dispatch(mtype, uid, message, offset)
 

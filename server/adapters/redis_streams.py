@@ -234,7 +234,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         try:
             message = unpack(payload)
         except CodecError:
-            self.ignored["malformed"] += 1
+            self.stats.malformed += 1
             return
         self.on_message(message)
 
@@ -243,7 +243,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         try:
             message = decode_entry(fields)
         except CodecError:
-            self.ignored["malformed"] += 1
+            self.stats.malformed += 1
             return
         self.on_message(message, entry_id)
 
@@ -320,10 +320,10 @@ class RedisStreamsAdapter(ClusterAdapter):
         try:
             session = unpack(base64.b64decode(raw))
         except (CodecError, ValueError):
-            self.ignored["malformed"] += 1
+            self.stats.malformed += 1
             return None
         if not isinstance(session, dict) or not isinstance(session.get("rooms"), list):
-            self.ignored["malformed"] += 1
+            self.stats.malformed += 1
             return None
         rooms: list[Any] = session["rooms"]
         missed: list[list[Any]] = []
@@ -345,7 +345,7 @@ class RedisStreamsAdapter(ClusterAdapter):
                     if _should_include(rooms, opts):
                         missed.append([*packet["data"], entry_id])
                 except (CodecError, KeyError, TypeError):
-                    self.ignored["malformed"] += 1
+                    self.stats.malformed += 1
         session["missed_packets"] = missed
         return session
 

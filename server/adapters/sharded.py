@@ -120,7 +120,7 @@ class ShardedAdapter(ClusterAdapter):
         try:
             message = decode_message(payload)
         except CodecError:
-            self.ignored["malformed"] += 1
+            self.stats.malformed += 1
             return
         self.on_message(message)
 
@@ -128,7 +128,7 @@ class ShardedAdapter(ClusterAdapter):
         try:
             message = decode_message(payload)
         except CodecError:
-            self.ignored["malformed"] += 1
+            self.stats.malformed += 1
             return
         self.on_response(message)
 

@@ -175,9 +175,13 @@ class Cluster:
         return clients
 
     def redis(self, url: str) -> Any:
+        """A ``redis.asyncio.Redis`` on ``url``, closed after the servers."""
         import redis.asyncio
 
-        client = redis.asyncio.Redis.from_url(url)
+        return self.own(redis.asyncio.Redis.from_url(url))
+
+    def own(self, client: Any) -> Any:
+        """Close ``client`` (a Redis client made elsewhere) after the servers."""
         self._redis.append(client)
         return client
 

@@ -197,3 +197,45 @@ async def test_sharded_wire_bytes_match_nodes(redis_server: RedisServer, cluster
     assert encode_message(decode_message(raw_bin)) == raw_bin
     assert chan_txt == b"socket.io#/#r1#" and raw_txt[0] == 0x7B  # JSON, per-room channel
     assert encode_message(decode_message(raw_txt)) == raw_txt
+
+
+async def test_streams_wire_matches_nodes(redis_server: RedisServer, cluster: Cluster) -> None:
+    """What Node's streams adapter writes, byte for byte: its stream entries (JSON and
+    base64 msgpack data) and its pub/sub requests decode, and encode back to the same."""
+    from sioscope.server.adapters.codec import pack, unpack
+    from sioscope.server.adapters.redis_streams import decode_entry, encode_entry
+
+    node = await cluster.node_server("streams", redis_server.url)
+    redis = cluster.redis(redis_server.url)
+    pubsub = redis.pubsub()
+    await pubsub.subscribe("socket.io#/#")
+    await node.run("emit", event="bin", args=[{"$bin": "010203"}], rooms=["r1"])
+    await node.run("emit", event="txt", args=["é", 1.5, None], flags={"volatile": True})
+    await node.run("socketsJoin", rooms=["r1"], room="r2")
+    fetched = asyncio.ensure_future(node.run("serverSideEmit", args=["note", 1]))
+    entries = await eventually(lambda: _three_entries(redis))
+    for entry_id, fields in entries:
+        strings = {k.decode(): v.decode() for k, v in fields.items()}
+        assert encode_entry(decode_entry(fields)) == strings, entry_id
+    bin_entry = decode_entry(entries[0][1])
+    assert bin_entry["data"] == {
+        "packet": {"type": 2, "data": ["bin", b"\x01\x02\x03"]},
+        "opts": {"rooms": ["r1"], "except": [], "flags": {}},
+    }
+    assert not entries[0][1][b"data"].startswith(b"{")  # base64 msgpack
+    assert entries[1][1][b"data"].startswith(b"{")  # JSON
+    await fetched
+    while True:
+        message = await pubsub.get_message(timeout=5)
+        assert message is not None
+        if message["type"] == "message":
+            break
+    await pubsub.aclose()
+    request = unpack(message["data"])
+    assert request == {"type": 9, "data": {"packet": ["note", 1]}, "uid": node.uid, "nsp": "/"}
+    assert pack(request) == message["data"]
+
+
+async def _three_entries(redis: Any) -> Any:
+    entries = await redis.xrange("socket.io", "-", "+")
+    return entries if len(entries) == 3 else None

@@ -25,6 +25,7 @@ async def test_readme_cluster_example(redis_server: RedisServer, cluster: Cluste
     servers = []
     for _ in range(2):
         io = namespace["make_server"](redis_server.url)
+        cluster.own(io.of("/").adapter.redis)  # the example's client, closed after the test
         servers.append((io, await cluster.serve(io)))
     (a, url_a), (b, url_b) = servers
     await eventually(lambda: _count_is(a, 2))
