@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.css.query import NoMatches
@@ -318,7 +318,11 @@ class InspectorApp(App[None]):
             else self.model.filter.expression
         )
         box.add_class("-on")
-        box.focus()
+        # Shown and focused now, not on the next refresh as the class and ``focus()``
+        # would do: keys typed in the same burst as "/" are already queued, and each goes
+        # to whatever has focus when it is dispatched ("/dy" once ran the d shortcut).
+        box.display = True
+        self.screen.set_focus(box)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -351,7 +355,31 @@ class InspectorApp(App[None]):
     def _close_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.remove_class("-on")
+        box.display = False
         self.query_one(VIEWS[self.view].focus_selector).focus()
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys typed in the same burst as "/" belong to the filter box.
+
+        The App hands each key to whatever had focus when the key was *dispatched*, and
+        in a burst ("/dy" in one read of the terminal) the keys after "/" were handed to
+        the table before the box took focus; from there they bubble back here, where the
+        App's bindings would run them as shortcuts ("d": disconnect). A printable key
+        that reaches the App while the box has focus came from elsewhere (the box keeps
+        every printable key it receives), so it is sent on to the box, in order.
+        """
+        if (
+            isinstance(event, events.Key)
+            and event.is_forwarded
+            and event.is_printable
+            and self.screen is self.screen_stack[0]
+        ):
+            box = self.query_one("#filter", Input)
+            if self.focused is box:  # not has_focus: that follows on the next message
+                event.stop()
+                box.post_message(events.Key(event.key, event.character))
+                return
+        await super().on_event(event)
 
     def on_key(self, event: Any) -> None:
         if getattr(event, "key", "") == "escape" and self.query_one("#filter").has_focus:

@@ -36,3 +36,18 @@ async def test_d_then_y_in_one_burst_does_not_confirm(node_admin: NodeAdminServe
             await node_admin.next_line(lambda line: "disconnect" in line, timeout=5)
     finally:
         await client.close()
+
+
+async def test_keys_right_after_slash_go_to_the_filter(node_admin: NodeAdminServer) -> None:
+    model, client = await attach(node_admin.url)
+    app = InspectorApp(model, client)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(lambda: len(table(app).keys) == 4)
+            burst(app, "/dy")
+            await wait_for(lambda: model.filter.expression == "dy")
+            await pilot.pause(0.2)
+            assert not isinstance(app.screen, ConfirmScreen), "d reached the shortcuts"
+            assert model.filter.expression == "dy"
+    finally:
+        await client.close()
