@@ -51,3 +51,32 @@ async def test_keys_right_after_slash_go_to_the_filter(node_admin: NodeAdminServ
             assert model.filter.expression == "dy"
     finally:
         await client.close()
+
+
+async def test_the_rooms_cursor_holds_through_updates(node_admin: NodeAdminServer) -> None:
+    """Each update rebuilt the tree and put the cursor back on the first row, so an emit
+    to "the room under the cursor" went to whatever room was first."""
+    from sioscope.inspector.frame import Frame
+    from sioscope.inspector.widgets.rooms_tree import RoomsTree, walk
+
+    model, client = await attach(node_admin.url)
+    app = InspectorApp(model, client)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(lambda: len(table(app).keys) == 4)
+            await pilot.press("2")
+            tree = app.query_one(RoomsTree)
+            await wait_for(lambda: any(n.data == ("room", "/", "lobby") for n in walk(tree.root)))
+            lobby = next(n for n in walk(tree.root) if n.data == ("room", "/", "lobby"))
+            tree.move_cursor(lobby)
+            await pilot.pause(0.1)
+            assert tree.selected_room() == ("/", "lobby")
+            for _ in range(3):  # what every update does
+                tree.invalidate()
+                tree.sync(
+                    Frame(now=model.clock(), tick=True, dirty=True, changed=set(), structural=True)
+                )
+                await pilot.pause(0.1)
+                assert tree.selected_room() == ("/", "lobby")
+    finally:
+        await client.close()
