@@ -117,11 +117,11 @@ class Model:
         self.dropped = 0
         self.events_seen = 0
         self.unknown_events: dict[str, int] = {}
-        self._by_client: dict[str, SocketInfo] = {}
         self._order: list[Any] = []
         self._keyof: dict[str, Any] = {}
         self._order_for: str | None = None
-        self._by_client_version = -1
+        self._by_nsp: dict[tuple[str, str], str] = {}
+        self._by_nsp_version = -1
         self.snapshot_loading = False
         """A paged snapshot has begun and its last page is still to come."""
         self.snapshot_total = 0
@@ -453,13 +453,19 @@ class Model:
             self.resync_needed = True
         self.seq_expected = seq + 1
         self.dropped += int(batch.get("dropped", 0) or 0)
-        by_client = self._sockets_by_client()
+        by_nsp = self._sockets_by_client_nsp()
         records = []
         for rec in batch.get("records", []):
             if not isinstance(rec, list) or len(rec) < 6:
                 continue
             ts, cid, kind, ptype, size, preview = rec[:6]
-            sock = by_client.get(str(cid))
+            # A record names its Engine.IO client; a message names its namespace in its
+            # Socket.IO header, so it belongs to that one socket of the client. Other
+            # packets (ping, pong, upgrade…) belong to the client's only socket when it
+            # has one, else to the client.
+            nsp = _message_nsp(preview) if ptype == "message" else None
+            sid = by_nsp.get((str(cid), "" if nsp is None else nsp))
+            sock = self.sockets.get(sid) if sid else None
             if kind in (protocol.KIND_IN, protocol.KIND_OUT):
                 direction, type_ = kind, str(ptype)
             else:
@@ -473,20 +479,28 @@ class Model:
                     type=type_,
                     size=int(size or 0),
                     preview=preview if isinstance(preview, str) else None,
-                    nsp=sock.nsp if sock else "",
+                    socket_id=sock.id if sock else "",
+                    nsp=sock.nsp if sock else (nsp or ""),
                 )
             )
         self.packets.append(records)
 
-    def _sockets_by_client(self) -> dict[str, SocketInfo]:
-        """clientId -> a socket of that client, cached per ``sockets_version``."""
-        if self._by_client_version != self.sockets_version:
-            by_client: dict[str, SocketInfo] = {}
+    def _sockets_by_client_nsp(self) -> dict[tuple[str, str], str]:
+        """(clientId, namespace) -> socket id, and (clientId, "") -> the socket id of a
+        client with exactly one socket; cached per ``sockets_version``."""
+        if self._by_nsp_version != self.sockets_version:
+            index: dict[tuple[str, str], str] = {}
+            count: dict[str, int] = {}
             for sock in self.sockets.values():
-                by_client.setdefault(sock.client_id, sock)
-            self._by_client = by_client
-            self._by_client_version = self.sockets_version
-        return self._by_client
+                index[(sock.client_id, sock.nsp)] = sock.id
+                count[sock.client_id] = count.get(sock.client_id, 0) + 1
+                index[(sock.client_id, "")] = sock.id
+            for cid, n in count.items():
+                if n > 1:
+                    del index[(cid, "")]
+            self._by_nsp = index
+            self._by_nsp_version = self.sockets_version
+        return self._by_nsp
 
     # -- export
 
@@ -504,3 +518,21 @@ class Model:
         return [
             (s, s.healthy(now)) for s in sorted(self.servers.values(), key=lambda s: s.server_id)
         ]
+
+
+def _message_nsp(preview: Any) -> str | None:
+    """The namespace a Socket.IO packet (an Engine.IO message's text) is for: after the
+    type digit and a binary packet's attachment count (``51-``), ``/name,`` or nothing
+    (``/``). None when the text is not one (or is cut before the comma)."""
+    if not isinstance(preview, str) or not preview or not preview[0].isdigit():
+        return None
+    i = 1
+    if preview[0] in "56":  # binary event / ack: "<n>-" first
+        dash = preview.find("-", 1)
+        if dash < 0:
+            return None
+        i = dash + 1
+    if i >= len(preview) or preview[i] != "/":
+        return "/"
+    comma = preview.find(",", i)
+    return preview[i:comma] if comma > 0 else (preview[i:] if len(preview) < 120 else None)
