@@ -385,6 +385,22 @@ class InspectorApp(App[None]):
         if getattr(event, "key", "") == "escape" and self.query_one("#filter").has_focus:
             self._close_filter()
             event.stop()
+            return
+        # A key whose action is not offered here reaches the App unhandled: say why,
+        # rather than do nothing (read-only, or a server without the feature).
+        key = keymod.by_key(getattr(event, "key", ""))
+        if key is not None and key.destructive and not isinstance(self.screen, ModalScreen):
+            if not self.key_available(key):
+                if self.readonly:
+                    why = "read-only"
+                elif not self.can_act():
+                    why = "not attached to a server"
+                elif key.feature and not self.model.can(key.feature):
+                    why = "the server does not offer it"
+                else:
+                    why = "not in this view"
+                self.notify(f"{key.description}: unavailable ({why})", timeout=2)
+                event.stop()
 
     def action_clear_filter(self) -> None:
         self.query_one("#filter", Input).value = ""

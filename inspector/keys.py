@@ -30,6 +30,8 @@ class Key:
     feature: str | None = None
     views: frozenset[str] | None = None
     """Views where the action applies (``None``: everywhere)."""
+    priority: bool = False
+    """Before any widget's own binding (ctrl+c: the filter box would copy instead)."""
 
     @property
     def display_key(self) -> str:
@@ -181,16 +183,42 @@ KEYS: tuple[Key, ...] = (
         "palette", "ctrl+p", "command_palette", "Palette", "App", "Search every action", show=False
     ),
     Key("quit", "q", "quit", "Quit", "App", "Leave the inspector"),
+    Key(
+        "quit.interrupt",
+        "ctrl+c",
+        "quit",
+        "Quit",
+        "App",
+        "Leave the inspector, from anywhere (as k9s, htop and lazygit do)",
+        show=False,
+        priority=True,
+    ),
 )
 
 
 def bindings() -> list[BindingType]:
     """Textual bindings for the App, with ids so users can remap them with a keymap."""
     return [
-        Binding(k.key, k.action, k.description, show=k.show, id=k.id, tooltip=k.help)
+        Binding(
+            k.key,
+            k.action,
+            k.description,
+            show=k.show,
+            id=k.id,
+            tooltip=k.help,
+            priority=k.priority,
+        )
         for k in KEYS
         if k.id != "open"  # Enter belongs to the tables themselves
     ]
+
+
+def by_key(key: str) -> Key | None:
+    """The entry bound to the Textual key name ``key`` (``d``, ``D``, ``ctrl+s``)."""
+    for k in KEYS:
+        if key in k.key.split(","):
+            return k
+    return None
 
 
 def by_action(action: str) -> Key | None:

@@ -80,3 +80,32 @@ async def test_the_rooms_cursor_holds_through_updates(node_admin: NodeAdminServe
                 assert tree.selected_room() == ("/", "lobby")
     finally:
         await client.close()
+
+
+async def test_ctrl_c_quits_even_from_the_filter_box(node_admin: NodeAdminServer) -> None:
+    for keys in (["ctrl+c"], ["slash", "a", "ctrl+c"]):
+        model, client = await attach(node_admin.url)
+        app = InspectorApp(model, client)
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await wait_for(lambda a=app: len(table(a).keys) == 4)
+                await pilot.press(*keys)
+                await pilot.pause(0.1)
+                assert app.return_code == 0, keys
+        finally:
+            await client.close()
+
+
+async def test_readonly_says_an_action_is_unavailable(node_admin: NodeAdminServer) -> None:
+    model, client = await attach(node_admin.url)
+    app = InspectorApp(model, client, readonly=True)
+    said: list[str] = []
+    app.notify = lambda message, **_: said.append(str(message))  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(lambda: len(table(app).keys) == 4)
+            await pilot.press("d")
+            await pilot.pause(0.1)
+            assert said == ["Disconnect: unavailable (read-only)"]
+    finally:
+        await client.close()
