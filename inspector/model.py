@@ -436,6 +436,8 @@ class Model:
                 continue
             second = int(parse_timestamp(agg.get("timestamp"), now))
             self.series[AGGREGATED_SERIES[agg["type"]]].add(second, float(agg.get("count", 0)))
+        for name in AGGREGATED_SERIES.values():  # the stats cover every second until now
+            self.series[name].cover(int(now) - 1)
         ws, polling = self.clients()
         second = int(now)
         self.series["clients"].set(second, ws + polling)

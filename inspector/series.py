@@ -1,7 +1,8 @@
 """Per-second time series for the dashboard sparklines.
 
-Counts (bytes, packets, connections) add up within a second; gauges (clients now) keep
-their last level through seconds without a sample. Old seconds are trimmed in batches
+Counts (bytes, packets, connections) add up within a second and end at the last second
+reported complete (``cover``); gauges (clients now) keep their last level through
+seconds without a sample. Old seconds are trimmed in batches
 so adding a sample stays cheap.
 """
 
@@ -19,6 +20,9 @@ class Series:
         self.gauge = gauge
         """A level (clients now), not a count: a second without a sample keeps the last."""
         self.buckets: dict[int, float] = {}
+        self.covered: int | None = None
+        """The last second known complete (a count): the seconds after it are not reported
+        yet, so they are not shown as zero (``server_stats`` come every 2 s)."""
 
     def add(self, second: int, count: float) -> None:
         self.buckets[second] = self.buckets.get(second, 0.0) + count
@@ -29,9 +33,20 @@ class Series:
     def set(self, second: int, value: float) -> None:
         self.buckets[second] = value
 
+    def cover(self, second: int) -> None:
+        """Every count up to ``second`` has been reported."""
+        if self.covered is None or second > self.covered:
+            self.covered = second
+
+    def _end(self, now: float) -> int:
+        end = int(now) - 1
+        if not self.gauge and self.covered is not None and self.covered < end:
+            return self.covered
+        return end
+
     def values(self, now: float) -> list[float]:
         """Oldest first; the current (incomplete) second is left out."""
-        end = int(now) - 1
+        end = self._end(now)
         seconds = range(end - self.length + 1, end + 1)
         if not self.gauge:
             return [self.buckets.get(s, 0.0) for s in seconds]
@@ -44,4 +59,5 @@ class Series:
         return out
 
     def last(self, now: float) -> float:
-        return self.buckets.get(int(now) - 1, 0.0)
+        """The last complete second's value (for a count, the last reported one)."""
+        return self.buckets.get(self._end(now), 0.0)

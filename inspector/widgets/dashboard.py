@@ -54,27 +54,33 @@ class Dashboard(Vertical):
         model, now = self.model, self.model.clock()
         ws, polling = model.clients()
         series = model.series
+        # Each sparkline is scaled to its own peak: the label says what the top is.
+        clients = series["clients"].values(now)
         self.query_one("#lbl-clients", Static).update(
             f"[b]Clients[/b] {ws + polling}  (websocket {ws}, polling {polling})"
+            f"{_scale(f'{max(clients, default=0):.0f}')}"
         )
-        self.query_one("#spark-clients", Sparkline).data = series["clients"].values(now)
+        self.query_one("#spark-clients", Sparkline).data = clients
         conn, disc = series["connections"].last(now), series["disconnections"].last(now)
+        conns = series["connections"].values(now)
         self.query_one("#lbl-conn", Static).update(
             f"[b]Connections/s[/b] {conn:.0f}   [b]disconnections/s[/b] {disc:.0f}"
+            f"{_scale(f'{max(conns, default=0):.0f}/s')}"
         )
-        self.query_one("#spark-conn", Sparkline).data = series["connections"].values(now)
+        self.query_one("#spark-conn", Sparkline).data = conns
         bin_, bout = series["bytesIn"].last(now), series["bytesOut"].last(now)
         pin, pout = series["packetsIn"].last(now), series["packetsOut"].last(now)
-        self.query_one("#lbl-bytes", Static).update(
-            f"[b]Bytes/s[/b] in {human_size(bin_)}  out {human_size(bout)}   "
-            f"[b]packets/s[/b] in {pin:.0f}  out {pout:.0f}"
-        )
         total = [
             a + b
             for a, b in zip(
                 series["bytesIn"].values(now), series["bytesOut"].values(now), strict=True
             )
         ]
+        self.query_one("#lbl-bytes", Static).update(
+            f"[b]Bytes/s[/b] in {human_size(bin_)}  out {human_size(bout)}   "
+            f"[b]packets/s[/b] in {pin:.0f}  out {pout:.0f}"
+            f"{_scale(f'{human_size(max(total, default=0))}/s')}"
+        )
         self.query_one("#spark-bytes", Sparkline).data = total
         lines = ["[b]Servers[/b]"]
         for server, ok in model.server_health():
@@ -96,3 +102,8 @@ class Dashboard(Vertical):
 
     def selected_room(self) -> tuple[str, str] | None:
         return None
+
+
+def _scale(top: str) -> str:
+    """The sparkline's scale, after its label: the last minute's peak is the top row."""
+    return f"   [dim]top {top} (60 s peak)[/dim]"

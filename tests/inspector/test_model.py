@@ -332,3 +332,34 @@ def test_gauge_series_carry_the_last_level() -> None:
     counter.add(100, 7.0)
     assert gauge.values(104.5) == [0.0, 7.0, 7.0, 9.0, 9.0]  # seconds 99..103
     assert counter.values(104.5) == [0.0, 7.0, 0.0, 0.0, 0.0]
+
+
+def test_rates_do_not_fall_to_zero_between_two_stats(model: Model) -> None:
+    """server_stats come every 2 s with one aggregated count per second. The rate was
+    the last finished second's bucket, and every other second that bucket was not yet
+    reported: the dashboard read 100/s, 0/s, 100/s, ... for a steady 100/s."""
+    shown = []
+    for tick in range(8):  # 8 seconds at 4 Hz
+        for quarter in range(4):
+            now = T0 + tick + quarter / 4
+            model.clock.now = now  # type: ignore[attr-defined]
+            if tick % 2 == 0 and quarter == 0:  # a stats every 2 s, the two last seconds
+                model.apply(
+                    "server_stats",
+                    [
+                        {
+                            "serverId": "s",
+                            "aggregatedEvents": [
+                                {
+                                    "timestamp": int((now - k) * 1000),
+                                    "type": "packetsIn",
+                                    "count": 100,
+                                }
+                                for k in (2, 1)
+                            ],
+                        }
+                    ],
+                )
+            shown.append(model.series["packetsIn"].last(now))
+    assert shown[4:] == [100.0] * len(shown[4:]), shown
+    assert max(model.series["packetsIn"].values(T0 + 8)) == 100.0
