@@ -461,20 +461,52 @@ class InspectorApp(App[None]):
             self.notify("no socket selected", severity="warning")
             return
         client = self.client
+        own = self.model.own_socket_id
         what = "whole client (every namespace)" if close else "socket"
         target = (
             f"socket    {sock.id}\nnamespace {sock.nsp}\naddress   {sock.address}\n"
             f"client    {sock.client_id}   transport {sock.transport}"
         )
+        going = [sock]
+        if close:  # the whole Engine.IO client: every socket of it goes
+            going = [s for s in self.model.sockets.values() if s.client_id == sock.client_id]
+            going.sort(key=lambda s: (s.nsp, s.id))
+            target += f"\n\n{len(going)} socket(s) will go:\n" + "\n".join(
+                f"  {s.id} on {s.nsp}" + ("  ◆ this inspector" if s.id == own else "")
+                for s in going
+            )
+        ours = any(s.id == own for s in going)
+        if ours:
+            target += "\n\n[b]This is the inspector's own admin connection.[/b]"
+        done = (
+            f"disconnect sent for client {sock.client_id}: {len(going)} socket(s), "
+            + ", ".join(s.id for s in going)
+            if close
+            else f"disconnect sent for {sock.id}"
+        )
 
-        def answered(yes: bool | None) -> None:
+        def send() -> None:
+            self._send(lambda: client.disconnect_socket(sock.nsp, sock.id, close), done)
+
+        def again(yes: bool | None) -> None:
             if yes:
-                self._send(
-                    lambda: client.disconnect_socket(sock.nsp, sock.id, close),
-                    f"disconnect sent for {sock.id}",
-                )
+                send()
             else:
                 self.notify("disconnect cancelled", timeout=1.5)
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                self.notify("disconnect cancelled", timeout=1.5)
+            elif ours:  # cutting the branch it sits on: ask once more
+                self.push_screen(
+                    ConfirmScreen(
+                        "Disconnect the inspector itself?",
+                        "The inspector will lose its connection and reconnect.",
+                    ),
+                    again,
+                )
+            else:
+                send()
 
         self.push_screen(ConfirmScreen(f"Force-disconnect this {what}?", target), answered)
 
@@ -494,6 +526,12 @@ class InspectorApp(App[None]):
 
         def answered(room: str | None) -> None:
             if not room:
+                return
+            if verb == "leave" and room not in sock.rooms:
+                # The server would do nothing and say nothing: say it here.
+                self.notify(
+                    f"{sock.id} is not in room {room!r}: nothing to leave", severity="warning"
+                )
                 return
             fn = client.join if verb == "join" else client.leave
             self._send(lambda: fn(sock.nsp, room, sock.id), f"{verb} {room!r} sent for {sock.id}")

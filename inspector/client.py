@@ -257,6 +257,7 @@ class AdminClient:
                 "(no config received; is --namespace right?)"
             ) from None
         self.sid = ack.data.get("sid") if isinstance(ack.data, dict) else None
+        self.model.own_socket_id = self.sid
         if self.options.packets and self.model.has_packet_stream:
             # The extension's own opt-in (docs/admin-extension.md): answered with
             # ``sioscope:snapshot``, after which the batches start at seq 1.

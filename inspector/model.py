@@ -122,6 +122,8 @@ class Model:
         self._order_for: str | None = None
         self._by_nsp: dict[tuple[str, str], str] = {}
         self._by_nsp_version = -1
+        self.own_socket_id: str | None = None
+        """The inspector's own admin socket (listed by Node's all_sockets, not by ours)."""
         self.snapshot_loading = False
         """A paged snapshot has begun and its last page is still to come."""
         self.snapshot_total = 0

@@ -39,6 +39,8 @@ class SocketTable(KeyedTable):
         if sock is None:
             return (sid, "", "", "", "(gone)", "")
         rooms = ", ".join(sock.public_rooms)
+        if sid == self.model.own_socket_id:
+            rooms = f"◆ this inspector  {rooms}".rstrip()
         age = human_age(self.model.clock() - sock.issued)
         return (sock.id, sock.nsp, sock.address, sock.transport, rooms, age)
 

@@ -109,3 +109,45 @@ async def test_readonly_says_an_action_is_unavailable(node_admin: NodeAdminServe
             assert said == ["Disconnect: unavailable (read-only)"]
     finally:
         await client.close()
+
+
+async def test_kill_client_lists_its_sockets_and_the_inspector_asks_twice(
+    node_admin: NodeAdminServer,
+) -> None:
+    from sioscope.inspector.screens.prompt import PromptScreen
+
+    model, client = await attach(node_admin.url)
+    app = InspectorApp(model, client)
+    said: list[str] = []
+    app.notify = lambda message, **_: said.append(str(message))  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(lambda: len(table(app).keys) == 4)
+            own = client.sid
+            assert own is not None and "this inspector" in " ".join(table(app).socket_cells(own))
+            table(app).select_key(own)
+            await pilot.press("d")
+            await wait_for(lambda: isinstance(app.screen, ConfirmScreen))
+            assert "own admin connection" in str(app.screen.query_one("#target").render())
+            await pilot.press("y")
+            await wait_for(lambda: "itself" in str(app.screen.query_one("#title").render()))
+            await pilot.press("n")
+            await pilot.pause(0.1)
+            assert said[-1] == "disconnect cancelled" and client.state == "connected"
+
+            victim = node_admin.sockets[2]
+            table(app).select_key(victim)
+            await pilot.press("L")
+            await wait_for(lambda: isinstance(app.screen, PromptScreen))
+            await pilot.press("ctrl+u", *"nope", "enter")
+            await wait_for(lambda: "nothing to leave" in " ".join(said))
+
+            await pilot.press("D")
+            await wait_for(lambda: isinstance(app.screen, ConfirmScreen))
+            text = str(app.screen.query_one("#target").render())
+            assert "1 socket(s) will go" in text and victim in text
+            await pilot.press("y")
+            await node_admin.next_line(lambda line: line.get("disconnect") == victim, timeout=5)
+            assert f"1 socket(s), {victim}" in said[-1]
+    finally:
+        await client.close()
