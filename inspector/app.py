@@ -41,7 +41,7 @@ from sioscope.inspector.screens.prompt import PromptScreen
 from sioscope.inspector.views import FIRST, VIEWS
 from sioscope.inspector.widgets.packet_view import PacketView
 from sioscope.inspector.widgets.packets_pane import PACKET_VIEW_ID
-from sioscope.inspector.widgets.socket_table import SocketTable
+from sioscope.inspector.widgets.socket_table import SocketTable, column_title
 from sioscope.inspector.widgets.table import KeyedTable
 
 
@@ -80,6 +80,8 @@ class InspectorApp(App[None]):
         self.source = source
         self.flush_interval = flush_interval
         self.view = FIRST
+        self._filter_before = ""
+        """The filter when "/" opened the box: what Esc goes back to."""
         self.error = ""
         self._dirty = True
         self._views: dict[str, View] = {}
@@ -312,7 +314,7 @@ class InspectorApp(App[None]):
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
-        box.value = (
+        box.value = self._filter_before = (
             self.model.packets.filter.expression
             if self.view == keymod.PACKETS
             else self.model.filter.expression
@@ -383,6 +385,11 @@ class InspectorApp(App[None]):
 
     def on_key(self, event: Any) -> None:
         if getattr(event, "key", "") == "escape" and self.query_one("#filter").has_focus:
+            # Esc takes back what was typed since "/" (Enter keeps it), as in k9s.
+            box = self.query_one("#filter", Input)
+            if box.value != self._filter_before:
+                box.value = self._filter_before
+                self.apply_filter(self._filter_before)
             self._close_filter()
             event.stop()
             return
@@ -410,7 +417,7 @@ class InspectorApp(App[None]):
         names = list(SORT_KEYS)
         nxt = names[(names.index(self.model.sort_key) + 1) % len(names)]
         self.model.set_sort(nxt, reverse=False)
-        self.notify(f"sorted by {nxt}", timeout=1.5)
+        self.notify(f"sorted by {column_title(nxt)}", timeout=1.5)
         self._dirty = True
         self.flush()
 

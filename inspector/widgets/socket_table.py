@@ -8,7 +8,7 @@ column moved on). The cursor stays on its socket whatever the order does.
 from __future__ import annotations
 
 from sioscope.inspector.frame import Frame
-from sioscope.inspector.model import Model
+from sioscope.inspector.model import SORT_KEYS, Model
 from sioscope.inspector.records import SocketInfo
 from sioscope.inspector.units import human_age
 from sioscope.inspector.widgets.table import KeyedTable
@@ -25,6 +25,12 @@ SOCKET_COLUMNS = [
 _UNSEEN = object()
 
 
+def column_title(sort_key: str) -> str:
+    """The header of the column that ``Model.SORT_KEYS[sort_key]`` sorts by."""
+    titles = dict(zip(SORT_KEYS, (title for title, _ in SOCKET_COLUMNS), strict=True))
+    return titles[sort_key]
+
+
 class SocketTable(KeyedTable):
     """One row per visible socket, keyed by socket id."""
 
@@ -32,6 +38,7 @@ class SocketTable(KeyedTable):
         super().__init__(SOCKET_COLUMNS, self.socket_cells, empty="no sockets", id=id)
         self.model = model
         self._drawn: object = _UNSEEN
+        self._order: tuple[str, bool] | None = None
 
     def socket_cells(self, sid: str) -> tuple[str, ...]:
         """The cells of one row (asked for when the row is painted)."""
@@ -45,6 +52,16 @@ class SocketTable(KeyedTable):
         return (sock.id, sock.nsp, sock.address, sock.transport, rooms, age)
 
     def sync(self, frame: Frame) -> None:
+        order = (self.model.sort_key, self.model.sort_reverse)
+        if order != self._order:  # the sorted column's header carries ▲ or ▼
+            self._order = order
+            sorted_title = column_title(order[0])
+            arrow = "▼" if order[1] else "▲"
+            self.columns = [
+                (title + arrow if title == sorted_title else title, width)
+                for title, width in SOCKET_COLUMNS
+            ]
+            self.refresh()
         ids = self.model.visible_ids()
         drawn = (id(ids), frame.structural)
         fresh = drawn != self._drawn

@@ -91,3 +91,29 @@ async def test_command_palette_runs_an_action() -> None:
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert app.view == "dashboard"
+
+
+async def test_sort_shows_in_the_header_and_the_toast_names_the_column() -> None:
+    app = SampleApp(sockets=5, packets=False)
+    said: list[str] = []
+    app.notify = lambda message, **_: said.append(str(message))  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        table = app.query_one("#sockets")
+        titles = [title for title, _ in table.columns]  # type: ignore[attr-defined]
+        marked = [t for t in titles if t.endswith(("▲", "▼"))]
+        assert len(marked) == 1 and said[-1] == f"sorted by {marked[0][:-1]}", (titles, said)
+        await pilot.press("S")
+        await pilot.pause()
+        assert marked[0][:-1] + "▼" in [t for t, _ in table.columns]  # type: ignore[attr-defined]
+
+
+async def test_escape_in_the_filter_takes_back_what_was_typed() -> None:
+    app = SampleApp(sockets=5, packets=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("slash", *"polling", "enter")
+        assert app.model.filter.expression == "polling"
+        await pilot.press("slash", *" xyz", "escape")
+        await pilot.pause()
+        assert app.model.filter.expression == "polling"
