@@ -217,6 +217,13 @@ class InspectorApp(App[None]):
         filters = []
         if self.model.filter and self.view == keymod.SOCKETS:
             filters.append(f"filter: {self.model.filter.expression}")
+        if self.model.filter and self.view == keymod.ROOMS:
+            # The tree lists only the sockets the Sockets filter lets through: say so, or
+            # a room looks emptier than it is.
+            filters.append(
+                f"rooms of the sockets matching {self.model.filter.expression!r} "
+                f"({len(self.model.visible_ids())} of {len(self.model.sockets)}; ctrl+l clears)"
+            )
         if log.filter and self.view == keymod.PACKETS:
             filters.append(f"filter: {log.filter.expression} ({len(log.view)} shown)")
         if filters:

@@ -117,3 +117,15 @@ async def test_escape_in_the_filter_takes_back_what_was_typed() -> None:
         await pilot.press("slash", *" xyz", "escape")
         await pilot.pause()
         assert app.model.filter.expression == "polling"
+
+
+async def test_the_rooms_view_says_when_the_socket_filter_narrows_it() -> None:
+    app = SampleApp(sockets=5, packets=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        assert "rooms of the sockets" not in str(app.query_one("#banner").render())
+        await pilot.press("1", "slash", *"polling", "enter", "2")
+        await pilot.pause()
+        banner = str(app.query_one("#banner").render())
+        assert "rooms of the sockets matching 'polling'" in banner, banner
