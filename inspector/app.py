@@ -45,6 +45,12 @@ from sioscope.inspector.widgets.socket_table import SocketTable, column_title
 from sioscope.inspector.widgets.table import KeyedTable
 
 
+def default_export_dir() -> Path:
+    """Where ctrl+s writes without ``--export-dir``: one clear place in the home directory,
+    never the current directory (a repository, often, where the files got committed)."""
+    return Path.home() / "sioscope-exports"
+
+
 class InspectorApp(App[None]):
     """sioscope's inspector. ``client`` may be None (a replayed or synthetic model)."""
 
@@ -69,6 +75,7 @@ class InspectorApp(App[None]):
         *,
         readonly: bool = False,
         export_dir: Path | None = None,
+        export_drains: bool = False,
         source: str = "",
         flush_interval: float = 0.1,
     ) -> None:
@@ -76,7 +83,8 @@ class InspectorApp(App[None]):
         self.model = model
         self.client = client
         self.readonly = readonly
-        self.export_dir = export_dir or Path.cwd()
+        self.export_dir = export_dir or default_export_dir()
+        self.export_drains = export_drains
         self.source = source
         self.flush_interval = flush_interval
         self.view = FIRST
@@ -609,7 +617,8 @@ class InspectorApp(App[None]):
         except OSError as exc:
             self.notify(f"export failed: {exc}", severity="error")
             return
-        self.notify("exported " + ", ".join(str(p) for p in paths), timeout=5)
+        names = ", ".join(p.name for p in paths)
+        self.notify(f"exported to {self.export_dir}: {names}", timeout=8)
 
     def export(self) -> list[Path]:
         """Write the visible socket list (JSON) and the packet view (JSONL)."""
@@ -619,7 +628,7 @@ class InspectorApp(App[None]):
         sockets.write_text(json.dumps(self.model.export_sockets(), indent=2, default=str))
         packets = self.export_dir / f"sioscope-packets-{stamp}.jsonl"
         with packets.open("w") as fh:
-            for rec in self.model.export_packets():
+            for rec in self.model.export_packets(drains=self.export_drains):
                 fh.write(json.dumps(rec, default=str) + "\n")
         return [sockets, packets]
 

@@ -56,7 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     insp.add_argument("--websocket-only", action="store_true", help="skip HTTP long-polling")
     insp.add_argument("--readonly", action="store_true", help="hide every action")
     insp.add_argument("--no-packets", action="store_true", help="do not ask for the packet stream")
-    insp.add_argument("--export-dir", type=Path, help="where ctrl+s writes (default: cwd)")
+    insp.add_argument(
+        "--export-dir",
+        type=Path,
+        help="where ctrl+s writes (default: ~/sioscope-exports, never the current directory)",
+    )
+    insp.add_argument(
+        "--export-drains",
+        action="store_true",
+        help="keep the stream's drain records in exports (left out by default)",
+    )
     return parser
 
 
@@ -86,7 +95,9 @@ def _password(args: argparse.Namespace) -> str | None:
         raise
 
 
-async def inspect(options: ClientOptions, readonly: bool, export_dir: Path | None) -> int:
+async def inspect(
+    options: ClientOptions, readonly: bool, export_dir: Path | None, export_drains: bool = False
+) -> int:
     """Connect once (failing with one line), then run the TUI with reconnects."""
     from sioscope.inspector.app import InspectorApp
 
@@ -101,7 +112,14 @@ async def inspect(options: ClientOptions, readonly: bool, export_dir: Path | Non
         await client.close()
         return _fail(f"cannot attach to {options.url}: {type(exc).__name__}: {exc}", 1)
     client.start()
-    app = InspectorApp(model, client, readonly=readonly, export_dir=export_dir, source=options.url)
+    app = InspectorApp(
+        model,
+        client,
+        readonly=readonly,
+        export_dir=export_dir,
+        export_drains=export_drains,
+        source=options.url,
+    )
     try:
         await app.run_async()
     finally:
@@ -134,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             options.endpoint()
         except ValueError as exc:
             return _fail(str(exc))
-        return asyncio.run(inspect(options, args.readonly, args.export_dir))
+        return asyncio.run(inspect(options, args.readonly, args.export_dir, args.export_drains))
     except KeyboardInterrupt:
         return 130
 

@@ -175,7 +175,7 @@ KEYS: tuple[Key, ...] = (
         "export",
         "Export",
         "Data",
-        "Write the socket list (JSON) and the packet log (JSONL) to files",
+        "Write the sockets (JSON) and the packet log (JSONL) to --export-dir (~/sioscope-exports)",
         show=False,
     ),
     Key("help", "question_mark,f1", "help", "Help", "App", "This screen"),

@@ -512,10 +512,12 @@ class Model:
         """The visible (filtered, sorted) sockets in their wire shape."""
         return [self.sockets[i].to_json() for i in self.visible_ids() if i in self.sockets]
 
-    def export_packets(self) -> Iterator[dict[str, Any]]:
-        """The packet view (filtered) as JSON-ready dicts, oldest first."""
+    def export_packets(self, drains: bool = False) -> Iterator[dict[str, Any]]:
+        """The packet view (filtered) as JSON-ready dicts, oldest first; ``drain`` records
+        (one per write, half of a busy stream, and no content) only when asked."""
         for rec in self.packets.view:
-            yield rec.to_json()
+            if drains or rec.type != protocol.KIND_DRAIN:
+                yield rec.to_json()
 
     def server_health(self) -> list[tuple[ServerInfo, bool]]:
         now = self.clock()

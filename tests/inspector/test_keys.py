@@ -129,3 +129,32 @@ async def test_the_rooms_view_says_when_the_socket_filter_narrows_it() -> None:
         await pilot.pause()
         banner = str(app.query_one("#banner").render())
         assert "rooms of the sockets matching 'polling'" in banner, banner
+
+
+async def test_export_goes_to_a_chosen_place_without_drains_and_says_where(tmp_path) -> None:
+    import json
+    from pathlib import Path
+
+    from sioscope.inspector.app import InspectorApp, default_export_dir
+    from sioscope.inspector.model import Model
+
+    assert InspectorApp(Model()).export_dir == default_export_dir() != Path.cwd()
+    app = SampleApp(sockets=5, packets=True)
+    app.export_dir = tmp_path / "out"
+    said: list[str] = []
+    app.notify = lambda message, **_: said.append(str(message))  # type: ignore[method-assign]
+    cid = next(iter(app.model.sockets.values())).client_id
+    ms = int(app.model.clock() * 1000)
+    records = [[ms, cid, "out", "message", 4, '2["x"]'], [ms, cid, "drain", None, 0, None]]
+    app.model.apply("sioscope:packets", [{"seq": 1, "dropped": 0, "records": records}])
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert any(r.type == "drain" for r in app.model.packets.view)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    (packets,) = (tmp_path / "out").glob("sioscope-packets-*.jsonl")
+    types = {json.loads(line)["type"] for line in packets.read_text().splitlines()}
+    assert types and "drain" not in types
+    assert said[-1].startswith(f"exported to {tmp_path / 'out'}: sioscope-sockets-")
+    app.export_drains = True
+    (path,) = (p for p in app.export() if p.suffix == ".jsonl")
+    assert "drain" in {json.loads(line)["type"] for line in path.read_text().splitlines()}
