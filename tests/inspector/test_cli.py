@@ -390,3 +390,53 @@ async def test_an_ordinary_web_server_gets_one_line_every_time(tmp_path) -> None
     finally:
         web_server.terminate()
         await web_server.wait()
+
+
+async def test_ctrl_c_quits_the_tui_cleanly(our_demo) -> None:
+    """In a real terminal: ctrl+c ends the app (status 0), with no "press ctrl+q"
+    message and no "Unclosed client session" from an aiohttp session left open."""
+    import os
+    import pty
+    import time
+
+    master, slave = pty.openpty()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "inspector",
+        "inspect",
+        our_demo.url,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=dict(os.environ, TERM="xterm-256color", COLUMNS="100", LINES="30"),
+    )
+    os.close(slave)
+    os.set_blocking(master, False)
+    out, sent = b"", False
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline and proc.returncode is None:
+            try:
+                out += os.read(master, 65536)
+            except BlockingIOError:
+                pass
+            except OSError:  # the child closed the terminal
+                break
+            if not sent and b"sockets" in out:
+                await asyncio.sleep(0.5)
+                os.write(master, b"\x03")
+                sent = True
+            try:
+                await asyncio.wait_for(proc.wait(), 0.05)
+            except TimeoutError:
+                pass
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+        os.close(master)
+    text = out.decode(errors="replace")
+    assert sent, text[-500:]
+    assert proc.returncode == 0, text[-500:]
+    assert "Unclosed" not in text and "Traceback" not in text and "to quit" not in text
