@@ -7,11 +7,13 @@ import time
 from typing import Any
 
 from rich.json import JSON
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tree
+from textual.widgets.tree import TreeNode
 
 from sioscope.inspector.model import Model
 from sioscope.inspector.records import SocketInfo
@@ -76,7 +78,7 @@ class DetailScreen(Screen[None]):
         sock = self.socket
         tree = self.query_one("#tree", Tree)
         if sock is not None:
-            tree.add_json(sock.handshake)
+            add_json(tree.root, sock.handshake)
             tree.root.expand()
             for child in tree.root.children:
                 if str(child.label).endswith(("headers", "query")):
@@ -114,3 +116,16 @@ class DetailScreen(Screen[None]):
         self.query_one("#socket-packets", PacketView).set_records(
             self.model.packets.for_socket(sock)
         )
+
+
+def add_json(node: TreeNode[Any], data: Any) -> None:
+    """``data`` under ``node`` with leaves written as JSON (``false``, ``null``, quoted
+    strings): Textual's ``Tree.add_json`` writes Python's ``False`` and ``None``, which no
+    Socket.IO peer ever sent."""
+    items = data.items() if isinstance(data, dict) else enumerate(data)
+    for key, value in items:
+        if isinstance(value, dict | list) and value:
+            child = node.add(Text(str(key), style="bold"), data=value)
+            add_json(child, value)
+        else:
+            node.add_leaf(Text.assemble((str(key), "bold"), "=", json.dumps(value)), data=value)

@@ -101,12 +101,12 @@ async def test_sort_shows_in_the_header_and_the_toast_names_the_column() -> None
         await pilot.press("s")
         await pilot.pause()
         table = app.query_one("#sockets")
-        titles = [title for title, _ in table.columns]  # type: ignore[attr-defined]
+        titles = [title for title, _ in table.columns]
         marked = [t for t in titles if t.endswith(("▲", "▼"))]
         assert len(marked) == 1 and said[-1] == f"sorted by {marked[0][:-1]}", (titles, said)
         await pilot.press("S")
         await pilot.pause()
-        assert marked[0][:-1] + "▼" in [t for t, _ in table.columns]  # type: ignore[attr-defined]
+        assert marked[0][:-1] + "▼" in [t for t, _ in table.columns]
 
 
 async def test_escape_in_the_filter_takes_back_what_was_typed() -> None:
@@ -158,3 +158,17 @@ async def test_export_goes_to_a_chosen_place_without_drains_and_says_where(tmp_p
     app.export_drains = True
     (path,) = (p for p in app.export() if p.suffix == ".jsonl")
     assert "drain" in {json.loads(line)["type"] for line in path.read_text().splitlines()}
+
+
+async def test_the_detail_tree_shows_json_values() -> None:
+    from sioscope.inspector.screens.detail import DetailScreen
+    from sioscope.inspector.widgets.rooms_tree import walk
+
+    app = SampleApp(sockets=5, packets=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen)
+        labels = [str(n.label) for n in walk(app.screen.query_one("#tree").root)]
+        assert "xdomain=false" in labels and "secure=false" in labels, labels
+        assert not any(label.endswith(("=False", "=True", "=None")) for label in labels)
