@@ -81,7 +81,7 @@ async def start_echo(
     **options: Any,
 ) -> tuple[EchoServer, web.AppRunner]:
     """An echo server on aiohttp that the caller shuts down (``eng.close()``, then
-    ``runner.cleanup()``); tests of other drivers serve its ``eng`` on their host too."""
+    ``runner.cleanup()``); ``running_echo`` is the managed form, on any host."""
     eng = server_class(**_options(options))
     app = web.Application()
     eng.attach(app)

@@ -5,6 +5,8 @@ the inspector's own client, the packet stream extension included."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 import aiohttp
 import pytest
@@ -43,3 +45,21 @@ async def test_inspector_watches_the_demo_served_by_uvicorn() -> None:
 def test_demo_host_must_be_known() -> None:
     with pytest.raises(ValueError, match="host must be one of aiohttp, asgi"):
         Demo(host="tornado")
+
+
+def test_host_driver_asgi_without_uvicorn_is_one_line() -> None:
+    # uvicorn is installed here: hide it from the lookup the CLI makes before starting
+    script = (
+        "import importlib.util\n"
+        "real = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda n, *a: None if n == 'uvicorn' else real(n, *a)\n"
+        "from sioscope.inspector.cli import main\n"
+        "raise SystemExit(main(['demo', '--host-driver', 'asgi']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "sioscope: --host-driver asgi needs uvicorn: pip install 'sioscope[asgi]'\n"
+    )
