@@ -25,6 +25,9 @@ Rules:
    one WARNING line at most every ``BadRequestLog.interval`` seconds, counting the
    ones folded in. (Node answers an oversized header 431, quietly; aiohttp decides
    the status before we see the request, so it stays 400 here.)
+5. A client frame without the mask bit fails the WebSocket with 1002 (RFC 6455
+   section 5.1; Node's ``ws``): aiohttp does not check it, so ``_MaskCheck`` does,
+   in front of aiohttp's frame reader.
 """
 
 from __future__ import annotations
@@ -33,11 +36,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_websocket import WebSocketError
 
 from .host import ChannelError, Response
 from .request import Headers, Request
@@ -45,6 +49,74 @@ from .server import EngineServer
 from .transports import WRITE_HIGH_WATER
 
 __all__ = ["BadRequestLog", "attach", "to_request"]
+
+
+class _MaskCheck:
+    """RFC 6455 section 5.1 on aiohttp, which takes unmasked client frames (rule 5).
+
+    Sits in front of aiohttp's WebSocket reader: follows frame boundaries in the bytes
+    it is fed (headers parsed, payloads skipped, no copy) and fails the connection
+    with 1002 on the first client frame without the mask bit, as Node's ``ws`` does.
+    """
+
+    __slots__ = ("_failed", "_head", "_inner", "_queue", "_skip")
+
+    def __init__(self, inner: Any, queue: Any) -> None:
+        self._inner = inner
+        self._queue = queue
+        self._head = bytearray()  # the current frame's header, while it is incomplete
+        self._skip = 0  # payload bytes of the current frame not seen yet
+        self._failed = False
+
+    def feed_eof(self) -> None:
+        self._inner.feed_eof()
+
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        if self._failed:
+            return False, b""
+        i, n = 0, len(data)
+        head = self._head
+        while i < n:
+            if self._skip:
+                step = min(self._skip, n - i)
+                self._skip -= step
+                i += step
+                continue
+            if not head and n - i >= 2:
+                second = data[i + 1]
+                if not second & 0x80:
+                    return self._fail()
+                size = second & 0x7F
+                extra = 2 if size == 126 else 8 if size == 127 else 0
+                if n - i >= 6 + extra:
+                    if extra:
+                        size = int.from_bytes(data[i + 2 : i + 2 + extra], "big")
+                    i += 6 + extra
+                    self._skip = size
+                    continue
+            head.append(data[i])
+            i += 1
+            if len(head) < 2:
+                continue
+            if not head[1] & 0x80:
+                return self._fail()
+            size = head[1] & 0x7F
+            extra = 2 if size == 126 else 8 if size == 127 else 0
+            if len(head) < 6 + extra:
+                continue
+            if extra:
+                size = int.from_bytes(head[2 : 2 + extra], "big")
+            self._skip = size
+            head.clear()
+        result: tuple[bool, bytes] = self._inner.feed_data(data)
+        return result
+
+    def _fail(self) -> tuple[bool, bytes]:
+        self._failed = True
+        self._queue.set_exception(
+            WebSocketError(WSCloseCode.PROTOCOL_ERROR, "client frame not masked")
+        )
+        return False, b""
 
 
 class BadRequestLog(logging.Filter):
@@ -190,6 +262,11 @@ class _WebSocket:
             )
         except ConnectionError:  # the client left during the handshake
             return Response(0)
+        # rule 5: aiohttp (3.14, pinned) keeps its reader and queue in these two names
+        protocol = self._native.protocol
+        reader, queue = protocol._payload_parser, ws._reader
+        if reader is not None and queue is not None:
+            protocol._payload_parser = _MaskCheck(reader, queue)
         # rule 3: frames may bypass aiohttp's writer only when they need no compression
         if not ws.compress:
             raw = cast(asyncio.WriteTransport, self._native.transport)

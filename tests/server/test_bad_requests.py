@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 
 import pytest
 
 from sioscope.server import Server
 from tests.server.sio_rawpeer import RawWs
 from tests.server.sio_support import WAIT, listen
+from tests.server.test_slow_readers import StreamPeer
 
 BIG_HEADER = (
     b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Big: "
@@ -53,3 +55,79 @@ async def check_quiet_refusals(base: str, caplog: pytest.LogCaptureFixture) -> N
     assert len(lines[0]) < 300
     peer = await RawWs.open(base)  # the server serves on
     await peer.close()
+
+
+async def test_an_unmasked_client_frame_closes_with_1002() -> None:
+    """RFC 6455 section 5.1 (Node's ws closes with 1002); aiohttp alone accepts it
+    (server/engine/aiohttp.py, rule 5). ``\\x81\\x15`` + ``42["message","frame"]``."""
+    io = Server()
+    got: list[str] = []
+    io.on("connection", lambda s: s.on("message", got.append))
+    closes: list[str] = []
+    io.on("connection", lambda s: s.on("disconnect", lambda r, *_: closes.append(r)))
+    runner, base = await listen(io)
+    try:
+        peer = await StreamPeer.open(int(base.rsplit(":", 1)[1]))
+        assert (await peer.recv()).startswith("0{")
+        peer.send("40")
+        assert (await peer.recv()).startswith("40{")
+        payload = b'42["message","frame"]'
+        peer.writer.write(bytes((0x81, len(payload))) + payload)
+        head = await asyncio.wait_for(peer.reader.readexactly(4), WAIT)
+        assert head == b"\x88\x02\x03\xea"  # a close frame, code 1002
+        assert await asyncio.wait_for(peer.reader.read(), WAIT) == b""  # then the TCP close
+        assert got == []
+        for _ in range(50):
+            if closes:
+                break
+            await asyncio.sleep(0.02)
+        assert closes == ["transport error"]
+        await peer.close()
+        masked = await RawWs.open(base)  # the server serves on
+        await masked.close()
+    finally:
+        await asyncio.wait_for(io.close(), WAIT)
+        await asyncio.wait_for(runner.cleanup(), WAIT)
+
+
+def test_mask_check_follows_frames_split_anywhere() -> None:
+    """Frame boundaries are followed across any split of the bytes (7-bit, 16-bit and
+    64-bit lengths), and only the unmasked frame fails."""
+    from sioscope.server.engine.aiohttp import _MaskCheck
+
+    def frame(size: int, masked: bool = True) -> bytes:
+        bit = 0x80 if masked else 0
+        if size < 126:
+            head = bytes((0x82, bit | size))
+        elif size < 65536:
+            head = bytes((0x82, bit | 126)) + size.to_bytes(2, "big")
+        else:
+            head = bytes((0x82, bit | 127)) + size.to_bytes(8, "big")
+        return head + (b"\x01\x02\x03\x04" if masked else b"") + b"\x00" * size
+
+    class Inner:
+        fed = 0
+
+        def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+            self.fed += len(data)
+            return False, b""
+
+    class Queue:
+        error: BaseException | None = None
+
+        def set_exception(self, exc: BaseException) -> None:
+            self.error = exc
+
+    stream = frame(5) + frame(300) + frame(70_000) + frame(0)
+    rng = random.Random(7)
+    for chunking in ("bytes", "random"):
+        inner, queue = Inner(), Queue()
+        check = _MaskCheck(inner, queue)
+        i = 0
+        while i < len(stream):
+            step = 1 if chunking == "bytes" and i < 400 else rng.randint(1, 5000)
+            check.feed_data(stream[i : i + step])
+            i += step
+        assert queue.error is None and inner.fed == len(stream)
+        check.feed_data(frame(3, masked=False))
+        assert queue.error is not None and "not masked" in str(queue.error)
