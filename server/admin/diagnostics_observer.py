@@ -51,6 +51,13 @@ def _user_agent(request: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+SLOW_OWED_BYTES = 64 * 1024
+"""A connection owing more than this (the WebSocket high-water mark) is listed as slow."""
+
+SLOW_MAX = 20
+"""At most this many slow connections per message, the most owed first."""
+
+
 class DiagnosticsObserver:
     """Feeds the accumulators of ``diagnostics`` and sends their messages (module rules)."""
 
@@ -175,6 +182,7 @@ class DiagnosticsObserver:
             "refusals": self.refusals.history(),
             "disconnects": [],
             "dropped": 0,
+            "slowConnections": self.slow_connections(),
         }
         self.backpressure.send(socket, protocol.EV_DIAGNOSTICS, snapshot)
         if self.task is None and not self._closed:
@@ -206,7 +214,21 @@ class DiagnosticsObserver:
             "refusals": self.refusals.take(),
             "disconnects": self.disconnects.take(),
             "dropped": dropped,
+            "slowConnections": self.slow_connections(),
         }
+
+    def slow_connections(self) -> list[protocol.SlowConnection]:
+        """The connections owing their clients more than ``SLOW_OWED_BYTES``, most
+        owed first (at most ``SLOW_MAX``): clients that stopped reading, before the
+        engine's ``max_write_buffer_size`` closes them. One pass over the connections
+        a tick, reading two counters each."""
+        slow = [
+            [conn.id[:12], conn.owed_bytes, conn.dropped_packets]
+            for conn in list(self.engine.clients.values())
+            if conn.owed_bytes > SLOW_OWED_BYTES
+        ]
+        slow.sort(key=lambda row: -row[1])
+        return slow[:SLOW_MAX]
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()

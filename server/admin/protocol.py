@@ -247,6 +247,11 @@ REFUSAL_NAMESPACE = "namespace"
 HeartbeatSummary = list[Any]
 """``[clientId, last_ms, p50_ms, p99_ms, samples]``: one connection's ping round trips."""
 
+SlowConnection = list[Any]
+"""``[clientId, owed_bytes, dropped_packets]``: a connection whose client is not keeping
+up (it owes more than 64 KiB: ``conn.owed_bytes``; ``conn.dropped_packets`` counts its
+volatile packets dropped so far)."""
+
 Exchange = list[Any]
 """``[ts_ms, clientId, direction, nsp, ackId, event, elapsed_ms]``: an event that asked
 for an ack and its answer; ``direction`` ``"in"`` when the client asked, ``"out"`` when
@@ -299,3 +304,4 @@ class Diagnostics(TypedDict):
     refusals: list[Refusal]
     disconnects: list[DisconnectCount]
     dropped: int
+    slowConnections: list[SlowConnection]

@@ -133,3 +133,22 @@ def test_disconnect_counts_per_second_and_reason() -> None:
         {"timestamp": 2000, "reason": "transport close", "count": 1},
     ]
     assert counts.take() == []
+
+
+def test_slow_connections_are_the_ones_owing_past_64_kib_most_owed_first() -> None:
+    from types import SimpleNamespace
+
+    from sioscope.server.admin.diagnostics_observer import SLOW_MAX, DiagnosticsObserver
+
+    def conn(cid: str, owed: int, dropped: int = 0) -> SimpleNamespace:
+        return SimpleNamespace(id=cid * 4, owed_bytes=owed, dropped_packets=dropped)
+
+    clients = {"a": conn("aaaa", 10), "b": conn("bbbb", 70_000, 3), "c": conn("cccc", 900_000)}
+    clients.update({f"x{i}": conn(f"x{i:03d}", 100_000 + i) for i in range(30)})
+    observer = DiagnosticsObserver(SimpleNamespace(clients=clients), None, None, None)
+    message = observer.tick(1000)
+    slow = message["slowConnections"]
+    assert len(slow) == SLOW_MAX
+    assert slow[0] == ["cccccccccccc", 900_000, 0]
+    assert [row[1] for row in slow] == sorted((row[1] for row in slow), reverse=True)
+    assert all(row[0] != "aaaaaaaaaaaa" for row in slow)
