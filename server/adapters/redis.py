@@ -158,10 +158,14 @@ class RedisLink:
     # -- subscriptions ---------------------------------------------------------
 
     def register(self, channels: dict[str, Handler], patterns: dict[str, Handler]) -> None:
-        """Route ``channels`` and ``patterns`` to their handlers and subscribe them."""
+        """Route ``channels`` and ``patterns`` to their handlers and subscribe them. A
+        link closed by its last user starts again for a new one (a factory reused by a
+        second Server after the first closed)."""
         self._channels.update(channels)
         self._patterns.update(patterns)
         self._users += 1
+        if self._closing:
+            self._closing, self._started, self.tasks = False, False, TaskSet()
         if not self._started:
             self._started = True
             self.tasks.spawn(self._read(), name="redis adapter reader")

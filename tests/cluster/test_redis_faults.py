@@ -288,3 +288,20 @@ async def test_bad_arguments_get_one_clear_error(redis_server: RedisServer) -> N
     with pytest.raises(RuntimeError, match="needs a running event loop"):
         await asyncio.get_running_loop().run_in_executor(None, outside_a_loop)
     await binary.aclose()
+
+
+async def test_a_factory_reused_after_close_subscribes_again(redis_server: RedisServer) -> None:
+    """The link of a create_adapter factory closes with its last namespace; a second
+    Server made with the same factory afterwards gets a working link again."""
+    redis = Redis.from_url(redis_server.url)
+    try:
+        factory = create_adapter(redis)
+        first = Server(adapter=factory)
+        await asyncio.wait_for(first.of("/").adapter.ready(), WAIT)  # type: ignore[attr-defined]
+        await first.close()
+        second = Server(adapter=factory)
+        await asyncio.wait_for(second.of("/").adapter.ready(), WAIT)  # type: ignore[attr-defined]
+        assert await second.of("/").adapter.server_count() == 1
+        await second.close()
+    finally:
+        await redis.aclose()
