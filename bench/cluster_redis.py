@@ -2,6 +2,7 @@
 through the Redis adapter, sioscope against Node's ``@socket.io/redis-adapter``.
 
     python -m bench.cluster_redis [--clients 500] [--broadcasts 200] [--rounds 2]
+        [--adapter classic|sharded|streams]
 
 One ``redis-server`` (a free loopback port, no persistence) for the whole run. Each run
 starts a fresh pair of servers of one kind, A and B (``bench/servers/cluster_*``), puts
@@ -71,7 +72,9 @@ def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("redis-server did not start")
 
 
-def start_server(kind: str, redis_url: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+def start_server(
+    kind: str, redis_url: str, adapter: str = "classic"
+) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     if kind == "node":
         cmd = ["node", str(ROOT / "bench" / "servers" / "cluster_node_server.js")]
     else:
@@ -79,7 +82,7 @@ def start_server(kind: str, redis_url: str) -> tuple[subprocess.Popen[str], dict
     proc = subprocess.Popen(
         cmd,
         cwd=ROOT,
-        env={**os.environ, "REDIS_URL": redis_url},
+        env={**os.environ, "REDIS_URL": redis_url, "CLUSTER_ADAPTER": adapter},
         stdout=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
@@ -113,7 +116,7 @@ def read_json(stream: IO[str]) -> dict[str, Any]:
 
 def run_one(kind: str, redis: subprocess.Popen[bytes], redis_url: str, args: Any) -> dict[str, Any]:
     """One measured run of a pair of ``kind`` servers."""
-    servers = [start_server(kind, redis_url) for _ in range(2)]
+    servers = [start_server(kind, redis_url, args.adapter) for _ in range(2)]
     try:
         config = {
             "urls": [f"http://127.0.0.1:{info['port']}" for _, info in servers],
@@ -149,6 +152,7 @@ def run_one(kind: str, redis: subprocess.Popen[bytes], redis_url: str, args: Any
     deliveries = result["deliveries"] or 1
     return {
         "kind": kind,
+        "adapter": args.adapter,
         "mode": f"paced {args.rate:g}/s" if args.rate else f"window {args.window}",
         **result,
         "server_a_cpu_s": a["server_cpu_s"],
@@ -212,6 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fetches", type=int, default=20, help="fetch_sockets round trips")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument(
+        "--adapter",
+        choices=("classic", "sharded", "streams"),
+        default="classic",
+        help="the Redis adapter of both kinds (Node's npm one and ours)",
+    )
     parser.add_argument("--timeout", type=float, default=120)
     parser.add_argument("--out", type=Path, help="append one JSON line per run here")
     args = parser.parse_args(argv)

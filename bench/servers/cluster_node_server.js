@@ -1,5 +1,7 @@
-// Node's socket.io 4.8 on @socket.io/redis-adapter 8.3, as a member of a two-server bench
-// cluster: the reference of bench/cluster_redis.py. Every socket joins "all"; a
+// Node's socket.io 4.8 on a real npm Redis adapter, as a member of a two-server bench
+// cluster: the reference of bench/cluster_redis.py. $CLUSTER_ADAPTER picks it: "classic"
+// (default, @socket.io/redis-adapter 8.3 createAdapter), "sharded" (its
+// createShardedAdapter) or "streams" (@socket.io/redis-streams-adapter 0.3.1). Every socket joins "all"; a
 // "broadcast" event is re-broadcast to "all"; "fetch" answers how many sockets
 // fetchSockets() found in the cluster. The Redis is $REDIS_URL. Prints
 // {"port": N, "pid": P} once listening on 127.0.0.1 with its subscriptions confirmed.
@@ -11,15 +13,24 @@ const { createRequire } = require("module");
 const interop = createRequire(path.join(__dirname, "..", "..", "tests", "interop", "package.json"));
 const { Server } = interop("socket.io");
 const { createClient } = interop("redis");
-const { createAdapter } = interop("@socket.io/redis-adapter");
+const { createAdapter, createShardedAdapter } = interop("@socket.io/redis-adapter");
 
-async function main() {
+async function makeAdapter(kind) {
   const pub = createClient({ url: process.env.REDIS_URL });
+  if (kind === "streams") {
+    await pub.connect();
+    return interop("@socket.io/redis-streams-adapter").createAdapter(pub);
+  }
   const sub = pub.duplicate();
   await Promise.all([pub.connect(), sub.connect()]);
+  return kind === "sharded" ? createShardedAdapter(pub, sub) : createAdapter(pub, sub);
+}
+
+async function main() {
+  const adapter = await makeAdapter(process.env.CLUSTER_ADAPTER || "classic");
   const httpServer = http.createServer();
   const io = new Server(httpServer, {
-    adapter: createAdapter(pub, sub),
+    adapter,
     pingInterval: 25000,
     pingTimeout: 20000,
     perMessageDeflate: false,
