@@ -152,3 +152,18 @@ def test_slow_connections_are_the_ones_owing_past_64_kib_most_owed_first() -> No
     assert slow[0] == ["cccccccccccc", 900_000, 0]
     assert [row[1] for row in slow] == sorted((row[1] for row in slow), reverse=True)
     assert all(row[0] != "aaaaaaaaaaaa" for row in slow)
+
+
+def test_a_full_tick_stops_registering_questions_but_still_pairs_answers() -> None:
+    acks = d.AckPairer(timeout_ms=1000)
+    acks.message(0, "c", False, '2900000["early"]')  # asked before the tick filled up
+    for i in range(d.MAX_EXCHANGES):
+        acks.message(1, "c", False, f'2{i}["e"]')
+        acks.message(2, "c", True, f"3{i}[]")
+    acks.message(3, "c", False, '2999999["late"]')  # not registered: counted
+    assert acks.dropped == 1 and acks.pending == 1
+    acks.message(4, "c", True, "3900000[]")  # answered: leaves pending, not recorded
+    assert acks.pending == 0 and acks.dropped == 2
+    assert len(acks.take()) == d.MAX_EXCHANGES
+    acks.expire(10_000)
+    assert acks.take() == []  # nothing falsely unanswered
