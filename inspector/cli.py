@@ -1,4 +1,5 @@
-"""The ``sioscope`` command: ``sioscope demo`` and ``sioscope inspect URL``.
+"""The ``sioscope`` command: ``sioscope demo``, ``sioscope inspect URL`` and
+``sioscope record URL -o FILE``.
 
 Failures a user can cause (a bad URL, a refused login, an unreachable host) end with one
 line on stderr and a non-zero status, never a traceback.
@@ -66,6 +67,26 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the stream's drain records in exports (left out by default)",
     )
+    rec = sub.add_parser(
+        "record",
+        help="write what the inspector would receive to a capture file, without the TUI",
+    )
+    rec.add_argument("url", help="server URL, as for inspect")
+    rec.add_argument("-o", "--output", type=Path, required=True, help="capture file to write")
+    rec.add_argument(
+        "--gzip", action="store_true", help="compress (implied by a name ending in .gz)"
+    )
+    rec.add_argument(
+        "--duration", type=float, help="stop after this many seconds (default: ctrl+c)"
+    )
+    rec.add_argument("--namespace", default="/admin", help="admin namespace (default /admin)")
+    rec.add_argument("--path", default="/socket.io", help="Socket.IO path (default /socket.io)")
+    rec.add_argument("--username", help="basic-auth user name (no auth when omitted)")
+    rec.add_argument(
+        "--password-env", metavar="VAR", help="read the password from this environment variable"
+    )
+    rec.add_argument("--websocket-only", action="store_true", help="skip HTTP long-polling")
+    rec.add_argument("--no-packets", action="store_true", help="do not ask for the packet stream")
     return parser
 
 
@@ -127,6 +148,60 @@ async def inspect(
     return 0
 
 
+async def record(
+    options: ClientOptions, output: Path, compress: bool, duration: float | None
+) -> int:
+    """Connect once (failing with one line), then write every event until ``duration``
+    or ctrl+c; the capture format is ``inspector/capture.py``'s."""
+    import time
+
+    from sioscope.inspector.capture import CaptureWriter, RecordingModel
+
+    base, namespace = options.endpoint()
+    try:
+        writer = CaptureWriter(
+            output,
+            source=base,
+            namespace=namespace,
+            started_ms=int(time.time() * 1000),
+            compress=True if compress else None,
+        )
+    except OSError as exc:
+        return _fail(f"cannot write {output}: {exc.strerror or exc}")
+    model = RecordingModel(writer)
+    client = AdminClient(options, model)
+    try:
+        await client.connect()
+    except Exception as exc:  # AdminConnectError, or a peer we did not foresee: one line
+        await client.close()
+        writer.close()
+        output.unlink(missing_ok=True)  # nothing was recorded
+        if isinstance(exc, AdminConnectError):
+            return _fail(str(exc), 1)
+        return _fail(f"cannot attach to {options.url}: {type(exc).__name__}: {exc}", 1)
+    try:
+        client.start()
+        if options.packets and not model.has_packet_stream:
+            print(
+                f"sioscope: {base} sends no packet stream (not a sioscope server): "
+                "recording sockets, rooms, events and stats only",
+                file=sys.stderr,
+            )
+        print(f"sioscope: recording {base}{namespace} to {output}", file=sys.stderr)
+        if duration is not None:
+            await asyncio.sleep(duration)
+        else:
+            await asyncio.Event().wait()  # until ctrl+c cancels us
+    finally:
+        await client.close()
+        writer.close()
+        print(
+            f"sioscope: wrote {writer.events} events ({len(model.sockets)} sockets) to {output}",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -139,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _fail("--host-driver asgi needs uvicorn: pip install 'sioscope[asgi]'")
 
             return asyncio.run(run_demo(args.clients, args.readonly, args.host_driver))
+        if args.command == "record" and args.duration is not None and args.duration <= 0:
+            return _fail("--duration must be more than 0 seconds")
         try:
             options = ClientOptions(
                 url=args.url,
@@ -152,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             options.endpoint()
         except ValueError as exc:
             return _fail(str(exc))
+        if args.command == "record":
+            return asyncio.run(record(options, args.output, args.gzip, args.duration))
         return asyncio.run(inspect(options, args.readonly, args.export_dir, args.export_drains))
     except KeyboardInterrupt:
         return 130
