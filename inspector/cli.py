@@ -1,5 +1,5 @@
-"""The ``sioscope`` command: ``sioscope demo``, ``sioscope inspect URL`` and
-``sioscope record URL -o FILE``.
+"""The ``sioscope`` command: ``sioscope demo``, ``sioscope inspect URL``,
+``sioscope record URL -o FILE`` and ``sioscope open FILE``.
 
 Failures a user can cause (a bad URL, a refused login, an unreachable host) end with one
 line on stderr and a non-zero status, never a traceback.
@@ -67,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the stream's drain records in exports (left out by default)",
     )
+    op = sub.add_parser(
+        "open", help="browse a capture offline in the inspector's views, with a time cursor"
+    )
+    op.add_argument("file", type=Path, help="a capture written by sioscope record")
     rec = sub.add_parser(
         "record",
         help="write what the inspector would receive to a capture file, without the TUI",
@@ -202,6 +206,20 @@ async def record(
     return 0
 
 
+def open_capture(path: Path) -> int:
+    """``sioscope open FILE``: the capture in the inspector's views (``capture_app``)."""
+    from sioscope.inspector.capture import CaptureError, read_capture
+
+    try:
+        capture = read_capture(path)
+    except CaptureError as exc:
+        return _fail(str(exc))
+    from sioscope.inspector.capture_app import CaptureApp
+
+    CaptureApp(capture, name=path.name).run()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -214,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _fail("--host-driver asgi needs uvicorn: pip install 'sioscope[asgi]'")
 
             return asyncio.run(run_demo(args.clients, args.readonly, args.host_driver))
+        if args.command == "open":
+            return open_capture(args.file)
         if args.command == "record" and args.duration is not None and args.duration <= 0:
             return _fail("--duration must be more than 0 seconds")
         try:

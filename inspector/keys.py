@@ -238,3 +238,22 @@ def markdown_table() -> str:
         note = " *(hidden when read-only)*" if k.destructive else ""
         rows.append(f"| {keys} | {k.description} | {k.help}{note} |")
     return "\n".join(rows)
+
+
+CAPTURE_KEYS: tuple[Key, ...] = (
+    Key("cursor.next", "full_stop", "cursor_step(1)", "Step", "Capture", "Next event"),
+    Key("cursor.prev", "comma", "cursor_step(-1)", "Back", "Capture", "Previous event"),
+    Key("cursor.fwd", "right_square_bracket", "cursor_jump(10)", "+10s", "Capture", "Jump 10 s"),
+    Key("cursor.back", "left_square_bracket", "cursor_jump(-10)", "-10s", "Capture", "Back 10 s"),
+    Key("cursor.play", "t", "cursor_play", "Play", "Capture", "Play or pause the capture"),
+    Key("cursor.speed", "T", "cursor_speed", "Speed", "Capture", "Play at 1x or 10x"),
+)
+"""The time cursor of ``sioscope open`` (``capture_app``): only that app binds them."""
+
+
+def capture_bindings() -> list[BindingType]:
+    """Textual bindings for the capture app's time cursor."""
+    return [
+        Binding(k.key, k.action, k.description, show=k.show, id=k.id, tooltip=k.help)
+        for k in CAPTURE_KEYS
+    ]

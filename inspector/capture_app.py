@@ -1,0 +1,105 @@
+"""``sioscope open FILE``: a capture browsed offline in the inspector's own views, with a
+time cursor.
+
+Rules:
+
+1. The views are the live app's (:class:`InspectorApp`, read-only, no client); only the
+   model's feed differs: the capture's events up to the cursor
+   (``capture.replay``), never the network.
+2. The cursor moves forward by applying the events in between; it moves back by
+   rebuilding the model from the start up to the new time (a capture is replayed in
+   milliseconds per thousand events, and the model has no undo).
+3. Play advances the cursor every ``TICK`` seconds by ``TICK`` times the speed (1x or
+   10x) and stops at the end. The keys are data (``keys.CAPTURE_KEYS``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import BindingType
+
+from sioscope.inspector import keys as keymod
+from sioscope.inspector.app import InspectorApp
+from sioscope.inspector.capture import Capture, replay
+from sioscope.inspector.model import Model
+
+TICK = 0.1
+SPEEDS = (1, 10)
+
+
+class CaptureApp(InspectorApp):
+    """The inspector over a capture (module rules)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = keymod.capture_bindings()
+
+    def __init__(self, capture: Capture, *, name: str, flush_interval: float = 0.1) -> None:
+        super().__init__(Model(), None, readonly=True, source=name, flush_interval=flush_interval)
+        self.capture = capture
+        self.capture_name = name
+        self.cursor_ms = -1
+        self.applied = 0
+        self.playing = False
+        self.speed = SPEEDS[0]
+        self.seek(capture.events[0][0] if capture.events else 0)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_interval(TICK, self._tick)
+
+    # -- the cursor (rule 2)
+
+    def seek(self, ms: int) -> None:
+        """Show the capture as it was ``ms`` milliseconds after its start."""
+        ms = max(-1, min(ms, self.capture.duration_ms))
+        model = self.model
+        if ms < self.cursor_ms:
+            version = model.sockets_version
+            Model.__init__(model)  # the views hold this object: reset it in place
+            model.sockets_version = version + 1
+            self.applied = 0
+        self.applied = replay(self.capture, model, until_ms=ms, start=self.applied)
+        self.cursor_ms = ms
+        model.structure_changed = True
+        self.source = self.position()
+        self.mark_dirty()
+
+    def position(self) -> str:
+        """What the status bar shows: the file, the cursor, play state and speed."""
+        total = self.capture.duration_ms / 1000
+        now = max(0, self.cursor_ms) / 1000
+        state = f"▶ {self.speed}x" if self.playing else "❚❚"
+        events = f"{self.applied}/{len(self.capture.events)} events"
+        return f"capture {self.capture_name}  {now:.1f}s / {total:.1f}s  {state}  {events}"
+
+    def action_cursor_step(self, direction: int) -> None:
+        """To the next event's time, or back to the one before the last applied."""
+        events = self.capture.events
+        if direction > 0:
+            if self.applied < len(events):
+                self.seek(events[self.applied][0])
+        else:
+            self.seek(events[self.applied - 2][0] if self.applied >= 2 else -1)
+
+    def action_cursor_jump(self, seconds: int) -> None:
+        self.seek(self.cursor_ms + seconds * 1000)
+
+    def action_cursor_play(self) -> None:
+        self.playing = not self.playing
+        if self.playing and self.cursor_ms >= self.capture.duration_ms:
+            self.seek(-1)  # play again from the start
+        self.source = self.position()
+        self.mark_dirty()
+
+    def action_cursor_speed(self) -> None:
+        self.speed = SPEEDS[(SPEEDS.index(self.speed) + 1) % len(SPEEDS)]
+        self.source = self.position()
+        self.mark_dirty()
+
+    def _tick(self) -> None:
+        if not self.playing:
+            return
+        self.seek(self.cursor_ms + round(TICK * 1000 * self.speed))
+        if self.cursor_ms >= self.capture.duration_ms:
+            self.playing = False
+            self.source = self.position()
