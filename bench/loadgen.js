@@ -722,6 +722,88 @@ async function scenarioPolling() {
   agent.destroy();
 }
 
+
+// ---------------------------------------------------------------- scale
+
+// Connections added in steps (cfg.steps, e.g. 1,000 -> 3,000 -> 10,000), all kept open:
+// at each step the handshakes of that batch (CPU per handshake, rate), the RSS per
+// connection of all open ones, then closed-loop broadcasts to every socket (CPU per
+// delivery). A cost that grows from step to step is where a server stops scaling
+// linearly. Bounded: each broadcast waits at most 10 s for its deliveries.
+async function scenarioScale() {
+  const warm = await connectMany(Math.min(10, cfg.steps[0]), cfg.concurrency);
+  await closeAll(warm.clients);
+  await quiesce();
+  const rss0 = serverRssKb();
+  const clients = [];
+  let errors = 0;
+  for (const target of cfg.steps) {
+    await quiesce();
+    const m = meter();
+    const batch = await connectMany(target - clients.length, cfg.concurrency);
+    const meas = m();
+    clients.push(...batch.clients);
+    errors += batch.errors;
+    out(
+      Object.assign(
+        { scenario: `scale_connect_${target}` },
+        result("handshake", batch.clients.length, meas, latencies(batch.lat), {
+          errors: batch.errors,
+          clients: clients.length,
+        }),
+      ),
+    );
+    await sleep(cfg.settleS * 1000);
+    await quiesce();
+    const n = clients.length;
+    out(
+      Object.assign(
+        { scenario: `scale_idle_${target}` },
+        result("connection", n, meas, latencies([]), {
+          errors,
+          clients: n,
+          rss_kb_per_conn: n ? (serverRssKb() - rss0) / n : null,
+        }),
+      ),
+    );
+    let seq = 0;
+    let got = 0;
+    let done = null;
+    const lat = [];
+    let sentAt = 0;
+    const onEvent = (raw) => {
+      if (seqOf(raw) !== seq) return;
+      lat.push(performance.now() - sentAt);
+      if (++got === n && done) done();
+    };
+    for (const c of clients) c.onEvent = onEvent;
+    let deliveries = 0;
+    const mb = meter();
+    for (let i = 0; i < cfg.broadcasts; i++) {
+      seq = i;
+      got = 0;
+      sentAt = performance.now();
+      const all = new Promise((resolve) => (done = resolve));
+      clients[0].emit("broadcast", `{"seq":${i},"text":"${PAD}"}`);
+      await Promise.race([all, sleep(10000)]);
+      deliveries += got;
+    }
+    const measB = mb();
+    out(
+      Object.assign(
+        { scenario: `scale_fanout_${target}` },
+        result("delivery", deliveries, measB, latencies(lat), {
+          errors,
+          clients: n,
+          broadcasts: cfg.broadcasts,
+          lost: cfg.broadcasts * n - deliveries,
+        }),
+      ),
+    );
+  }
+  await closeAll(clients);
+}
+
 // ---------------------------------------------------------------- main
 
 const SCENARIOS = {
@@ -735,6 +817,7 @@ const SCENARIOS = {
   },
   polling: scenarioPolling,
   slow_reader: scenarioSlowReader,
+  scale: scenarioScale,
 };
 
 (async () => {

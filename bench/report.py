@@ -37,9 +37,14 @@ RESULT_ORDER = (
 )
 
 
+def is_rss(result: str) -> bool:
+    """Whether a result is read in KB of RSS per connection (idle runs, scale steps)."""
+    return result.startswith(("idle", "scale_idle_"))
+
+
 def cost(rec: dict[str, Any]) -> float | None:
     """The figure a row is ranked by: KB/connection for idle runs, else CPU µs/op."""
-    if rec.get("scenario", "").startswith("idle"):
+    if is_rss(rec.get("scenario", "")):
         return rec.get("rss_kb_per_conn")
     return rec.get("server_cpu_us_per_op")
 
@@ -110,7 +115,7 @@ def table(agg: dict[tuple[str, str], dict[str, Any]], servers: list[str]) -> str
     for res in results:
         ref_py = agg.get((res, "pysio"), {}).get("cost")
         ref_node = agg.get((res, "node"), {}).get("cost")
-        unit = "KB/conn" if res.startswith("idle") else "µs/op"
+        unit = "KB/conn" if is_rss(res) else "µs/op"
         for srv in servers:
             row = agg.get((res, srv))
             if row is None:
@@ -183,6 +188,52 @@ def slow_readers(agg: dict[tuple[str, str], dict[str, Any]], servers: list[str])
     return "\n".join(lines)
 
 
+LINEAR_SLACK = 1.25
+"""A step's cost within this multiple of the first step's still counts as linear."""
+
+
+def scaling(agg: dict[tuple[str, str], dict[str, Any]], servers: list[str]) -> str:
+    """The scale scenario per server: each step's handshake, RSS and delivery cost, and
+    the largest step whose cost stays within ``LINEAR_SLACK`` of the first step's."""
+    steps = sorted({int(k[0].rsplit("_", 1)[1]) for k in agg if k[0].startswith("scale_connect_")})
+    if not steps:
+        return ""
+    head = " | ".join(f"{n:,}" for n in steps)
+    lines = [
+        f"| server | measure | {head} | linear up to |",
+        "|---|---|" + "---:|" * len(steps) + "---:|",
+    ]
+    measures = (
+        ("connect", "handshake µs", "server_cpu_us_per_op"),
+        ("connect", "handshakes/s", "throughput_per_s"),
+        ("idle", "RSS KB/conn", "rss_kb_per_conn"),
+        ("fanout", "delivery µs", "server_cpu_us_per_op"),
+    )
+    for srv in servers:
+        for part, label, metric in measures:
+            values = [agg.get((f"scale_{part}_{n}", srv), {}).get(metric) for n in steps]
+            if all(v is None for v in values):
+                continue
+            linear = "-"
+            first = values[0]
+            if first:
+                # a rate scales when it holds up; a cost when it does not grow
+                ok = [
+                    v is not None
+                    and (
+                        v >= first / LINEAR_SLACK
+                        if metric == "throughput_per_s"
+                        else v <= first * LINEAR_SLACK
+                    )
+                    for v in values
+                ]
+                last = next((i for i, good in enumerate(ok) if not good), len(ok))
+                linear = f"{steps[last - 1]:,}" if last else "-"
+            cells = " | ".join(_fmt(v, 1 if metric != "throughput_per_s" else 0) for v in values)
+            lines.append(f"| {srv} | {label} | {cells} | {linear} |")
+    return "\n".join(lines)
+
+
 def _multiple(this: float | None, ref: float | None) -> str:
     """``this`` as a multiple of ``ref`` (<= 1.0x: at most the reference's figure)."""
     if this is None or not ref:
@@ -216,6 +267,8 @@ def markdown(
     parts = [head, "", table(agg, servers)]
     if any(k[0] == "slow_reader" for k in agg):
         parts += ["", slow_readers(agg, servers)]
+    if any(k[0].startswith("scale_") for k in agg):
+        parts += ["", scaling(agg, servers)]
     if any(k[1] == "sioscope" for k in agg):
         parts += ["", targets(agg)]
     return "\n".join(parts) + "\n"

@@ -25,6 +25,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "idle_deflate": {"clients": 1000, "settleS": 1},
         "polling": {"clients": 100, "durationS": 10, "warmupS": 1},
         "slow_reader": {"clients": 300, "broadcasts": 8, "payloadBytes": 999_000},
+        "scale": {"steps": [1000, 3000, 10000], "concurrency": 100, "broadcasts": 20, "settleS": 1},
         "timeoutS": 300,
     },
     "quick": {
@@ -35,7 +36,13 @@ SCALES: dict[str, dict[str, Any]] = {
         "idle_deflate": {"clients": 1000, "settleS": 0.5},
         "polling": {"clients": 100, "durationS": 3, "warmupS": 1},
         "slow_reader": {"clients": 100, "broadcasts": 4, "payloadBytes": 999_000},
-        "timeoutS": 120,
+        "scale": {
+            "steps": [1000, 3000, 10000],
+            "concurrency": 100,
+            "broadcasts": 10,
+            "settleS": 0.5,
+        },
+        "timeoutS": 240,
     },
     "smoke": {
         "connect": {"clients": 5, "concurrency": 5},
@@ -45,6 +52,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "idle_deflate": {"clients": 4, "settleS": 0.1},
         "polling": {"clients": 3, "durationS": 0.3, "warmupS": 0.1},
         "slow_reader": {"clients": 4, "broadcasts": 2, "payloadBytes": 1 << 16, "settleMs": 50},
+        "scale": {"steps": [3, 6], "concurrency": 3, "broadcasts": 2, "settleS": 0.1},
         "timeoutS": 30,
     },
 }
@@ -120,6 +128,21 @@ add(
         "broadcast",
         "clients that stop reading while large broadcasts go to them: RSS growth per "
         "broadcast, and the longest a canary client waited for an ack (the loop's stall)",
+    )
+)
+
+add(
+    Scenario(
+        "scale",
+        tuple(
+            f"scale_{part}_{n}"
+            for n in (1000, 3000, 10000)
+            for part in ("connect", "idle", "fanout")
+        ),
+        "handshake",
+        "connections in steps up to 10,000 (all kept open): per step the handshake CPU "
+        "and rate, RSS per connection, and CPU per delivery of broadcasts to every "
+        "socket; run on its own (--scenarios scale), not in the default set",
     )
 )
 

@@ -12,7 +12,15 @@ import pytest
 
 from tests.conftest import run_bench_smoke
 
-SERVERS = ("node", "pysio", "sioscope", "sioscope-uvicorn", "pysio-uvicorn", "floor")
+SERVERS = (
+    "node",
+    "pysio",
+    "sioscope",
+    "sioscope-uvicorn",
+    "sioscope-lean",
+    "pysio-uvicorn",
+    "floor",
+)
 RESULTS = {
     "connect_cold": "handshake",
     "connect_steady": "handshake",
@@ -62,3 +70,23 @@ def test_smoke_run_measures_every_scenario_on_every_server(node_bin, tmp_path):
     for server in SERVERS:
         assert f"| echo | {server} |" in report
     assert "vs python-socketio" in report
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(90)
+def test_smoke_scale_steps_keep_every_connection(node_bin, tmp_path):
+    records = run_bench_smoke(
+        tmp_path, "--servers", "node,sioscope-lean", "--scenarios", "scale", timeout=80
+    )
+    assert not [r for r in records if "error" in r], records
+    seen = {(r["scenario"], r["server"]): r for r in records}
+    for server in ("node", "sioscope-lean"):
+        for step in (3, 6):  # the smoke steps: 3 connections, then 3 more
+            connect = seen[(f"scale_connect_{step}", server)]
+            assert connect["op"] == "handshake" and connect["ops"] == 3, connect
+            idle = seen[(f"scale_idle_{step}", server)]
+            assert idle["clients"] == step and idle["rss_kb_per_conn"] is not None, idle
+            fanout = seen[(f"scale_fanout_{step}", server)]
+            assert fanout["lost"] == 0 and fanout["ops"] == 2 * step, fanout
+    report = (tmp_path / "report.md").read_text()
+    assert "| sioscope-lean | handshake µs |" in report  # the scaling table
