@@ -269,6 +269,6 @@ def markdown(
         parts += ["", slow_readers(agg, servers)]
     if any(k[0].startswith("scale_") for k in agg):
         parts += ["", scaling(agg, servers)]
-    if any(k[1] == "sioscope" for k in agg):
+    if any(k[1] == "sioscope" and k[0] in TARGETS for k in agg):
         parts += ["", targets(agg)]
     return "\n".join(parts) + "\n"
