@@ -605,7 +605,7 @@ class _WebSocket:
         # the peer answers with its close frame (then data_received closes the TCP
         # link); one that does not is dropped after CLOSE_TIMEOUT
         if not conn.lost:
-            conn._loop.call_later(CLOSE_TIMEOUT, conn.close_transport)
+            asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, conn.close_transport)
 
     @property
     def raw_frames(self) -> bool:
