@@ -14,11 +14,12 @@ import contextlib
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+
+from tests.conftest import listening_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,13 +43,6 @@ def _bound_socket() -> socket.socket:
     sock.listen(128)
     sock.setblocking(False)
     return sock
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 now (for a server in another process)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @asynccontextmanager
@@ -171,39 +165,20 @@ async def _wait_listening(port: int, task: asyncio.Task[Any]) -> None:
 @contextlib.contextmanager
 def granian_process(target: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
     """``granian --interface asgi target`` on 127.0.0.1:``port`` from the project root,
-    until it answers HTTP; killed on exit."""
-    proc = subprocess.Popen(
+    until it listens; stopped on exit."""
+    with listening_process(
         [
             *(sys.executable, "-m", "granian", "--interface", "asgi"),
             *("--host", "127.0.0.1", "--port", str(port), "--workers", "1"),
             *("--log-level", "warning"),
             target,
         ],
+        port=port,
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                raise RuntimeError(f"granian exited: {err[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("granian did not start listening") from None
-                time.sleep(0.05)
+        timeout=15,
+        name="granian",
+    ) as proc:
         yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def self_signed_cert(folder: Path) -> tuple[str, str] | None:

@@ -8,11 +8,15 @@ them, so a green CI run always means the real peers were exercised.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +106,43 @@ def chromium_bin() -> str:
     if path is None:
         missing_peer("chromium is not installed (scripts/system-deps.sh installs it as root)")
     return path  # type: ignore[return-value]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for a server in
+    another process)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def listening_process(
+    args: Sequence[str], *, port: int, cwd: Path, timeout: float, name: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``args`` (a server of another process) and wait until it accepts TCP on
+    127.0.0.1:``port``; a process that exits first, or never listens within
+    ``timeout``, is a ``RuntimeError`` with the tail of its stderr. Terminated (killed
+    if it lingers) on exit."""
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                raise RuntimeError(f"{name} exited: {err[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not start listening") from None
+                time.sleep(0.05)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

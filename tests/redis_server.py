@@ -18,14 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import missing_peer
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import free_port, missing_peer
 
 
 class RedisServer:

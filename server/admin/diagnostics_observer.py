@@ -23,6 +23,7 @@ the server's public events and sends ``sioscope:diagnostics``. Rules:
 from __future__ import annotations
 
 import asyncio
+import heapq
 from typing import Any
 
 from sioscope.server.admin import protocol
@@ -222,13 +223,9 @@ class DiagnosticsObserver:
         owed first (at most ``SLOW_MAX``): clients that stopped reading, before the
         engine's ``max_write_buffer_size`` closes them. One pass over the connections
         a tick, reading two counters each."""
-        slow = [
-            [conn.id[:12], conn.owed_bytes, conn.dropped_packets]
-            for conn in list(self.engine.clients.values())
-            if conn.owed_bytes > SLOW_OWED_BYTES
-        ]
-        slow.sort(key=lambda row: -row[1])
-        return slow[:SLOW_MAX]
+        slow = (conn for conn in self.engine.clients.values() if conn.owed_bytes > SLOW_OWED_BYTES)
+        most = heapq.nlargest(SLOW_MAX, slow, key=lambda conn: conn.owed_bytes)
+        return [[conn.id[:12], conn.owed_bytes, conn.dropped_packets] for conn in most]
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()

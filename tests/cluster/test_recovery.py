@@ -13,7 +13,8 @@ from typing import Any
 from sioscope.server import Server
 from sioscope.server.adapters import redis_streams
 from tests.cluster.cluster_support import Cluster, NodeClients, eventually, is_type
-from tests.redis_server import RedisServer, free_port
+from tests.conftest import free_port
+from tests.redis_server import RedisServer
 
 YEAST = re.compile(r"^[0-9A-Za-z_-]+(\.[0-9A-Za-z_-]+)?$")
 STREAM_ID = re.compile(r"^[0-9]+-[0-9]+$")

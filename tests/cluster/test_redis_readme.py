@@ -12,8 +12,8 @@ import pytest
 import socketio
 
 from tests.cluster.peers import WAIT
-from tests.conftest import ROOT
-from tests.redis_server import RedisServer, free_port
+from tests.conftest import ROOT, free_port
+from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.interop
 

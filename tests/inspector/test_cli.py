@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 
 import pytest
 
 from sioscope.inspector.client import AdminClient, AdminConnectError, AuthRefused, ClientOptions
 from sioscope.inspector.model import Model
+from tests.conftest import free_port
 from tests.inspector.conftest import NodeAdminServer, wait_for
 
 
@@ -32,12 +32,6 @@ async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, s
         raise AssertionError(f"sioscope {' '.join(args)} did not exit within 30 s") from None
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize(

@@ -30,11 +30,11 @@ from tests.asgi_hosts import (
     UVICORN,
     UVICORN_H11,
     UVICORN_LEGACY_WS,
-    free_port,
     granian_process,
     self_signed_cert,
     serve_asgi,
 )
+from tests.conftest import free_port
 from tests.server.asgi_apps import echo_server, fastapi_app
 from tests.server.sio_support import WAIT, Recorder, listen
 from tests.server.test_sio_node_client import NodeClient

@@ -4,10 +4,7 @@ with ``uvicorn chat_app:app``, then driven by python-socketio clients and an adm
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +13,7 @@ import aiohttp
 import pytest
 
 from tests.admin.client import AdminClient
-from tests.asgi_hosts import free_port
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port, listening_process
 from tests.server.sio_support import WAIT, Recorder, py_client_fixture  # noqa: F401
 
 pytestmark = pytest.mark.interop
@@ -37,31 +33,14 @@ def chat_app(tmp_path: Path) -> Iterator[str]:
     example; yields its URL."""
     (tmp_path / "chat_app.py").write_text(readme_fastapi_example())
     port = free_port()
-    proc = subprocess.Popen(
+    with listening_process(
         [sys.executable, "-m", "uvicorn", "chat_app:app", "--port", str(port)],
+        port=port,
         cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(proc.stderr.read().decode()[-2000:])  # type: ignore[union-attr]
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "uvicorn did not start"
-                time.sleep(0.05)
+        timeout=20,
+        name="uvicorn",
+    ):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def test_readme_fastapi_example(chat_app: str, py_client: Any) -> None:
