@@ -29,8 +29,12 @@ from bench.servers import add as add_server
 
 PLUGINS = ("bench.admin_scenario", "bench.inspector_load")
 DEFAULT_SERVERS = ("node", "pysio", "pysio-uvicorn", "sioscope", "sioscope-uvicorn", "floor")
-README = ROOT / "README.md"
+BENCH_DOC = ROOT / "docs" / "benchmarks.md"  # the full report of the latest run
+README = ROOT / "README.md"  # holds a summary of that report, derived from it
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+SUMMARY_BEGIN, SUMMARY_END = "<!-- bench-summary:begin -->", "<!-- bench-summary:end -->"
+SUMMARY_SCENARIOS = ("connect_steady", "echo", "fanout_closed", "polling", "idle")
+SUMMARY_SERVERS = ("node", "pysio", "sioscope", "sioscope-lean")
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="SCENARIO.KEY=VALUE",
         help="override a size of the scale, e.g. fanout.rate=1000 (repeatable)",
     )
-    p.add_argument("--readme", action="store_true", help="write the table into README.md")
+    p.add_argument(
+        "--doc",
+        "--readme",  # its old name, from when the table was in README.md
+        dest="doc",
+        action="store_true",
+        help="write the report into docs/benchmarks.md and its summary into README.md",
+    )
     p.add_argument(
         "--from",
         dest="from_dir",
@@ -96,19 +106,52 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def update_readme(md: str, path: Path = README) -> None:
-    """Replace the text between the bench markers in README's Benchmarks section."""
-    text = path.read_text()
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{path}: no {BEGIN} ... {END} markers to write the table between")
-    block = f"{BEGIN}\n{md}{END}"
-    path.write_text(
-        re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    )
+def _replace_between(text: str, begin: str, end: str, body: str, path: Path) -> str:
+    if begin not in text or end not in text:
+        raise SystemExit(f"{path}: no {begin} ... {end} markers to write the table between")
+    block = f"{begin}\n{body}{end}"
+    return re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
 
 
-def render_saved(out_dir: Path, servers: list[str], readme: bool) -> int:
-    """Re-render a finished run's report (e.g. after a report change), optionally to README."""
+def update_doc(md: str, path: Path = BENCH_DOC) -> None:
+    """Replace the text between the bench markers of docs/benchmarks.md with ``md``."""
+    path.write_text(_replace_between(path.read_text(), BEGIN, END, md, path))
+
+
+def readme_summary(doc: str) -> str:
+    """The README's short table, taken from the full table between the bench markers of
+    ``doc`` (the text of docs/benchmarks.md): the cost of a few scenarios on the main
+    servers, so the README can never show figures the full report does not."""
+    start, stop = doc.find(BEGIN), doc.find(END)
+    if start < 0 or stop < 0:
+        raise SystemExit(f"{BENCH_DOC}: no {BEGIN} ... {END} markers")
+    costs: dict[tuple[str, str], str] = {}
+    for line in doc[start:stop].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) > 3 and cells[0] in SUMMARY_SCENARIOS:
+            costs[(cells[0], cells[1])] = cells[2]
+    servers = [s for s in SUMMARY_SERVERS if any(k[1] == s for k in costs)]
+    rows = [
+        "| scenario | " + " | ".join(servers) + " |",
+        "|---|" + "---:|" * len(servers),
+    ]
+    for scenario in SUMMARY_SCENARIOS:
+        if any(k[0] == scenario for k in costs):
+            cells = [costs.get((scenario, s), "-") for s in servers]
+            rows.append(f"| {scenario} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def update_summary(doc_path: Path = BENCH_DOC, readme: Path = README) -> None:
+    """Rewrite the README's summary from docs/benchmarks.md (after ``update_doc``)."""
+    body = readme_summary(doc_path.read_text())
+    text = readme.read_text()
+    readme.write_text(_replace_between(text, SUMMARY_BEGIN, SUMMARY_END, body, readme))
+
+
+def render_saved(out_dir: Path, servers: list[str], doc: bool) -> int:
+    """Re-render a finished run's report (e.g. after a report change), optionally into
+    docs/benchmarks.md (and its summary into the README)."""
     results = out_dir / "results.jsonl"
     if not results.is_file():
         print(f"{results}: no such file", file=sys.stderr)
@@ -121,9 +164,10 @@ def render_saved(out_dir: Path, servers: list[str], readme: bool) -> int:
     md = report.markdown(records, order, machine, machine.get("command", "python -m bench"))
     (out_dir / "report.md").write_text(md)
     print(md)
-    if readme:
-        update_readme(md)
-        print(f"table written to {README}")
+    if doc:
+        update_doc(md)
+        update_summary()
+        print(f"table written to {BENCH_DOC}, summary to {README}")
     return 0
 
 
@@ -140,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             print("plugins:", ", ".join(plugins))
         return 0
     if args.from_dir is not None:
-        return render_saved(args.from_dir, args.servers, args.readme)
+        return render_saved(args.from_dir, args.servers, args.doc)
     unknown = [s for s in args.servers if resolve(s) is None]
     unknown += [s for s in args.scenarios if s not in SCENARIOS]
     if unknown:
@@ -190,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(md)
     print(f"results: {out_dir}")
-    if args.readme:
-        update_readme(md)
-        print(f"table written to {README}")
+    if args.doc:
+        update_doc(md)
+        update_summary()
+        print(f"table written to {BENCH_DOC}, summary to {README}")
     failed = [r for r in records if "error" in r]
     return 1 if failed and len(failed) == len(records) else 0

@@ -10,7 +10,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench import report
-from bench.cli import BEGIN, END, update_readme
+from bench.cli import BEGIN, END, SUMMARY_BEGIN, SUMMARY_END, readme_summary, update_doc
 
 
 def rec(server, scenario="echo", cpu=10.0, rnd=1, **extra):
@@ -71,14 +71,35 @@ def test_targets_absolute_and_relative_to_node():
     assert cells[7] == "1.10x" and cells[8] == "yes"  # within 16/13.2 = 1.21x of Node
 
 
-def test_readme_table_goes_between_the_markers_only(tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text(f"# x\n\n## Benchmarks\n\nintro\n\n{BEGIN}\nold\n{END}\n\n## Next\nkeep\n")
-    update_readme("| new | table |\n", readme)
-    text = readme.read_text()
+def test_the_table_goes_between_the_markers_only(tmp_path):
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(f"# x\n\n## Latest run\n\nintro\n\n{BEGIN}\nold\n{END}\n\n## Next\nkeep\n")
+    update_doc("| new | table |\n", doc)
+    text = doc.read_text()
     assert "old" not in text
     assert f"{BEGIN}\n| new | table |\n{END}" in text
-    assert text.startswith("# x\n\n## Benchmarks\n\nintro\n") and text.endswith("## Next\nkeep\n")
+    assert text.startswith("# x\n\n## Latest run\n\nintro\n") and text.endswith("## Next\nkeep\n")
+
+
+def test_the_readme_summary_is_the_one_derived_from_docs_benchmarks():
+    """The README shows a few figures of the full report: they must be that report's (a
+    new run written with ``--doc`` rewrites both; a hand edit of one fails here)."""
+    root = Path(__file__).resolve().parents[2]
+    doc = (root / "docs" / "benchmarks.md").read_text()
+    readme = (root / "README.md").read_text()
+    start = readme.index(SUMMARY_BEGIN) + len(SUMMARY_BEGIN)
+    shown = readme[start : readme.index(SUMMARY_END)].strip()
+    derived = readme_summary(doc).strip()
+    assert shown == derived
+    assert derived.count("\n") >= 3 and "| echo | " in derived  # rows, not just a header
+
+
+def test_the_summary_takes_the_cost_column_of_the_full_table():
+    records = [rec("node", cpu=15), rec("pysio", cpu=60), rec("sioscope", cpu=20)]
+    full = report.table(report.aggregate(records), ["node", "pysio", "sioscope"])
+    summary = readme_summary(f"{BEGIN}\n{full}{END}")
+    assert "| scenario | node | pysio | sioscope |" in summary
+    assert "| echo | 15.0 µs/op | 60.0 µs/op | 20.0 µs/op |" in summary
 
 
 def test_a_saved_run_renders_again_without_running(tmp_path, capsys):
