@@ -31,9 +31,10 @@ from sioscope.inspector import keys as keymod
 from sioscope.inspector.client import AdminClient, AdminConnectError
 from sioscope.inspector.filtering import FilterError
 from sioscope.inspector.frame import Frame, View
-from sioscope.inspector.model import SORT_KEYS, Model
+from sioscope.inspector.model import Model
 from sioscope.inspector.palette import ActionsProvider
 from sioscope.inspector.records import SocketInfo
+from sioscope.inspector.screens.columns import ColumnsScreen
 from sioscope.inspector.screens.confirm import ConfirmScreen
 from sioscope.inspector.screens.detail import DetailScreen
 from sioscope.inspector.screens.help import HelpScreen
@@ -429,12 +430,29 @@ class InspectorApp(App[None]):
         self.apply_filter("")
 
     def action_sort(self) -> None:
-        names = list(SORT_KEYS)
-        nxt = names[(names.index(self.model.sort_key) + 1) % len(names)]
+        """The next shown column that sorts (``columns``)."""
+        names = [c.id for c in self.model.sortable_columns()]
+        if not names:
+            return
+        at = names.index(self.model.sort_key) if self.model.sort_key in names else -1
+        nxt = names[(at + 1) % len(names)]
         self.model.set_sort(nxt, reverse=False)
         self.notify(f"sorted by {column_title(nxt)}", timeout=1.5)
         self._dirty = True
         self.flush()
+
+    def action_columns(self) -> None:
+        """The column chooser; its answer goes to the model (``Model.set_columns``)."""
+
+        def answered(ids: list[str] | None) -> None:
+            if not ids:
+                return
+            self.model.set_columns(ids)
+            self._reset_views()
+            self._dirty = True
+            self.flush()
+
+        self.push_screen(ColumnsScreen(self.model), answered)
 
     def action_sort_reverse(self) -> None:
         self.model.set_sort(self.model.sort_key, reverse=not self.model.sort_reverse)

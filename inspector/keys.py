@@ -83,6 +83,16 @@ KEYS: tuple[Key, ...] = (
         views=frozenset({SOCKETS}),
     ),
     Key(
+        "columns",
+        "C",
+        "columns",
+        "Columns",
+        "Find",
+        "Choose the Sockets table's columns (client id, user agent, data fields…)",
+        show=False,
+        views=frozenset({SOCKETS}),
+    ),
+    Key(
         "packets.socket",
         "P",
         "socket_packets",

@@ -38,6 +38,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from sioscope.inspector import columns as colmod
+from sioscope.inspector.columns import Column
 from sioscope.inspector.filtering import Filter
 from sioscope.inspector.packet_log import PacketLog
 from sioscope.inspector.records import (
@@ -63,15 +65,6 @@ AGGREGATED_SERIES = {
 
 _SOCKET_PROBE = SocketInfo("", "", "", "", "", [], {}, {}, 0.0)
 
-SORT_KEYS: dict[str, Callable[[SocketInfo], Any]] = {
-    "id": lambda s: (s.id,),
-    "nsp": lambda s: (s.nsp, s.id),
-    "address": lambda s: (s.address, s.id),
-    "transport": lambda s: (s.transport, s.id),
-    "rooms": lambda s: (len(s.rooms), s.id),
-    "age": lambda s: (s.issued, s.id),
-}
-
 
 class Model:
     """Everything the inspector knows about the attached server."""
@@ -79,7 +72,7 @@ class Model:
     def __init__(
         self, clock: Callable[[], float] = time.time, packet_capacity: int = 100_000
     ) -> None:
-        self.clock = clock
+        self.clock: Callable[[], float] = clock
         self.sockets: dict[str, SocketInfo] = {}
         self.servers: dict[str, ServerInfo] = {}
         self.features: set[str] = set()
@@ -89,6 +82,9 @@ class Model:
         self.filter = Filter()
         self.sort_key = "age"
         self.sort_reverse = False
+        self.columns: list[str] = colmod.default_columns()
+        """The Sockets table's chosen column ids (``columns``), in display order."""
+        self._sort_col: Column | None = None
         self.sockets_version = 0
         self.dirty_ids: set[str] = set()
         self.structure_changed = False
@@ -210,8 +206,50 @@ class Model:
         flt.validate_fields(_SOCKET_PROBE)
         self.filter = flt
 
+    # -- columns (``sioscope.inspector.columns``)
+
+    def column_available(self, col: Column) -> bool:
+        """Whether the server sends what ``col`` shows (columns rule 4)."""
+        return col.feature is None or col.feature in self.features
+
+    def shown_columns(self) -> list[Column]:
+        """The chosen columns the server has data for, in display order."""
+        out = []
+        for cid in self.columns:
+            col = colmod.column(cid)
+            if col is not None and self.column_available(col):
+                out.append(col)
+        return out
+
+    def set_columns(self, ids: Iterable[str]) -> None:
+        """Choose the Sockets table's columns; unknown ids raise ``ValueError``."""
+        chosen = list(dict.fromkeys(ids))
+        for cid in chosen:
+            if colmod.column(cid) is None:
+                raise ValueError(f"unknown column {cid!r}")
+        if not chosen:
+            raise ValueError("at least one column")
+        self.columns = chosen
+
+    def sortable_columns(self) -> list[Column]:
+        """What ``s`` cycles through: the shown columns that sort."""
+        return [c for c in self.shown_columns() if c.sort is not None]
+
+    def sort_value(self, key: str, sock: SocketInfo) -> tuple[Any, ...]:
+        """The sort key of ``sock`` under the column ``key``; ends with the socket id, so
+        keys are unique (rule 5)."""
+        col = self._sort_col
+        if col is None or col.id != key:
+            col = colmod.column(key)
+            if col is None or col.sort is None:
+                raise ValueError(f"unknown sort key {key!r}")
+            self._sort_col = col  # a data column is made on demand: once, not per socket
+        assert col.sort is not None
+        return (*col.sort(self, sock), sock.id)
+
     def set_sort(self, key: str, reverse: bool | None = None) -> None:
-        if key not in SORT_KEYS:
+        col = colmod.column(key)
+        if col is None or col.sort is None:
             raise ValueError(f"unknown sort key {key!r}")
         if reverse is None:
             reverse = not self.sort_reverse if key == self.sort_key else False
@@ -225,8 +263,8 @@ class Model:
         Every key ends with the socket id, so keys are unique and bisect finds each.
         """
         if self._order_for != self.sort_key:
-            keyfn = SORT_KEYS[self.sort_key]
-            self._keyof = {sid: keyfn(sock) for sid, sock in self.sockets.items()}
+            key = self.sort_key
+            self._keyof = {sid: self.sort_value(key, sock) for sid, sock in self.sockets.items()}
             self._order = sorted(self._keyof.values())
             self._order_for = self.sort_key
         return self._order
@@ -241,7 +279,7 @@ class Model:
                 del self._order[i]
         sock = self.sockets.get(sid)
         if sock is not None:
-            new = SORT_KEYS[self.sort_key](sock)
+            new = self.sort_value(self.sort_key, sock)
             self._keyof[sid] = new
             bisect.insort(self._order, new)
 

@@ -3,76 +3,118 @@
 The table is handed the model's new key order at most once per flush, with the ids that
 changed, so only those rows are painted again; once a second it repaints whole (the AGE
 column moved on). The cursor stays on its socket whatever the order does.
+
+Its columns are the model's choice among ``sioscope.inspector.columns`` (``C`` picks
+them); their widths follow what the rows on screen need (columns rule 5): each column's
+need is the widest header or cell seen since the view was last shown (so a column does
+not shrink and grow while the table scrolls), measured only over the rows on screen.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sioscope.inspector import columns as colmod
+from sioscope.inspector.columns import Column
 from sioscope.inspector.frame import Frame
-from sioscope.inspector.model import SORT_KEYS, Model
+from sioscope.inspector.model import Model
 from sioscope.inspector.records import SocketInfo
-from sioscope.inspector.units import human_age
 from sioscope.inspector.widgets.table import KeyedTable
 
-SOCKET_COLUMNS = [
-    ("ID", 22),
-    ("NAMESPACE", 12),
-    ("ADDRESS", 16),
-    ("TRANSPORT", 10),
-    ("ROOMS", 0),
-    ("AGE", 8),
-]
-
 _UNSEEN = object()
+SORT_ARROWS = ("▲", "▼")
 
 
 def column_title(sort_key: str) -> str:
-    """The header of the column that ``Model.SORT_KEYS[sort_key]`` sorts by."""
-    titles = dict(zip(SORT_KEYS, (title for title, _ in SOCKET_COLUMNS), strict=True))
-    return titles[sort_key]
+    """The header of the column ``sort_key`` (a column id), as the table shows it."""
+    col = colmod.column(sort_key)
+    return col.title if col is not None else sort_key
 
 
 class SocketTable(KeyedTable):
     """One row per visible socket, keyed by socket id."""
 
     def __init__(self, model: Model, *, id: str | None = None) -> None:
-        super().__init__(SOCKET_COLUMNS, self.socket_cells, empty="no sockets", id=id)
+        super().__init__([], self.socket_cells, empty="no sockets", id=id)
         self.model = model
         self._drawn: object = _UNSEEN
-        self._order: tuple[str, bool] | None = None
+        self._shape: tuple[object, ...] | None = None
+        self._shown: list[Column] = []
+        self._needs: dict[str, int] = {}
+        self._laid_out: tuple[object, ...] | None = None
+
+    @property
+    def shown(self) -> Sequence[Column]:
+        """The columns drawn now, in order (some may have width 0: no room for them)."""
+        return self._shown
 
     def socket_cells(self, sid: str) -> tuple[str, ...]:
         """The cells of one row (asked for when the row is painted)."""
         sock = self.model.sockets.get(sid)
         if sock is None:
-            return (sid, "", "", "", "(gone)", "")
-        rooms = ", ".join(sock.public_rooms)
-        if sid == self.model.own_socket_id:
-            rooms = f"◆ this inspector  {rooms}".rstrip()
-        age = human_age(self.model.clock() - sock.issued)
-        return (sock.id, sock.nsp, sock.address, sock.transport, rooms, age)
+            return tuple(sid if c.id == "id" else "(gone)" if c.flex else "" for c in self._shown)
+        model = self.model
+        return tuple(c.cell(model, sock) for c in self._shown)
+
+    def _columns_changed(self) -> bool:
+        """Rebuild the header when the shown columns or the sort changed."""
+        model = self.model
+        shown = model.shown_columns()
+        shape = (tuple(c.id for c in shown), model.sort_key, model.sort_reverse)
+        if shape == self._shape:
+            return False
+        if self._shape is None or shape[0] != self._shape[0]:
+            self._needs = {}
+        self._shape = shape
+        self._shown = shown
+        arrow = SORT_ARROWS[1] if model.sort_reverse else SORT_ARROWS[0]
+        self.columns = [(c.title + arrow if c.id == model.sort_key else c.title, 0) for c in shown]
+        self._laid_out = None
+        return True
+
+    def _measure(self) -> bool:
+        """Widen the needs by the rows on screen; True when a width changed."""
+        needs = self._needs
+        for col in self._shown:
+            # room for the sort arrow, so sorting does not move the columns
+            need = len(col.title) + 1
+            if need > needs.get(col.id, 0):
+                needs[col.id] = need
+        top = int(self.scroll_y)
+        for key in self.keys[top : top + max(1, self.size.height)]:
+            for col, text in zip(self._shown, self.socket_cells(key), strict=True):
+                if len(text) > needs.get(col.id, 0):
+                    needs[col.id] = len(text)
+        layout = (self.size.width, tuple(needs.get(c.id, 0) for c in self._shown))
+        if layout == self._laid_out:
+            return False
+        self._laid_out = layout
+        self.widths = colmod.layout(self._shown, layout[1], self.size.width)
+        return True
 
     def sync(self, frame: Frame) -> None:
-        order = (self.model.sort_key, self.model.sort_reverse)
-        if order != self._order:  # the sorted column's header carries ▲ or ▼
-            self._order = order
-            sorted_title = column_title(order[0])
-            arrow = "▼" if order[1] else "▲"
-            self.columns = [
-                (title + arrow if title == sorted_title else title, width)
-                for title, width in SOCKET_COLUMNS
-            ]
-            self.refresh()
+        header = self._columns_changed()
         ids = self.model.visible_ids()
         drawn = (id(ids), frame.structural)
         fresh = drawn != self._drawn
         self._drawn = drawn
-        if fresh or frame.changed:
-            self.set_keys(ids, changed=None if frame.tick else frame.changed)
-        elif frame.tick:
-            self.set_keys(ids)  # ages moved on
+        if fresh or frame.changed or frame.tick or header:
+            # Widths from the rows that are about to be drawn (the keys first, so the
+            # scroll position and the rows on screen are the new ones).
+            self.set_keys(ids, changed=None if frame.tick or header else frame.changed)
+            if self._measure():
+                self.set_keys(ids)  # widths changed: every row again
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        self._laid_out = None
+        if self._shown:
+            self._measure()
 
     def invalidate(self) -> None:
         self._drawn = _UNSEEN
+        self._needs = {}
+        self._laid_out = None
 
     def selected_socket(self) -> SocketInfo | None:
         key = self.cursor_key

@@ -80,6 +80,8 @@ class KeyedTable(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(id=id)
         self.columns = list(columns)
+        self.widths: list[int] | None = None
+        """Widths the owner computed, one per column (0: left out); None: ``columns``'."""
         self.cells = cells
         self.empty = empty
         self.keys: list[str] = []
@@ -169,12 +171,14 @@ class KeyedTable(ScrollView, can_focus=True):
     # -- painting
 
     def _widths(self, total: int) -> list[int]:
+        if self.widths is not None:
+            return self.widths
         fixed = sum(w + 1 for _, w in self.columns if w)
         flex = max(4, total - fixed - 1)
         return [w or flex for _, w in self.columns]
 
     def _line(self, texts: Sequence[str], width: int) -> str:
-        parts = [fit(t, w) for t, w in zip(texts, self._widths(width), strict=False)]
+        parts = [fit(t, w) for t, w in zip(texts, self._widths(width), strict=False) if w]
         return fit(" " + " ".join(parts), width)
 
     def render_line(self, y: int) -> Strip:

@@ -314,12 +314,18 @@ def test_incremental_order_matches_a_full_sort(model: Model) -> None:
             else:
                 model.apply("socket_updated", [{"id": sid, "nsp": "/", "transport": "websocket"}])
             if step % 50 == 0:
-                from sioscope.inspector.model import SORT_KEYS
-
-                expected = [s.id for s in sorted(model.sockets.values(), key=SORT_KEYS[key])]
+                expected = [
+                    s.id
+                    for s in sorted(model.sockets.values(), key=lambda s: model.sort_value(key, s))
+                ]
                 assert model.visible_ids() == expected
         model.set_sort(key, reverse=True)
-        expected = [s.id for s in sorted(model.sockets.values(), key=SORT_KEYS[key], reverse=True)]
+        expected = [
+            s.id
+            for s in sorted(
+                model.sockets.values(), key=lambda s: model.sort_value(key, s), reverse=True
+            )
+        ]
         assert model.visible_ids() == expected
 
 
