@@ -9,14 +9,15 @@ fluid: the cost is per frame, not per event.
 
 The views are data (``views.VIEWS``), each a widget of its own module under
 ``widgets``; the screens (detail, confirm, prompt, help) are under ``screens``. The
-App holds the status bar, the filter box, the keys and the actions on the server.
+App holds the status bar, the filter box and the keys; what an action key does to
+the server is ``actions``.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,17 +29,16 @@ from textual.screen import ModalScreen
 from textual.widgets import ContentSwitcher, Footer, Input, Static, Tree
 
 from sioscope.inspector import keys as keymod
-from sioscope.inspector.client import AdminClient, AdminConnectError
+from sioscope.inspector.actions import Actions
+from sioscope.inspector.client import AdminClient
 from sioscope.inspector.filtering import FilterError
 from sioscope.inspector.frame import Frame, View
 from sioscope.inspector.model import Model
 from sioscope.inspector.palette import ActionsProvider
 from sioscope.inspector.records import SocketInfo
 from sioscope.inspector.screens.columns import ColumnsScreen
-from sioscope.inspector.screens.confirm import ConfirmScreen
 from sioscope.inspector.screens.detail import DetailScreen
 from sioscope.inspector.screens.help import HelpScreen
-from sioscope.inspector.screens.prompt import PromptScreen
 from sioscope.inspector.views import FIRST, VIEWS
 from sioscope.inspector.widgets.packet_view import PacketView
 from sioscope.inspector.widgets.packets_pane import PACKET_VIEW_ID
@@ -100,6 +100,7 @@ class InspectorApp(App[None]):
         self._told_mode = False
         self._pending_dirty: set[str] = set()
         self.flush_seconds = 0.0
+        self.actions = Actions(self)
         if client is not None:
             client.on_change = self.mark_dirty
 
@@ -482,152 +483,22 @@ class InspectorApp(App[None]):
         self.query_one("#filter", Input).value = term
         self.apply_filter(term)
 
-    # -- actions on the server
-
-    def _send(self, coro_factory: Callable[[], Any], done: str) -> None:
-        async def run() -> None:
-            try:
-                await coro_factory()
-            except (AdminConnectError, ValueError) as exc:
-                self.notify(str(exc), severity="error")
-                return
-            self.notify(done, timeout=3)
-
-        self.run_worker(run(), group="commands")
+    # -- actions on the server and on the selection (inspector/actions.py)
 
     def action_disconnect(self, close: bool) -> None:
-        sock = self.selected_socket()
-        if sock is None or self.client is None:
-            self.notify("no socket selected", severity="warning")
-            return
-        client = self.client
-        own = self.model.own_socket_id
-        what = "whole client (every namespace)" if close else "socket"
-        target = (
-            f"socket    {sock.id}\nnamespace {sock.nsp}\naddress   {sock.address}\n"
-            f"client    {sock.client_id}   transport {sock.transport}"
-        )
-        going = [sock]
-        if close:  # the whole Engine.IO client: every socket of it goes
-            going = [s for s in self.model.sockets.values() if s.client_id == sock.client_id]
-            going.sort(key=lambda s: (s.nsp, s.id))
-            target += f"\n\n{len(going)} socket(s) will go:\n" + "\n".join(
-                f"  {s.id} on {s.nsp}" + ("  ◆ this inspector" if s.id == own else "")
-                for s in going
-            )
-        ours = any(s.id == own for s in going)
-        if ours:
-            target += "\n\n[b]This is the inspector's own admin connection.[/b]"
-        done = (
-            f"disconnect sent for client {sock.client_id}: {len(going)} socket(s), "
-            + ", ".join(s.id for s in going)
-            if close
-            else f"disconnect sent for {sock.id}"
-        )
-
-        def send() -> None:
-            self._send(lambda: client.disconnect_socket(sock.nsp, sock.id, close), done)
-
-        def again(yes: bool | None) -> None:
-            if yes:
-                send()
-            else:
-                self.notify("disconnect cancelled", timeout=1.5)
-
-        def answered(yes: bool | None) -> None:
-            if not yes:
-                self.notify("disconnect cancelled", timeout=1.5)
-            elif ours:  # cutting the branch it sits on: ask once more
-                self.push_screen(
-                    ConfirmScreen(
-                        "Disconnect the inspector itself?",
-                        "The inspector will lose its connection and reconnect.",
-                    ),
-                    again,
-                )
-            else:
-                send()
-
-        self.push_screen(ConfirmScreen(f"Force-disconnect this {what}?", target), answered)
+        self.actions.disconnect(close)
 
     def action_join(self) -> None:
-        self._room_command("join")
+        self.actions.room_command("join")
 
     def action_leave(self) -> None:
-        self._room_command("leave")
-
-    def _room_command(self, verb: str) -> None:
-        sock = self.selected_socket()
-        if sock is None or self.client is None:
-            self.notify("no socket selected", severity="warning")
-            return
-        client = self.client
-        default = sock.public_rooms[0] if verb == "leave" and sock.public_rooms else ""
-
-        def answered(room: str | None) -> None:
-            if not room:
-                return
-            if verb == "leave" and room not in sock.rooms:
-                # The server would do nothing and say nothing: say it here.
-                self.notify(
-                    f"{sock.id} is not in room {room!r}: nothing to leave", severity="warning"
-                )
-                return
-            fn = client.join if verb == "join" else client.leave
-            self._send(lambda: fn(sock.nsp, room, sock.id), f"{verb} {room!r} sent for {sock.id}")
-
-        self.push_screen(
-            PromptScreen(
-                f"{verb.title()} which room? (socket {sock.id} on {sock.nsp})", value=default
-            ),
-            answered,
-        )
+        self.actions.room_command("leave")
 
     def action_emit(self) -> None:
-        room = self.selected_room()
-        sock = self.selected_socket()
-        if room is not None:
-            nsp, target, label = room[0], room[1], f"room {room[1]!r} on {room[0]}"
-        elif sock is not None:
-            nsp, target, label = sock.nsp, sock.id, f"socket {sock.id} on {sock.nsp}"
-        else:
-            self.notify("select a socket or a room first", severity="warning")
-            return
-        client = self.client
-        if client is None:
-            return
-
-        def answered(text: str | None) -> None:
-            if not text:
-                return
-            name, _, rest = text.partition(" ")
-            try:
-                args = json.loads(f"[{rest}]") if rest.strip() else []
-            except json.JSONDecodeError as exc:
-                self.notify(f"arguments must be JSON values: {exc}", severity="error")
-                return
-            self._send(
-                lambda: client.emit(nsp, target, name, *args), f"emitted {name!r} to {label}"
-            )
-
-        self.push_screen(
-            PromptScreen(
-                f"Emit to {label}",
-                placeholder='event  "arg"  {"json": 1}',
-                hint='event name, then JSON arguments separated by commas: chat "hi", 2',
-            ),
-            answered,
-        )
-
-    # -- data
+        self.actions.emit()
 
     def action_copy_handshake(self) -> None:
-        sock = self.selected_socket()
-        if sock is None:
-            self.notify("no socket selected", severity="warning")
-            return
-        self.copy_to_clipboard(json.dumps(sock.handshake, indent=2))
-        self.notify(f"handshake of {sock.id} copied", timeout=2)
+        self.actions.copy_handshake()
 
     def action_export(self) -> None:
         try:

@@ -1,0 +1,179 @@
+"""The inspector's actions on the server, and on what it shows (copy).
+
+The App binds the keys (``keys``) and delegates each ``action_*`` here, so the App stays
+the layout, the flush and the filter, and this module is everything a key *does* to the
+attached server. Rules:
+
+1. Every destructive action names its target in a confirmation or a prompt first
+   (``screens.confirm``, ``screens.prompt``); nothing typed ahead answers one.
+2. A command goes out in the App's ``commands`` worker group; what it did (or why it
+   failed) comes back as one notification.
+3. Selection comes from the App (``selected_socket``, ``selected_room``): the view on
+   screen or the detail screen decides what "the selected socket" is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sioscope.inspector.client import AdminConnectError
+from sioscope.inspector.screens.confirm import ConfirmScreen
+from sioscope.inspector.screens.prompt import PromptScreen
+
+if TYPE_CHECKING:
+    from sioscope.inspector.app import InspectorApp
+
+
+class Actions:
+    """What the action keys do; one per App."""
+
+    def __init__(self, app: InspectorApp) -> None:
+        self.app = app
+
+    def send(self, coro_factory: Callable[[], Any], done: str) -> None:
+        """Run one command in the background and say how it went (rule 2)."""
+        app = self.app
+
+        async def run() -> None:
+            try:
+                await coro_factory()
+            except (AdminConnectError, ValueError) as exc:
+                app.notify(str(exc), severity="error")
+                return
+            app.notify(done, timeout=3)
+
+        app.run_worker(run(), group="commands")
+
+    # -- one socket
+
+    def disconnect(self, close: bool) -> None:
+        app = self.app
+        sock = app.selected_socket()
+        if sock is None or app.client is None:
+            app.notify("no socket selected", severity="warning")
+            return
+        client = app.client
+        own = app.model.own_socket_id
+        what = "whole client (every namespace)" if close else "socket"
+        target = (
+            f"socket    {sock.id}\nnamespace {sock.nsp}\naddress   {sock.address}\n"
+            f"client    {sock.client_id}   transport {sock.transport}"
+        )
+        going = [sock]
+        if close:  # the whole Engine.IO client: every socket of it goes
+            going = [s for s in app.model.sockets.values() if s.client_id == sock.client_id]
+            going.sort(key=lambda s: (s.nsp, s.id))
+            target += f"\n\n{len(going)} socket(s) will go:\n" + "\n".join(
+                f"  {s.id} on {s.nsp}" + ("  ◆ this inspector" if s.id == own else "")
+                for s in going
+            )
+        ours = any(s.id == own for s in going)
+        if ours:
+            target += "\n\n[b]This is the inspector's own admin connection.[/b]"
+        done = (
+            f"disconnect sent for client {sock.client_id}: {len(going)} socket(s), "
+            + ", ".join(s.id for s in going)
+            if close
+            else f"disconnect sent for {sock.id}"
+        )
+
+        def send() -> None:
+            self.send(lambda: client.disconnect_socket(sock.nsp, sock.id, close), done)
+
+        def again(yes: bool | None) -> None:
+            if yes:
+                send()
+            else:
+                app.notify("disconnect cancelled", timeout=1.5)
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                app.notify("disconnect cancelled", timeout=1.5)
+            elif ours:  # cutting the branch it sits on: ask once more
+                app.push_screen(
+                    ConfirmScreen(
+                        "Disconnect the inspector itself?",
+                        "The inspector will lose its connection and reconnect.",
+                    ),
+                    again,
+                )
+            else:
+                send()
+
+        app.push_screen(ConfirmScreen(f"Force-disconnect this {what}?", target), answered)
+
+    def room_command(self, verb: str) -> None:
+        app = self.app
+        sock = app.selected_socket()
+        if sock is None or app.client is None:
+            app.notify("no socket selected", severity="warning")
+            return
+        client = app.client
+        default = sock.public_rooms[0] if verb == "leave" and sock.public_rooms else ""
+
+        def answered(room: str | None) -> None:
+            if not room:
+                return
+            if verb == "leave" and room not in sock.rooms:
+                # The server would do nothing and say nothing: say it here.
+                app.notify(
+                    f"{sock.id} is not in room {room!r}: nothing to leave", severity="warning"
+                )
+                return
+            fn = client.join if verb == "join" else client.leave
+            self.send(lambda: fn(sock.nsp, room, sock.id), f"{verb} {room!r} sent for {sock.id}")
+
+        app.push_screen(
+            PromptScreen(
+                f"{verb.title()} which room? (socket {sock.id} on {sock.nsp})", value=default
+            ),
+            answered,
+        )
+
+    def emit(self) -> None:
+        app = self.app
+        room = app.selected_room()
+        sock = app.selected_socket()
+        if room is not None:
+            nsp, target, label = room[0], room[1], f"room {room[1]!r} on {room[0]}"
+        elif sock is not None:
+            nsp, target, label = sock.nsp, sock.id, f"socket {sock.id} on {sock.nsp}"
+        else:
+            app.notify("select a socket or a room first", severity="warning")
+            return
+        client = app.client
+        if client is None:
+            return
+
+        def answered(text: str | None) -> None:
+            if not text:
+                return
+            name, _, rest = text.partition(" ")
+            try:
+                args = json.loads(f"[{rest}]") if rest.strip() else []
+            except json.JSONDecodeError as exc:
+                app.notify(f"arguments must be JSON values: {exc}", severity="error")
+                return
+            self.send(lambda: client.emit(nsp, target, name, *args), f"emitted {name!r} to {label}")
+
+        app.push_screen(
+            PromptScreen(
+                f"Emit to {label}",
+                placeholder='event  "arg"  {"json": 1}',
+                hint='event name, then JSON arguments separated by commas: chat "hi", 2',
+            ),
+            answered,
+        )
+
+    # -- data
+
+    def copy_handshake(self) -> None:
+        app = self.app
+        sock = app.selected_socket()
+        if sock is None:
+            app.notify("no socket selected", severity="warning")
+            return
+        app.copy_to_clipboard(json.dumps(sock.handshake, indent=2))
+        app.notify(f"handshake of {sock.id} copied", timeout=2)
