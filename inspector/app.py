@@ -317,8 +317,11 @@ class InspectorApp(App[None]):
         key = keymod.by_action(action)
         if key is None:
             return True
-        if isinstance(self.screen, ModalScreen) and key.id != "quit":
-            return False
+        if isinstance(self.screen, ModalScreen):
+            # A dialog's footer shows the dialog's own keys (q closes the help box and
+            # cancels a confirmation; in a prompt it is a letter): only ctrl+c, which
+            # quits from anywhere, passes through it.
+            return key.id == "quit.interrupt"
         return self.key_available(key)
 
     def palette_entries(self) -> Iterable[tuple[keymod.Key, str]]:
@@ -527,6 +530,10 @@ class InspectorApp(App[None]):
             if k.destructive and not self.can_act():
                 available[k.id] = False
         self.push_screen(HelpScreen(available))
+
+    async def action_interrupt(self) -> None:
+        """ctrl+c: quit from anywhere, a dialog or the filter box included."""
+        await self.action_quit()
 
     async def action_quit(self) -> None:
         if self.client is not None:

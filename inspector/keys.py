@@ -196,7 +196,7 @@ KEYS: tuple[Key, ...] = (
     Key(
         "quit.interrupt",
         "ctrl+c",
-        "quit",
+        "interrupt",
         "Quit",
         "App",
         "Leave the inspector, from anywhere (as k9s, htop and lazygit do)",

@@ -7,16 +7,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
     """Names the target in full and focuses *Cancel*, so a stray Enter does nothing."""
 
-    BINDINGS = [Binding("n,escape", "answer(False)", "No")]  # noqa: RUF012
+    BINDINGS = [  # noqa: RUF012
+        Binding("n", "answer(False)", "Cancel"),
+        Binding("escape", "answer(False)", "Cancel", show=False),
+        Binding("q", "answer(False)", "Cancel", show=False),
+    ]
     """No binding for ``y``: a binding is looked up on whatever screen is on top when a key
     reaches the App, even a key typed at the screen below before this one came up (``dy``
-    in one burst disconnected a socket). ``y`` is taken in ``on_key`` instead."""
+    in one burst disconnected a socket). ``y`` is taken in ``on_key`` instead. ``q`` cancels,
+as it leaves every other dialog; the dialog's own footer says so (the App's ``q Quit``
+is not offered under a dialog)."""
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
@@ -46,6 +52,7 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal():
                 yield Button("Cancel", id="cancel", variant="primary")
                 yield Button(self.confirm_label, id="confirm", variant="error")
+        yield Footer()
 
     def on_mount(self, event: events.Mount) -> None:
         self.shown_at = event.time

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from sioscope.inspector.keys import KEYS, Key
 
@@ -43,7 +43,11 @@ def _pretty(key: str) -> str:
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]  # noqa: RUF012
+    BINDINGS = [  # noqa: RUF012
+        Binding("escape", "dismiss", "Close"),
+        Binding("q", "dismiss", "Close"),
+        Binding("question_mark,f1", "dismiss", "Close", show=False),
+    ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
@@ -60,6 +64,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static("[b]sioscope inspector — keys[/b]  (Esc closes)\n")
             yield Static(help_table(self.available))
             yield Static("\n" + FILTER_HELP)
+        yield Footer()
 
 
 __all__ = ["HelpScreen", "Key", "help_table"]
