@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sioscope.inspector import clipboard
 from sioscope.inspector.client import AdminConnectError
 from sioscope.inspector.screens.confirm import ConfirmScreen
 from sioscope.inspector.screens.prompt import PromptScreen
@@ -170,10 +171,23 @@ class Actions:
     # -- data
 
     def copy_handshake(self) -> None:
-        app = self.app
-        sock = app.selected_socket()
+        sock = self.app.selected_socket()
         if sock is None:
-            app.notify("no socket selected", severity="warning")
+            self.app.notify("no socket selected", severity="warning")
             return
-        app.copy_to_clipboard(json.dumps(sock.handshake, indent=2))
-        app.notify(f"handshake of {sock.id} copied", timeout=2)
+        self._copy(json.dumps(sock.handshake, indent=2), f"the handshake of {sock.id}")
+
+    def copy_id(self) -> None:
+        sock = self.app.selected_socket()
+        if sock is None:
+            self.app.notify("no socket selected", severity="warning")
+            return
+        self._copy(sock.id, f"socket id {sock.id}")
+
+    def _copy(self, text: str, what: str) -> None:
+        """Copy and say what is known: "copied" only when a clipboard command confirmed
+        it, else what was sent by OSC 52 and that the terminal must support it."""
+        result = clipboard.copy(self.app, text, what)
+        self.app.notify(
+            result.message, severity="information" if result.ok else "warning", timeout=6
+        )

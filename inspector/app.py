@@ -503,6 +503,9 @@ class InspectorApp(App[None]):
     def action_copy_handshake(self) -> None:
         self.actions.copy_handshake()
 
+    def action_copy_id(self) -> None:
+        self.actions.copy_id()
+
     def action_export(self) -> None:
         try:
             paths = self.export()
