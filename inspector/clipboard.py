@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from textual.app import App
 
@@ -54,7 +55,7 @@ def clipboard_command(env: Mapping[str, str] | None = None) -> Sequence[str] | N
     return None
 
 
-def copy(app: App[object], text: str, what: str, env: Mapping[str, str] | None = None) -> Copied:
+def copy(app: App[Any], text: str, what: str, env: Mapping[str, str] | None = None) -> Copied:
     """Copy ``text`` (described as ``what``) and say what is known of the outcome."""
     env = os.environ if env is None else env
     app.copy_to_clipboard(text)  # rule 1

@@ -216,6 +216,59 @@ KEYS: tuple[Key, ...] = (
 )
 
 
+DETAIL_KEYS: tuple[Key, ...] = (
+    Key(
+        "detail.next_tab",
+        "tab,right_square_bracket",
+        "tab(1)",
+        "Next tab",
+        "Socket detail",
+        "Next tab of the socket detail (Handshake, Rooms & data, Packets)",
+        views=frozenset({DETAIL}),
+        priority=True,  # before the Screen's own tab (focus next), which would win
+    ),
+    Key(
+        "detail.prev_tab",
+        "shift+tab,left_square_bracket",
+        "tab(-1)",
+        "Previous tab",
+        "Socket detail",
+        "Previous tab of the socket detail",
+        show=False,
+        views=frozenset({DETAIL}),
+        priority=True,
+    ),
+    Key(
+        "detail.open_value",
+        "enter",
+        "open",
+        "Open value",
+        "Socket detail",
+        "On a handshake row: the value whole, wrapped (a row shows one line)",
+        show=False,
+        views=frozenset({DETAIL}),
+    ),
+)
+"""The socket detail screen's own keys: its bindings (Enter is the tree's own)."""
+
+
+def detail_bindings() -> list[BindingType]:
+    """Textual bindings for the detail screen (``screens.detail``)."""
+    return [
+        Binding(
+            k.key,
+            k.action,
+            k.description,
+            show=k.show,
+            id=k.id,
+            tooltip=k.help,
+            priority=k.priority,
+        )
+        for k in DETAIL_KEYS
+        if k.id != "detail.open_value"
+    ]
+
+
 def bindings() -> list[BindingType]:
     """Textual bindings for the App, with ids so users can remap them with a keymap."""
     return [
@@ -251,9 +304,15 @@ def by_action(action: str) -> Key | None:
 
 def markdown_table() -> str:
     """The README's key table, generated here so a test can tell when it drifts."""
-    pretty = {"slash": "/", "question_mark": "?", "space": "Space"}
+    pretty = {
+        "slash": "/",
+        "question_mark": "?",
+        "space": "Space",
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+    }
     rows = ["| Key | Action | What it does |", "| --- | --- | --- |"]
-    for k in KEYS:
+    for k in (*KEYS, *DETAIL_KEYS):
         keys = " ".join(f"`{pretty.get(x, x)}`" for x in k.key.split(","))
         note = " *(hidden when read-only)*" if k.destructive else ""
         rows.append(f"| {keys} | {k.description} | {k.help}{note} |")

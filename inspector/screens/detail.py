@@ -15,17 +15,36 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
 
+from sioscope.inspector import keys as keymod
 from sioscope.inspector.model import Model
 from sioscope.inspector.records import SocketInfo
+from sioscope.inspector.screens.value import ValueScreen
 from sioscope.inspector.units import human_age
 from sioscope.inspector.widgets.packet_view import PacketView
 
+TABS = ("tab-handshake", "tab-rooms", "tab-packets")
 
-def summary(sock: SocketInfo, now: float) -> str:
+
+def server_of(model: Model, sock: SocketInfo) -> str:
+    """The server the socket lives on: its own ``server_id`` when the wire socket names
+    one, else the only server that sends ``server_stats``; with several and no name,
+    the socket cannot be placed, and that is said rather than guessed."""
+    own = getattr(sock, "server_id", "")  # set by servers that tag sockets (cluster)
+    if isinstance(own, str) and own:
+        return own
+    if len(model.servers) == 1:
+        return next(iter(model.servers))
+    if not model.servers:
+        return "unknown (no server_stats yet)"
+    return f"unknown (one of {len(model.servers)} servers)"
+
+
+def summary(sock: SocketInfo, now: float, server: str = "") -> str:
     created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(sock.issued))
     return (
         f"[b]socket[/b] {sock.id}   [b]namespace[/b] {sock.nsp}   [b]client[/b] {sock.client_id}\n"
-        f"[b]transport[/b] {sock.transport}   [b]address[/b] {sock.address}   "
+        f"[b]server[/b] {server or '?'}   [b]transport[/b] {sock.transport}   "
+        f"[b]address[/b] {sock.address}\n"
         f"[b]created[/b] {created} ({human_age(now - sock.issued)} ago)"
     )
 
@@ -33,7 +52,10 @@ def summary(sock: SocketInfo, now: float) -> str:
 class DetailScreen(Screen[None]):
     """Pushed by Enter on a socket; Esc goes back. Kept live by the app's flush."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]  # noqa: RUF012
+    BINDINGS = [  # noqa: RUF012
+        Binding("escape", "app.pop_screen", "Back"),
+        *keymod.detail_bindings(),
+    ]
     DEFAULT_CSS = """
     DetailScreen { overflow: hidden; }
     DetailScreen TabbedContent { height: 1fr; }
@@ -83,7 +105,10 @@ class DetailScreen(Screen[None]):
             for child in tree.root.children:
                 if str(child.label).endswith(("headers", "query")):
                     child.expand()
-            self.query_one("#pretty", Static).update(JSON(json.dumps(sock.handshake, indent=2)))
+            self.query_one("#pretty", Static).update(
+                wrapped(JSON(json.dumps(sock.handshake, indent=2)))
+            )
+            tree.focus()
         self._ready = True
         self.refresh_from_model()
 
@@ -103,7 +128,9 @@ class DetailScreen(Screen[None]):
         if sock is None:
             self.query_one("#summary", Static).update(f"unknown socket {self.socket_id}")
             return
-        self.query_one("#summary", Static).update(summary(sock, self.model.clock()))
+        self.query_one("#summary", Static).update(
+            summary(sock, self.model.clock(), server_of(self.model, sock))
+        )
         key = (tuple(sock.rooms), json.dumps(sock.data, sort_keys=True, default=str))
         if key != self._shown:
             self._shown = key
@@ -112,10 +139,49 @@ class DetailScreen(Screen[None]):
                 or "  (none)"
             )
             self.query_one("#rooms", Static).update(f"[b]Rooms[/b]\n{rooms}\n")
-            self.query_one("#data", Static).update(JSON(json.dumps(sock.data, default=str)))
+            self.query_one("#data", Static).update(
+                wrapped(JSON(json.dumps(sock.data, indent=2, default=str)))
+            )
         self.query_one("#socket-packets", PacketView).set_records(
             self.model.packets.for_socket(sock)
         )
+
+    def action_tab(self, step: int) -> None:
+        """Next or previous tab, wrapping (keys.DETAIL_KEYS)."""
+        tabs = self.query_one(TabbedContent)
+        i = TABS.index(tabs.active) if tabs.active in TABS else 0
+        pane = TABS[(i + step) % len(TABS)]
+        # Focus left inside the old pane would take it back (TabbedContent shows the
+        # pane that holds the focus): let go first, then focus into the new one.
+        self.set_focus(None)
+        tabs.active = pane
+        self.call_after_refresh(self._focus_pane, pane)
+
+    def _focus_pane(self, pane: str) -> None:
+        for widget in self.query_one(f"#{pane}", TabPane).query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[Any]) -> None:
+        """Enter on a leaf opens its value whole (a row shows one line of it)."""
+        node = event.node
+        if node.children or node.parent is None:
+            return
+        event.stop()
+        path = []
+        walk: TreeNode[Any] | None = node
+        while walk is not None and walk.parent is not None:
+            path.append(str(walk.label).split("=", 1)[0])
+            walk = walk.parent
+        self.app.push_screen(ValueScreen(".".join(reversed(path)), node.data))
+
+
+def wrapped(pretty: JSON) -> JSON:
+    """Rich's JSON never wraps (a long user agent ran off the pane): fold long lines."""
+    pretty.text.no_wrap = False
+    pretty.text.overflow = "fold"
+    return pretty
 
 
 def add_json(node: TreeNode[Any], data: Any) -> None:

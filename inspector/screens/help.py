@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from sioscope.inspector.keys import KEYS, Key
+from sioscope.inspector.keys import DETAIL_KEYS, KEYS, Key
 
 FILTER_HELP = (
     "Filter grammar: words must all match · [b]lobby[/b] anywhere · [b]room:lobby[/b] one "
@@ -26,7 +26,7 @@ def help_table(available: dict[str, bool]) -> Table:
     table.add_column("Action", width=14)
     table.add_column("What it does")
     group = ""
-    for k in KEYS:
+    for k in (*KEYS, *DETAIL_KEYS):
         if k.group != group:
             group = k.group
             table.add_row(f"[b u]{group}[/]", "", "")
@@ -39,7 +39,13 @@ def help_table(available: dict[str, bool]) -> Table:
 
 
 def _pretty(key: str) -> str:
-    return {"slash": "/", "question_mark": "?", "space": "Space"}.get(key, key)
+    return {
+        "slash": "/",
+        "question_mark": "?",
+        "space": "Space",
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+    }.get(key, key)
 
 
 class HelpScreen(ModalScreen[None]):
