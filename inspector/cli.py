@@ -1,5 +1,6 @@
 """The ``sioscope`` command: ``sioscope demo``, ``sioscope inspect URL``,
-``sioscope record URL -o FILE`` and ``sioscope open FILE``.
+``sioscope record URL -o FILE`` and ``sioscope open FILE``; ``--web`` serves ``demo`` or
+``inspect`` to a browser instead of the terminal (``inspector/web.py``).
 
 Failures a user can cause (a bad URL, a refused login, an unreachable host) end with one
 line on stderr and a non-zero status, never a traceback.
@@ -18,8 +19,22 @@ from pathlib import Path
 from sioscope import __version__
 from sioscope.inspector.client import AdminClient, AdminConnectError, ClientOptions
 from sioscope.inspector.model import Model
+from sioscope.inspector.web import DEFAULT_PORT, is_web_child, parse_port
 
 MAX_DEMO_CLIENTS = 1000  # each is a real connection in this process
+
+
+def _add_web_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--web",
+        action="store_true",
+        help="serve the inspector to a browser on 127.0.0.1 instead of this terminal",
+    )
+    parser.add_argument(
+        "--port",
+        default=str(DEFAULT_PORT),
+        help=f"port of --web on 127.0.0.1 (default {DEFAULT_PORT})",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         default="aiohttp",
         help="serve the demo on aiohttp (default) or as an ASGI app on uvicorn",
     )
+    _add_web_options(demo)
     insp = sub.add_parser(
         "inspect", help="attach to a server instrumented with the admin namespace (ours or Node's)"
     )
@@ -67,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the stream's drain records in exports (left out by default)",
     )
+    _add_web_options(insp)
     op = sub.add_parser(
         "open", help="browse a capture offline in the inspector's views, with a time cursor"
     )
@@ -220,9 +237,33 @@ def open_capture(path: Path) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+async def probe(options: ClientOptions) -> int:
+    """Log in once and leave (``--web`` checks the server in the terminal, before any
+    browser opens the page): 0, or 1 after one line on stderr."""
+    client = AdminClient(options, Model())
     try:
+        await client.connect()
+    except AdminConnectError as exc:
+        return _fail(str(exc), 1)
+    except Exception as exc:  # a peer we did not foresee: still one line
+        return _fail(f"cannot attach to {options.url}: {type(exc).__name__}: {exc}", 1)
+    finally:
+        await client.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser().parse_args(argv)
+    # In the app a --web server started for a browser, --web is already done (web.py).
+    web = getattr(args, "web", False) and not is_web_child()
+    port = DEFAULT_PORT
+    try:
+        if web:
+            try:
+                port = parse_port(args.port)
+            except ValueError as exc:
+                return _fail(str(exc))
         if args.command == "demo":
             from sioscope.inspector.demo import run_demo
 
@@ -230,7 +271,10 @@ def main(argv: list[str] | None = None) -> int:
                 return _fail(f"--clients must be between 0 and {MAX_DEMO_CLIENTS}")
             if args.host_driver == "asgi" and importlib.util.find_spec("uvicorn") is None:
                 return _fail("--host-driver asgi needs uvicorn: pip install 'sioscope[asgi]'")
+            if web:
+                from sioscope.inspector.web import serve
 
+                return serve(argv, port, None, "sioscope demo")
             return asyncio.run(run_demo(args.clients, args.readonly, args.host_driver))
         if args.command == "open":
             return open_capture(args.file)
@@ -249,6 +293,14 @@ def main(argv: list[str] | None = None) -> int:
             options.endpoint()
         except ValueError as exc:
             return _fail(str(exc))
+        if web:
+            from sioscope.inspector.web import serve
+
+            status = asyncio.run(probe(options))
+            if status:
+                return status
+            prompted = options.password if args.username and not args.password_env else None
+            return serve(argv, port, prompted, f"sioscope inspect {args.url}")
         if args.command == "record":
             return asyncio.run(record(options, args.output, args.gzip, args.duration))
         return asyncio.run(inspect(options, args.readonly, args.export_dir, args.export_drains))
