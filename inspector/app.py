@@ -30,6 +30,7 @@ from textual.widgets import ContentSwitcher, Footer, Input, Static, Tree
 
 from sioscope.inspector import keys as keymod
 from sioscope.inspector.actions import Actions
+from sioscope.inspector.capture import Capture, from_journal, write_capture
 from sioscope.inspector.client import AdminClient
 from sioscope.inspector.filtering import FilterError
 from sioscope.inspector.frame import Frame, View
@@ -39,6 +40,7 @@ from sioscope.inspector.records import SocketInfo
 from sioscope.inspector.screens.columns import ColumnsScreen
 from sioscope.inspector.screens.detail import DetailScreen
 from sioscope.inspector.screens.help import HelpScreen
+from sioscope.inspector.screens.packet_detail import PacketDetailScreen
 from sioscope.inspector.views import FIRST, VIEWS
 from sioscope.inspector.widgets.packet_view import PacketView
 from sioscope.inspector.widgets.packets_pane import PACKET_VIEW_ID
@@ -264,6 +266,22 @@ class InspectorApp(App[None]):
         if sid in self.model.sockets:
             self.push_screen(DetailScreen(self.model, sid))
 
+    def open_socket_by_id(self, sid: str, client_id: str = "") -> None:
+        """The socket ``sid`` (else the only socket of ``client_id``), or say it is gone."""
+        if sid in self.model.sockets:
+            self.open_socket(sid)
+            return
+        of_client = [s.id for s in self.model.sockets.values() if s.client_id == client_id]
+        if client_id and len(of_client) == 1:
+            self.open_socket(of_client[0])
+            return
+        who = sid or f"of client {client_id}"
+        self.notify(f"socket {who} is not in the socket list (gone?)", severity="warning")
+
+    @on(PacketView.Opened)
+    def _open_packet(self, event: PacketView.Opened) -> None:
+        self.push_screen(PacketDetailScreen(event.record, self.open_socket_by_id))
+
     @on(Tree.NodeSelected)
     def _tree_selected(self, event: Tree.NodeSelected[Any]) -> None:
         data = event.node.data
@@ -473,6 +491,24 @@ class InspectorApp(App[None]):
         self._dirty = True
         self.flush()
 
+    def action_toggle_engine(self) -> None:
+        """Show or hide the Engine.IO-only packets (hidden by default)."""
+        log = self.model.packets
+        log.set_show_engine(not log.show_engine)
+        self.notify(
+            "Engine.IO packets shown" if log.show_engine else "Engine.IO packets hidden",
+            timeout=1.5,
+        )
+        self._dirty = True
+        self._reset_views()
+        self.flush()
+
+    def action_expand_packet(self) -> None:
+        """Unfold or fold the fan-out under the Packets view's cursor."""
+        view = self.query_one(f"#{PACKET_VIEW_ID}", PacketView)
+        if not view.toggle_expanded():
+            self.notify("not a fan-out: this packet went to one socket", timeout=2)
+
     def action_socket_packets(self) -> None:
         """Jump to the Packets view filtered to one socket's Engine.IO connection."""
         sock = self.selected_socket()
@@ -513,19 +549,31 @@ class InspectorApp(App[None]):
             self.notify(f"export failed: {exc}", severity="error")
             return
         names = ", ".join(p.name for p in paths)
-        self.notify(f"exported to {self.export_dir}: {names}", timeout=8)
+        hint = next((f" (sioscope open {p})" for p in paths if ".jsonl" in p.name), "")
+        self.notify(f"exported to {self.export_dir}: {names}{hint}", timeout=8)
+
+    def capture_for_export(self) -> Capture | None:
+        """What ctrl+s writes as a capture: the model's journal (None without one)."""
+        journal = self.model.journal
+        if journal is None:
+            return None
+        namespace = self.client.options.namespace if self.client is not None else "/admin"
+        return from_journal(journal, source=self.source, namespace=namespace)
 
     def export(self) -> list[Path]:
-        """Write the visible socket list (JSON) and the packet view (JSONL)."""
+        """Write the visible socket list (JSON) and what was received as a capture
+        (``sioscope record``'s format, so ``sioscope open`` and ``replay`` read it)."""
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.model.clock()))
         self.export_dir.mkdir(parents=True, exist_ok=True)
         sockets = self.export_dir / f"sioscope-sockets-{stamp}.json"
         sockets.write_text(json.dumps(self.model.export_sockets(), indent=2, default=str))
-        packets = self.export_dir / f"sioscope-packets-{stamp}.jsonl"
-        with packets.open("w") as fh:
-            for rec in self.model.export_packets(drains=self.export_drains):
-                fh.write(json.dumps(rec, default=str) + "\n")
-        return [sockets, packets]
+        paths = [sockets]
+        capture = self.capture_for_export()
+        if capture is not None:
+            path = self.export_dir / f"sioscope-capture-{stamp}.jsonl"
+            write_capture(path, capture, drains=self.export_drains)
+            paths.append(path)
+        return paths
 
     def action_help(self) -> None:
         available = {k.id: self.key_available(k) or k.views is not None for k in keymod.KEYS}

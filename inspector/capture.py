@@ -12,7 +12,11 @@ A capture is JSON lines, gzip-compressed when asked or when the name ends in ``.
    Sockets, rooms, packets, errors, stats: everything is an event, so replaying the
    lines into a fresh :class:`~sioscope.inspector.model.Model` rebuilds what the
    inspector showed at any moment (:func:`replay`).
-3. The writer flushes at most once a second (``FLUSH_EVERY``), so a killed recorder
+3. The live inspector's export (ctrl+s) writes the same format from its
+   :class:`~sioscope.inspector.journal.Journal` (:func:`from_journal`,
+   :func:`write_capture`), with a ``lost`` count in the header when its bound dropped
+   the oldest events.
+4. The writer flushes at most once a second (``FLUSH_EVERY``), so a killed recorder
    loses at most the last second; :meth:`CaptureWriter.close` writes the rest.
 """
 
@@ -28,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sioscope import __version__
+from sioscope.inspector.journal import Journal
 from sioscope.inspector.model import Model
 
 FORMAT = "sioscope-capture"
@@ -43,8 +48,21 @@ def _is_gzip(path: Path, compress: bool | None) -> bool:
     return compress if compress is not None else path.suffix == ".gz"
 
 
+def header(source: str, namespace: str, started_ms: int, **extra: Any) -> dict[str, Any]:
+    """Rule 1's header line."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "source": source,
+        "namespace": namespace,
+        "started": started_ms,
+        "sioscope": __version__,
+        **extra,
+    }
+
+
 class CaptureWriter:
-    """Writes one capture (module rules 1 to 3)."""
+    """Writes one capture (module rules 1, 2 and 4)."""
 
     def __init__(
         self,
@@ -68,15 +86,7 @@ class CaptureWriter:
         else:
             raw = path.open("w", encoding="utf-8")
         self._file = raw
-        header = {
-            "format": FORMAT,
-            "version": VERSION,
-            "source": source,
-            "namespace": namespace,
-            "started": started_ms,
-            "sioscope": __version__,
-        }
-        self._file.write(json.dumps(header) + "\n")
+        self._file.write(json.dumps(header(source, namespace, started_ms)) + "\n")
 
     def write(self, at_epoch_ms: int, event: str, args: list[Any]) -> None:
         """One received event, stamped with the receive time (epoch ms)."""
@@ -119,6 +129,51 @@ class Capture:
     @property
     def duration_ms(self) -> int:
         return self.events[-1][0] if self.events else 0
+
+
+def from_journal(journal: Journal, *, source: str, namespace: str) -> Capture:
+    """What the live inspector received (its :class:`Journal`) as a capture; a journal
+    that dropped its oldest events says how many in the header (``lost``)."""
+    events = journal.all()
+    started = events[0][0] if events else int(time.time() * 1000)
+    extra = {"lost": journal.lost} if journal.lost else {}
+    return Capture(
+        header(source, namespace, started, **extra),
+        [(at - started, event, args) for at, event, args in events],
+    )
+
+
+def without_drains(event: str, args: list[Any]) -> list[Any]:
+    """A ``sioscope:packets`` event's arguments without its drain records (one per
+    write, half of a busy stream, and no content); other events as they are."""
+    if event != "sioscope:packets" or not args or not isinstance(args[0], dict):
+        return args
+    batch = dict(args[0])
+    records = batch.get("records")
+    if isinstance(records, list):
+        batch["records"] = [
+            r for r in records if not (isinstance(r, list) and len(r) > 2 and r[2] == "drain")
+        ]
+    return [batch, *args[1:]]
+
+
+def write_capture(
+    path: Path, capture: Capture, *, drains: bool = True, compress: bool | None = None
+) -> int:
+    """Write ``capture`` in the format of this module (what ``sioscope record`` writes);
+    returns the number of events written."""
+    raw: IO[str]
+    if _is_gzip(path, compress):
+        raw = io.TextIOWrapper(gzip.open(path, "wb"), encoding="utf-8")
+    else:
+        raw = path.open("w", encoding="utf-8")
+    with raw as out:
+        out.write(json.dumps(capture.header) + "\n")
+        for at, event, args in capture.events:
+            if not drains:
+                args = without_drains(event, args)
+            out.write(json.dumps([at, event, args], separators=(",", ":"), default=str) + "\n")
+    return len(capture.events)
 
 
 def read_capture(path: Path) -> Capture:

@@ -43,6 +43,10 @@ class CaptureApp(InspectorApp):
         self.speed = SPEEDS[0]
         self.seek(capture.events[0][0] if capture.events else 0)
 
+    def capture_for_export(self) -> Capture | None:
+        """ctrl+s here writes the capture being browsed, whole."""
+        return self.capture
+
     def on_mount(self) -> None:
         super().on_mount()
         self.set_interval(TICK, self._tick)

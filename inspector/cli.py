@@ -142,8 +142,9 @@ async def inspect(
 ) -> int:
     """Connect once (failing with one line), then run the TUI with reconnects."""
     from sioscope.inspector.app import InspectorApp
+    from sioscope.inspector.journal import Journal
 
-    model = Model()
+    model = Model(journal=Journal())  # what ctrl+s exports as a capture
     client = AdminClient(options, model)
     try:
         await client.connect()

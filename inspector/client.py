@@ -260,8 +260,9 @@ class AdminClient:
         self.model.own_socket_id = self.sid
         if self.options.packets and self.model.has_packet_stream:
             # The extension's own opt-in (docs/admin-extension.md): answered with
-            # ``sioscope:snapshot``, after which the batches start at seq 1.
-            options: protocol.SubscribeOptions = {"packets": True}
+            # ``sioscope:snapshot``, after which the batches start at seq 1. Whole
+            # payloads, so the Packets view decodes every packet and captures replay.
+            options: protocol.SubscribeOptions = {"packets": True, "payloads": True}
             await self._send(eio, protocol.CMD_SUBSCRIBE, options)
         self.transport = eio.transport()
         self.attempt = 0

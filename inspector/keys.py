@@ -53,7 +53,15 @@ KEYS: tuple[Key, ...] = (
         "Views",
         "Clients, rates and server health",
     ),
-    Key("open", "enter", "open", "Open", "Views", "Open the selected socket's detail", show=False),
+    Key(
+        "open",
+        "enter",
+        "open",
+        "Open",
+        "Views",
+        "Open the selected socket, or the selected packet whole",
+        show=False,
+    ),
     Key(
         "filter",
         "slash",
@@ -109,6 +117,25 @@ KEYS: tuple[Key, ...] = (
         "Pause",
         "Stream",
         "Freeze the packet stream; new packets are counted",
+        views=frozenset({PACKETS}),
+    ),
+    Key(
+        "packets.engine",
+        "E",
+        "toggle_engine",
+        "Engine.IO",
+        "Stream",
+        "Show or hide the Engine.IO-only packets (ping, pong, noop, upgrade probes, drains)",
+        views=frozenset({PACKETS}),
+    ),
+    Key(
+        "packet.expand",
+        "x",
+        "expand_packet",
+        "Expand",
+        "Stream",
+        "Unfold a fan-out (one packet to N sockets) into one line per recipient",
+        show=False,
         views=frozenset({PACKETS}),
     ),
     Key(
@@ -319,6 +346,21 @@ def markdown_table() -> str:
     return "\n".join(rows)
 
 
+PACKET_DETAIL_KEYS: tuple[Key, ...] = (
+    Key("packet.back", "escape", "dismiss", "Back", "Packet", "Back to the packets"),
+    Key("packet.socket", "s", "open_socket", "Its socket", "Packet", "The packet's socket"),
+    Key("packet.copy", "c", "copy", "Copy", "Packet", "Copy the packet as JSON"),
+)
+"""The keys of the packet detail screen (``screens.packet_detail``)."""
+
+
+def screen_bindings(keys: tuple[Key, ...]) -> list[BindingType]:
+    """Textual bindings for a screen's own keys."""
+    return [
+        Binding(k.key, k.action, k.description, show=k.show, id=k.id, tooltip=k.help) for k in keys
+    ]
+
+
 CAPTURE_KEYS: tuple[Key, ...] = (
     Key("cursor.next", "full_stop", "cursor_step(1)", "Step", "Capture", "Next event"),
     Key("cursor.prev", "comma", "cursor_step(-1)", "Back", "Capture", "Previous event"),
@@ -332,7 +374,4 @@ CAPTURE_KEYS: tuple[Key, ...] = (
 
 def capture_bindings() -> list[BindingType]:
     """Textual bindings for the capture app's time cursor."""
-    return [
-        Binding(k.key, k.action, k.description, show=k.show, id=k.id, tooltip=k.help)
-        for k in CAPTURE_KEYS
-    ]
+    return screen_bindings(CAPTURE_KEYS)

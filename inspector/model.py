@@ -25,6 +25,9 @@ times a second. Rules:
 9. Events are dispatched through one explicit table, event name -> handler
    (``Model.handlers``); the names are those of ``sioscope.server.admin.protocol``, the
    module the server writes them from.
+10. Stream records become Socket.IO packets (``decoding``: the server's own parser, one
+    decoder per connection and direction); the out records of one encoding (the same
+    fan-out id, docs/admin-extension.md) are one line with every recipient.
 
 What the model holds lives in modules of its own (under ``sioscope.inspector``): the
 record types in ``records``, the filter grammar (rule 5) in ``filtering``, the packet
@@ -35,12 +38,14 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sioscope.inspector import columns as colmod
 from sioscope.inspector.columns import Column
+from sioscope.inspector.decoding import ENGINE_ONLY, ConnectionDecoder, Meaning, wire_payload
 from sioscope.inspector.filtering import Filter
+from sioscope.inspector.journal import Journal
 from sioscope.inspector.packet_log import PacketLog
 from sioscope.inspector.records import (
     PacketRecord,
@@ -63,6 +68,9 @@ AGGREGATED_SERIES = {
 }
 """``server_stats.aggregatedEvents`` type -> the model's series it adds to."""
 
+FANOUT_MEMORY = 4096
+"""Fan-out ids remembered: a broadcast's records arrive within a batch or two."""
+
 _SOCKET_PROBE = SocketInfo("", "", "", "", "", [], {}, {}, 0.0)
 
 
@@ -70,9 +78,14 @@ class Model:
     """Everything the inspector knows about the attached server."""
 
     def __init__(
-        self, clock: Callable[[], float] = time.time, packet_capacity: int = 100_000
+        self,
+        clock: Callable[[], float] = time.time,
+        packet_capacity: int = 100_000,
+        journal: Journal | None = None,
     ) -> None:
         self.clock: Callable[[], float] = clock
+        self.journal = journal
+        """Every event as received, for the export (``capture`` format); None: not kept."""
         self.sockets: dict[str, SocketInfo] = {}
         self.servers: dict[str, ServerInfo] = {}
         self.features: set[str] = set()
@@ -123,6 +136,10 @@ class Model:
         self.snapshot_loading = False
         """A paged snapshot has begun and its last page is still to come."""
         self.snapshot_total = 0
+        self._decoders: dict[tuple[str, str], ConnectionDecoder] = {}
+        self._pending: dict[tuple[str, str], tuple[float, int, str | None, Any]] = {}
+        """(client, direction) -> a binary header's time, size, preview and fan-out id."""
+        self._fanouts: dict[int, PacketRecord] = {}
         self.handlers: dict[str, Callable[..., None]] = {
             protocol.SESSION: self._on_session,
             protocol.CONFIG: self._on_config,
@@ -320,6 +337,8 @@ class Model:
     def apply(self, event: str, args: list[Any]) -> None:
         """Fold one admin-namespace event into the state. Malformed args are ignored."""
         self.events_seen += 1
+        if self.journal is not None:
+            self.journal.add(int(self.clock() * 1000), event, args)
         handler = self.handlers.get(event)
         if handler is None:
             self.unknown_events[event] = self.unknown_events.get(event, 0) + 1
@@ -415,18 +434,22 @@ class Model:
             return
         sock = self.sockets.get(str(sid))
         text = compact_json(args)
-        name = str(args[0]) if isinstance(args, list) and args else "?"
+        first = args[0] if isinstance(args, list) and args else None
+        name = first if isinstance(first, str) else None
         self.packets.append(
             [
                 PacketRecord(
                     ts=parse_timestamp(ts, self.clock()),
                     client_id=sock.client_id if sock else "",
                     direction=direction,
-                    type=f"event:{name}",
+                    type="event",
                     size=len(text.encode()),
                     preview=text[:120],
                     socket_id=str(sid),
                     nsp=str(nsp),
+                    sio="EVENT",
+                    event=name,
+                    args=args[1:] if name is not None else args,
                 )
             ]
         )
@@ -495,37 +518,93 @@ class Model:
             self.resync_needed = True
         self.seq_expected = seq + 1
         self.dropped += int(batch.get("dropped", 0) or 0)
-        by_nsp = self._sockets_by_client_nsp()
         records = []
         for rec in batch.get("records", []):
-            if not isinstance(rec, list) or len(rec) < 6:
-                continue
-            ts, cid, kind, ptype, size, preview = rec[:6]
-            # A record names its Engine.IO client; a message names its namespace in its
-            # Socket.IO header, so it belongs to that one socket of the client. Other
-            # packets (ping, pong, upgrade…) belong to the client's only socket when it
-            # has one, else to the client.
-            nsp = _message_nsp(preview) if ptype == "message" else None
-            sid = by_nsp.get((str(cid), "" if nsp is None else nsp))
-            sock = self.sockets.get(sid) if sid else None
-            if kind in (protocol.KIND_IN, protocol.KIND_OUT):
-                direction, type_ = kind, str(ptype)
-            else:
-                direction = "info"
-                type_ = f"{kind}:{ptype}" if ptype is not None else str(kind)
-            records.append(
-                PacketRecord(
-                    ts=parse_timestamp(ts, self.clock()),
-                    client_id=str(cid),
-                    direction=direction,
-                    type=type_,
-                    size=int(size or 0),
-                    preview=preview if isinstance(preview, str) else None,
-                    socket_id=sock.id if sock else "",
-                    nsp=sock.nsp if sock else (nsp or ""),
-                )
-            )
+            if isinstance(rec, list) and len(rec) >= 6:
+                out = self._packet_record(rec)
+                if out is not None:
+                    records.append(out)
         self.packets.append(records)
+
+    def _packet_record(self, rec: list[Any]) -> PacketRecord | None:
+        """One stream record as a log line (rule 10); None when it joins another line (an
+        attachment of a binary packet, one more recipient of a fan-out)."""
+        ts, cid, kind, ptype, size, preview = rec[:6]
+        cid, size = str(cid), int(size or 0)
+        preview = preview if isinstance(preview, str) else None
+        stamp = parse_timestamp(ts, self.clock())
+        if kind not in (protocol.KIND_IN, protocol.KIND_OUT):
+            if kind == protocol.KIND_CLOSE:  # the connection is gone: so are its decoders
+                self._decoders.pop((cid, protocol.KIND_IN), None)
+                self._decoders.pop((cid, protocol.KIND_OUT), None)
+            sid = self._sockets_by_client_nsp().get((cid, ""))
+            sock = self.sockets.get(sid) if sid else None
+            return PacketRecord(
+                ts=stamp,
+                client_id=cid,
+                direction="info",
+                type=f"{kind}:{ptype}" if ptype is not None else str(kind),
+                size=size,
+                preview=preview,
+                socket_id=sock.id if sock else "",
+                nsp=sock.nsp if sock else "",
+                engine_only=kind == protocol.KIND_DRAIN,
+            )
+        meaning: Meaning | None = None
+        if ptype == "message":
+            key = (cid, str(kind))
+            decoder = self._decoders.get(key)
+            if decoder is None:
+                decoder = self._decoders[key] = ConnectionDecoder()
+            payload = wire_payload(rec[6]) if len(rec) > 6 else None
+            pending = self._pending.get(key)
+            meaning = decoder.feed(payload, preview, size)
+            if meaning is None:  # a binary packet waits for its attachments
+                if pending is None:
+                    self._pending[key] = (stamp, size, preview, rec[7] if len(rec) > 7 else None)
+                else:
+                    p_stamp, p_size, p_preview, p_fanout = pending
+                    self._pending[key] = (p_stamp, p_size + size, p_preview, p_fanout)
+                return None
+            if pending is not None:  # the last attachment: the packet is its header's
+                del self._pending[key]
+                stamp, p_size, preview, fanout = pending
+                size += p_size
+                rec = [*rec[:7], fanout]
+        # A message names its namespace; other packets (ping, pong, upgrade…) belong to
+        # the client's only socket when it has one, else to the client.
+        nsp = meaning.nsp if meaning is not None and meaning.sio else None
+        sid = self._sockets_by_client_nsp().get((cid, "" if nsp is None else nsp))
+        sock = self.sockets.get(sid) if sid else None
+        fanout = rec[7] if len(rec) > 7 and isinstance(rec[7], int) else None
+        if fanout is not None:
+            group = self._fanouts.get(fanout)
+            if group is not None:  # one more recipient of one encoding (rule 10)
+                if not group.recipients:
+                    group.recipients.append((group.socket_id, group.client_id))
+                group.recipients.append((sock.id if sock else "", cid))
+                self.packets.version += 1
+                return None
+        out = PacketRecord(
+            ts=stamp,
+            client_id=cid,
+            direction=str(kind),
+            type=str(ptype),
+            size=size,
+            preview=preview,
+            socket_id=sock.id if sock else "",
+            nsp=sock.nsp if sock else (nsp or ""),
+            engine_only=ptype in ENGINE_ONLY,
+            fanout=fanout,
+        )
+        if meaning is not None:
+            out.sio, out.ack_id, out.event = meaning.sio, meaning.ack_id, meaning.event
+            out.args, out.frames, out.error = meaning.args, meaning.frames, meaning.error
+        if fanout is not None:
+            self._fanouts[fanout] = out
+            if len(self._fanouts) > FANOUT_MEMORY:
+                del self._fanouts[next(iter(self._fanouts))]
+        return out
 
     def _sockets_by_client_nsp(self) -> dict[tuple[str, str], str]:
         """(clientId, namespace) -> socket id, and (clientId, "") -> the socket id of a
@@ -550,33 +629,8 @@ class Model:
         """The visible (filtered, sorted) sockets in their wire shape."""
         return [self.sockets[i].to_json() for i in self.visible_ids() if i in self.sockets]
 
-    def export_packets(self, drains: bool = False) -> Iterator[dict[str, Any]]:
-        """The packet view (filtered) as JSON-ready dicts, oldest first; ``drain`` records
-        (one per write, half of a busy stream, and no content) only when asked."""
-        for rec in self.packets.view:
-            if drains or rec.type != protocol.KIND_DRAIN:
-                yield rec.to_json()
-
     def server_health(self) -> list[tuple[ServerInfo, bool]]:
         now = self.clock()
         return [
             (s, s.healthy(now)) for s in sorted(self.servers.values(), key=lambda s: s.server_id)
         ]
-
-
-def _message_nsp(preview: Any) -> str | None:
-    """The namespace a Socket.IO packet (an Engine.IO message's text) is for: after the
-    type digit and a binary packet's attachment count (``51-``), ``/name,`` or nothing
-    (``/``). None when the text is not one (or is cut before the comma)."""
-    if not isinstance(preview, str) or not preview or not preview[0].isdigit():
-        return None
-    i = 1
-    if preview[0] in "56":  # binary event / ack: "<n>-" first
-        dash = preview.find("-", 1)
-        if dash < 0:
-            return None
-        i = dash + 1
-    if i >= len(preview) or preview[i] != "/":
-        return "/"
-    comma = preview.find(",", i)
-    return preview[i:comma] if comma > 0 else (preview[i:] if len(preview) < 120 else None)

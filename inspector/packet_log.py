@@ -28,6 +28,8 @@ class PacketLog:
         self.records: deque[PacketRecord] = deque(maxlen=capacity)
         self.view: deque[PacketRecord] = deque(maxlen=capacity)
         self.filter = Filter()
+        self.show_engine = False
+        """Engine.IO-only records (ping, pong, noop, upgrade probes, drains) in the view."""
         self.paused = False
         self.pending = 0
         """Records that matched the filter while paused."""
@@ -40,6 +42,8 @@ class PacketLog:
         for rec in records:
             self.records.append(rec)
             self.total += 1
+            if rec.engine_only and not self.show_engine:
+                continue
             if flt and not flt.matches(rec):
                 continue
             if self.paused:
@@ -56,7 +60,23 @@ class PacketLog:
         flt = Filter(expression)
         flt.validate_fields(_PACKET_PROBE)
         self.filter = flt
-        self.view = deque((r for r in self.records if not flt or flt.matches(r)), self.capacity)
+        self._refilter()
+
+    def set_show_engine(self, show: bool) -> None:
+        """Show or hide the Engine.IO-only records (the whole ring is filtered again)."""
+        self.show_engine = show
+        self._refilter()
+
+    def _refilter(self) -> None:
+        flt, engine = self.filter, self.show_engine
+        self.view = deque(
+            (
+                r
+                for r in self.records
+                if (engine or not r.engine_only) and (not flt or flt.matches(r))
+            ),
+            self.capacity,
+        )
         self._held.clear()
         self.pending = 0
         self.version += 1

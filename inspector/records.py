@@ -162,39 +162,92 @@ class SocketInfo:
 
 @dataclass(slots=True)
 class PacketRecord:
-    """One line of the packet log: an Engine.IO packet, or a Socket.IO event on Node."""
+    """One line of the packet log: a Socket.IO packet (decoded, ``inspector.decoding``),
+    an Engine.IO-only packet, or a connection event (connect, upgrade, close)."""
 
     ts: float
     client_id: str
     direction: str
     """``in``, ``out``, or ``info`` (drain, upgrade, close, connect, disconnect)."""
     type: str
+    """The Engine.IO packet type (``message``, ``ping``...) or the info kind."""
     size: int
     preview: str | None
     socket_id: str = ""
     nsp: str = ""
+    sio: str = ""
+    """The Socket.IO packet type (``EVENT``, ``ACK``...); ``""`` for Engine.IO only."""
+    ack_id: int | None = None
+    event: str | None = None
+    args: Any = None
+    """The decoded arguments (``decoding.Meaning.args``); binary values are ``bytes``."""
+    frames: list[str | bytes] = field(default_factory=list)
+    """The Engine.IO messages the packet came in (text, then attachments), when streamed."""
+    engine_only: bool = False
+    error: str = ""
+    """Why the packet is not (wholly) decoded: cut preview, refused by the parser."""
+    recipients: list[tuple[str, str]] = field(default_factory=list)
+    """A fan-out (one encoding written to several connections): ``(socket id, client
+    id)`` of every recipient, this record's own first; empty for a single packet."""
+    fanout: int | None = None
+    _args_text: str | None = field(default=None, repr=False)
+
+    @property
+    def count(self) -> int:
+        """How many connections the packet went to."""
+        return len(self.recipients) or 1
+
+    def args_text(self) -> str:
+        """The arguments as one-line JSON (binary by size), cached."""
+        if self._args_text is None:
+            self._args_text = "" if self.args is None else compact_json(self.args)
+        return self._args_text
+
+    def summary(self) -> str:
+        """The row's meaning column: the event and its arguments, or the preview."""
+        if self.sio:
+            text = self.args_text()
+            if self.event is not None:
+                text = f"{self.event} {text}" if text else self.event
+            return f"{text}  ({self.error})" if self.error else text
+        if self.error:
+            return self.error
+        return self.preview if self.preview is not None else ("<binary>" if self.size else "")
 
     def field_text(self, name: str) -> list[str]:
         """Values for ``name:term`` tokens of the packet filter."""
         if name in ("socket", "id", "sid"):
-            return [self.socket_id, self.client_id]
+            return [self.socket_id, self.client_id, *(x for r in self.recipients for x in r)]
         if name in ("client", "clientid"):
-            return [self.client_id]
+            return [self.client_id, *(r[1] for r in self.recipients)]
         if name in ("dir", "direction"):
             return [self.direction]
         if name == "type":
-            return [self.type]
+            return [self.type, self.sio]
         if name in ("nsp", "namespace"):
             return [self.nsp]
-        raise FilterError(f"unknown field {name!r} (socket, client, dir, type, nsp)")
+        if name == "event":
+            return [self.event or ""]
+        if name == "ack":
+            return ["" if self.ack_id is None else str(self.ack_id)]
+        raise FilterError(f"unknown field {name!r} (socket, client, dir, type, nsp, event, ack)")
 
     def haystack(self) -> str:
         return " ".join(
-            (self.client_id, self.socket_id, self.direction, self.type, self.preview or "")
+            (
+                self.client_id,
+                self.socket_id,
+                self.direction,
+                self.type,
+                self.sio,
+                self.nsp,
+                self.event or "",
+                self.args_text() if self.sio else (self.preview or ""),
+            )
         ).lower()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "ts": round(self.ts * 1000),
             "clientId": self.client_id,
             "socketId": self.socket_id or None,
@@ -204,6 +257,13 @@ class PacketRecord:
             "size": self.size,
             "preview": self.preview,
         }
+        if self.sio:
+            out.update(sio=self.sio, ackId=self.ack_id, event=self.event, args=self.args_text())
+        if self.recipients:
+            out["recipients"] = [list(r) for r in self.recipients]
+        if self.error:
+            out["error"] = self.error
+        return out
 
 
 @dataclass(slots=True)

@@ -148,7 +148,7 @@ def packet_batches(
         records = []
         for _ in range(per_batch):
             kind, ptype = rng.choice(kinds)
-            payload = f'42["chat","message {rng.randint(0, 999)}"]' if ptype == "message" else None
+            payload = f'2["chat","message {rng.randint(0, 999)}"]' if ptype == "message" else None
             records.append(
                 [
                     int(ts * 1000),

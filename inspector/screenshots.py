@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 
 from sioscope.inspector import sample
 from sioscope.inspector.app import InspectorApp
+from sioscope.inspector.journal import Journal
 from sioscope.inspector.model import Model
 
 SIZE = (120, 36)
@@ -35,7 +36,7 @@ class SampleApp(InspectorApp):
 
 
 def sample_model(sockets: int = 60, packets: bool = True) -> Model:
-    model = Model(clock=sample.FixedClock())
+    model = Model(clock=sample.FixedClock(), journal=Journal())
     for event, args in sample.snapshot_events(sockets):
         model.apply(event, args)
     if packets:

@@ -24,47 +24,85 @@ from sioscope.inspector.widgets.table import fit
 ARROWS = {"in": "→ in ", "out": "← out", "info": "· ---"}
 """Direction as seen from the server: ``in`` arrives from a client."""
 
+Row = PacketRecord | tuple[PacketRecord, int]
+"""A line of the view: a packet, or recipient ``i`` of an expanded fan-out."""
+
+
+def stamp(ts: float, utc: bool = True) -> str:
+    t = time.gmtime(ts) if utc else time.localtime(ts)
+    return f"{time.strftime('%H:%M:%S', t)}.{int((ts % 1) * 1000):03d}"
+
 
 def format_record(rec: PacketRecord, utc: bool = True) -> str:
-    """One log line; the timestamp is UTC so screenshots do not depend on the machine."""
-    t = time.gmtime(rec.ts) if utc else time.localtime(rec.ts)
-    ms = int((rec.ts % 1) * 1000)
-    who = rec.socket_id or rec.client_id
-    preview = rec.preview if rec.preview is not None else ("<binary>" if rec.size else "")
+    """One log line; the timestamp is UTC so screenshots do not depend on the machine.
+
+    A Socket.IO packet shows its type, namespace, ack id and event with its arguments;
+    a fan-out its recipient count (``N sockets``) where the socket would be.
+    """
+    who = f"{rec.count} sockets" if rec.recipients else (rec.socket_id or rec.client_id)
+    kind = rec.sio or rec.type
+    ack = "" if rec.ack_id is None else f"#{rec.ack_id}"
+    nsp = rec.nsp if rec.sio else ""
     return (
-        f"{time.strftime('%H:%M:%S', t)}.{ms:03d} {fit(who, 20)} {ARROWS.get(rec.direction, '?')} "
-        f"{fit(rec.type, 18)} {rec.size:>7} {preview}"
+        f"{stamp(rec.ts, utc)} {fit(who, 20)} {ARROWS.get(rec.direction, '?')} "
+        f"{fit(kind, 13)} {fit(nsp, 8)} {fit(ack, 5)} {rec.size:>7} {rec.summary()}"
     )
 
 
+def format_recipient(rec: PacketRecord, index: int) -> str:
+    """The line of one recipient under an expanded fan-out."""
+    sid, cid = rec.recipients[index]
+    tree = "└" if index == len(rec.recipients) - 1 else "├"
+    return f"{'':12} {tree} {fit(sid or cid, 20)} client {cid}"
+
+
 class PacketView(ScrollView, can_focus=True):
-    """Scrollable packet lines; ``follow`` keeps the newest line in view."""
+    """Packet lines with a cursor; ``follow`` keeps the cursor on the newest line.
+
+    Enter posts :class:`Opened` for the packet under the cursor; ``toggle_expanded``
+    unfolds a fan-out into one line per recipient.
+    """
 
     follow: bool
 
     BINDINGS = [  # noqa: RUF012
-        Binding("up,k", "scroll_lines(-1)", "Up", show=False),
-        Binding("down,j", "scroll_lines(1)", "Down", show=False),
-        Binding("pageup", "scroll_lines(-20)", "Page up", show=False),
-        Binding("pagedown", "scroll_lines(20)", "Page down", show=False),
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "move(-20)", "Page up", show=False),
+        Binding("pagedown", "move(20)", "Page down", show=False),
         Binding("home,g", "to_edge(0)", "Top", show=False),
         Binding("end,G", "to_edge(1)", "Bottom", show=False),
+        Binding("enter", "open", "Open", show=False),
     ]
     DEFAULT_CSS = """
     PacketView { height: 1fr; }
     PacketView > .packet-view--in { color: $success; }
     PacketView > .packet-view--out { color: $warning; }
     PacketView > .packet-view--info { color: $text-muted; }
+    PacketView > .packet-view--cursor { background: $accent 40%; }
     """
-    COMPONENT_CLASSES = {"packet-view--in", "packet-view--out", "packet-view--info"}  # noqa: RUF012
+    COMPONENT_CLASSES = {  # noqa: RUF012
+        "packet-view--in",
+        "packet-view--out",
+        "packet-view--info",
+        "packet-view--cursor",
+    }
 
     class FollowChanged(Message):
-        """The user left the tail (scrolled up) or came back to it (End)."""
+        """The user left the tail (moved up) or came back to it (End)."""
 
         def __init__(self, view: PacketView, follow: bool) -> None:
             super().__init__()
             self.view = view
             self.follow = follow
+
+    class Opened(Message):
+        """Enter on a packet: the app opens it whole."""
+
+        def __init__(self, view: PacketView, record: PacketRecord) -> None:
+            super().__init__()
+            self.view = view
+            self.record = record
 
     def _set_follow(self, follow: bool) -> None:
         if follow != self.follow:
@@ -74,35 +112,116 @@ class PacketView(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.records: Sequence[PacketRecord] = ()
+        self.rows: Sequence[Row] = ()
+        self.expanded: dict[int, PacketRecord] = {}
+        """id(record) -> record, for the fan-outs shown one line per recipient."""
+        self.cursor = 0
         self.follow = True
 
     def set_records(self, records: Sequence[PacketRecord]) -> None:
         self.records = records
-        self.virtual_size = Size(self.size.width, len(records))
+        self._build_rows()
         if self.follow:
-            self.scroll_to(y=max(0, len(records) - self.size.height), animate=False)
+            self.cursor = max(0, len(self.rows) - 1)
+        else:
+            self.cursor = min(self.cursor, max(0, len(self.rows) - 1))
+        self.virtual_size = Size(self.size.width, len(self.rows))
+        self._show_cursor()
         self.refresh()
 
-    def action_scroll_lines(self, delta: int) -> None:
-        target = max(0, self.scroll_y + delta)
-        self.scroll_to(y=target, animate=False)
-        self._set_follow(target >= self.max_scroll_y)
+    def _build_rows(self) -> None:
+        """Rows are the records themselves unless a fan-out is expanded (one pass then)."""
+        if not self.expanded:
+            self.rows = self.records
+            return
+        rows: list[Row] = []
+        for rec in self.records:
+            rows.append(rec)
+            if id(rec) in self.expanded:
+                rows.extend((rec, i) for i in range(len(rec.recipients)))
+        self.rows = rows
+
+    @property
+    def selected(self) -> PacketRecord | None:
+        """The packet under the cursor (a recipient line stands for its fan-out)."""
+        if not self.rows:
+            return None
+        row = self.rows[min(self.cursor, len(self.rows) - 1)]
+        return row if isinstance(row, PacketRecord) else row[0]
+
+    def toggle_expanded(self) -> bool:
+        """Unfold or fold the fan-out under the cursor; False when it is not one."""
+        rec = self.selected
+        if rec is None or not rec.recipients:
+            return False
+        if self.expanded.pop(id(rec), None) is None:
+            self.expanded[id(rec)] = rec
+        position = self._index_of(rec)
+        self._build_rows()
+        self.cursor = position if position is not None else self.cursor
+        self._set_follow(False)
+        self.virtual_size = Size(self.size.width, len(self.rows))
+        self._show_cursor()
+        self.refresh()
+        return True
+
+    def _index_of(self, rec: PacketRecord) -> int | None:
+        start = min(self.cursor, len(self.rows) - 1)
+        for i in range(start, -1, -1):
+            if self.rows[i] is rec:
+                return i
+        return None
+
+    def _show_cursor(self) -> None:
+        height = max(1, self.size.height)
+        if self.cursor < self.scroll_y:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= self.scroll_y + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+
+    def action_move(self, delta: int) -> None:
+        last = max(0, len(self.rows) - 1)
+        self.cursor = max(0, min(last, self.cursor + delta))
+        self._show_cursor()
+        self.refresh()
+        self._set_follow(self.cursor >= last)
 
     def action_to_edge(self, end: int) -> None:
-        self.scroll_to(y=self.max_scroll_y if end else 0, animate=False)
+        self.cursor = max(0, len(self.rows) - 1) if end else 0
+        self._show_cursor()
+        self.refresh()
         self._set_follow(bool(end))
+
+    def action_open(self) -> None:
+        rec = self.selected
+        if rec is not None:
+            self.post_message(self.Opened(self, rec))
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        row = int(self.scroll_y) + y
-        if row >= len(self.records):
-            if row == 0:
+        row_index = int(self.scroll_y) + y
+        if row_index >= len(self.rows):
+            if row_index == 0:
                 return Strip([Segment(fit("  no packets yet", width), Style(dim=True))])
             return Strip.blank(width, self.rich_style)
-        rec = self.records[row]
-        style = self.get_component_rich_style(f"packet-view--{rec.direction}", partial=True)
-        return Strip([Segment(fit(format_record(rec), width), self.rich_style + style)])
+        row = self.rows[row_index]
+        if isinstance(row, PacketRecord):
+            rec, text = row, format_record(row)
+        else:
+            rec, text = row[0], format_recipient(row[0], row[1])
+        style = self.rich_style + self.get_component_rich_style(
+            f"packet-view--{rec.direction}", partial=True
+        )
+        if row_index == self.cursor and self.has_focus:
+            style += self.get_component_rich_style("packet-view--cursor", partial=True)
+        return Strip([Segment(fit(text, width), style)])
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
+        self.refresh()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
         self.refresh()

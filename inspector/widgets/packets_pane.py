@@ -15,7 +15,7 @@ from sioscope.inspector.model import Model
 from sioscope.inspector.records import SocketInfo
 from sioscope.inspector.widgets.packet_view import PacketView
 
-HEADER = "TIME (UTC)   SOCKET / CLIENT      DIR   TYPE                  SIZE PREVIEW"
+HEADER = "TIME (UTC)   SOCKET / CLIENT      DIR   TYPE          NSP      ACK      SIZE EVENT / ARGS"
 PACKET_VIEW_ID = "packet-view"
 """The id of the pane's :class:`PacketView`: the widget that takes the focus."""
 
@@ -48,12 +48,18 @@ class PacketsPane(Vertical):
         if drawn != self._drawn:
             self._drawn = drawn
             self.packet_view.set_records(log.view)
+            engine = "shown" if log.show_engine else "hidden"
+            self.query_one("#packets-header", Static).update(
+                f"{HEADER}   [dim](Engine.IO-only {engine}: E)[/]"
+            )
 
     def invalidate(self) -> None:
         self._drawn = _UNSEEN
 
     def selected_socket(self) -> SocketInfo | None:
-        return None
+        """The socket of the packet under the cursor, so socket keys work from here too."""
+        rec = self.packet_view.selected
+        return self.model.sockets.get(rec.socket_id) if rec is not None else None
 
     def selected_room(self) -> tuple[str, str] | None:
         return None

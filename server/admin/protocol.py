@@ -194,6 +194,8 @@ class SubscribeOptions(TypedDict):
     at least one of the two keys."""
 
     packets: NotRequired[bool]
+    payloads: NotRequired[bool]
+    """With ``packets``: whole payloads and fan-out ids in each record."""
     diagnostics: NotRequired[bool]
 
 
@@ -217,7 +219,9 @@ class Snapshot(TypedDict):
 
 
 WireRecord = list[Any]
-"""``[ts_ms, clientId, kind, type, size, preview]``: one record of a packet batch."""
+"""``[ts_ms, clientId, kind, type, size, preview]``: one record of a packet batch; a
+payload subscriber's records add ``payload`` (text, ``{"base64": ...}`` or null) and
+``fanout`` (int or null)."""
 
 
 class PacketBatch(TypedDict):

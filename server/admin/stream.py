@@ -27,12 +27,22 @@ window between its cursor and the ring's head *is* its bounded queue:
    grows by one per batch. A client that sees a jump, or ``dropped > 0``, lost
    records and may ask for a resync.
 
+5. A subscriber that asked for payloads (``{"packets": true, "payloads": true}``) gets
+   two more fields per record (:func:`full_record`): the whole payload (text as is,
+   binary as ``{"base64": ...}``, ``None`` past ``PAYLOAD_LIMIT``) and, for an out
+   message, a fan-out id: the ring position of the first record written from the same
+   encoding (a broadcast encodes once and hands every recipient the very same object),
+   so the records of one broadcast share it and a single emit has its own; ``None``
+   for the other records. Its batches also stop at
+   ``MAX_BATCH_PAYLOAD`` bytes of payload, so a batch stays bounded in bytes too.
+
 Nothing here does I/O or reads a clock: callers pass ``now`` (seconds, monotonic) so
 the rules above are testable line by line.
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any, cast
 
 from sioscope.server.admin.protocol import PacketBatch, WireRecord
@@ -41,6 +51,10 @@ PREVIEW_CHARS = 120
 DEFAULT_CAPACITY = 20_000
 DEFAULT_MAX_BATCH = 1_000
 DEFAULT_INTERVAL = 0.1
+PAYLOAD_LIMIT = 64 * 1024
+"""The largest payload sent whole to a payload subscriber (bytes); past it, ``None``."""
+MAX_BATCH_PAYLOAD = 1 << 20
+"""Payload bytes after which a payload subscriber's batch ends (rule 5)."""
 
 # (ts_ms, client_id, kind, type, data): data is the packet payload (str, bytes or
 # None), kept raw so the hot path never measures or slices it.
@@ -70,6 +84,23 @@ def wire_record(raw: RawRecord) -> WireRecord:
 
 
 _BINARY = (bytes, bytearray, memoryview)
+
+
+def full_record(raw: RawRecord, fanout: int | None) -> tuple[WireRecord, int]:
+    """Rule 5: ``[ts_ms, clientId, kind, type, size, preview, payload, fanout]``, and the
+    payload's byte count (what the batch budget counts)."""
+    record = wire_record(raw)
+    data = raw[4]
+    size = record[4]
+    payload: Any = None
+    if size <= PAYLOAD_LIMIT:
+        if isinstance(data, str):
+            payload = data
+        elif isinstance(data, _BINARY):
+            payload = {"base64": base64.b64encode(bytes(data)).decode("ascii")}
+    record.append(payload)
+    record.append(fanout)
+    return record, size if payload is not None else 0
 
 
 class PacketLog:
@@ -127,10 +158,12 @@ class Subscriber:
         "_dropped",
         "_in_flight_since",
         "_last_sent",
+        "_shared",
         "cursor",
         "interval",
         "log",
         "max_batch",
+        "payloads",
         "seq",
         "total_dropped",
     )
@@ -141,8 +174,14 @@ class Subscriber:
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
         interval: float = DEFAULT_INTERVAL,
+        payloads: bool = False,
     ) -> None:
         self.log = log
+        self.payloads = payloads
+        """Rule 5: whole payloads and fan-out ids."""
+        self._shared: dict[int, tuple[int, Any]] = {}
+        """id(payload) -> (fan-out id, the payload: held so the id stays its own), for
+        the out messages of the latest batch (a broadcast may span two batches)."""
         self.max_batch = max_batch
         self.interval = interval
         self.cursor = log.head
@@ -175,17 +214,50 @@ class Subscriber:
         self._dropped += lost
         if not raw and not self._dropped:
             return None
+        hidden = self.log.hidden
+        if self.payloads:
+            records = self._full_records(raw, self.cursor - len(raw))
+        else:
+            records = [wire_record(r) for r in raw if r[1] not in hidden]
         self.seq += 1
-        batch: PacketBatch = {
-            "seq": self.seq,
-            "dropped": self._dropped,
-            "records": [wire_record(r) for r in raw if r[1] not in self.log.hidden],
-        }
+        batch: PacketBatch = {"seq": self.seq, "dropped": self._dropped, "records": records}
         self.total_dropped += self._dropped
         self._dropped = 0
         self._last_sent = now
         self._in_flight_since = now
         return batch
+
+    def _full_records(self, raw: list[RawRecord], first: int) -> list[WireRecord]:
+        """Rule 5 for one batch read from position ``first``; moves the cursor back to
+        the first record past the byte budget, which the next batch starts with."""
+        hidden = self.log.hidden
+        seen = self._shared
+        shared: dict[int, tuple[int, Any]] = {}
+        out: list[WireRecord] = []
+        budget = MAX_BATCH_PAYLOAD
+        for n, rec in enumerate(raw):
+            if budget <= 0:
+                self.cursor = first + n
+                break
+            if rec[1] in hidden:
+                continue
+            fanout: int | None = None
+            data = rec[4]
+            if rec[2] == "out" and rec[3] == "message" and data is not None and len(data) > 1:
+                # Every out message names the first record written from its encoding
+                # (itself, most often). Short constants ("1", a bare DISCONNECT) may be
+                # one interned object for unrelated packets, hence the length test.
+                key = id(data)
+                known = shared.get(key) or seen.get(key)
+                if known is None or known[1] is not data:
+                    known = (first + n, data)
+                shared[key] = known
+                fanout = known[0]
+            record, used = full_record(rec, fanout)
+            out.append(record)
+            budget -= used
+        self._shared = shared
+        return out
 
     def _account_lag(self) -> None:
         """Turn records that already fell off the ring into ``dropped`` right away."""

@@ -12,7 +12,9 @@ wires it to admin sockets. Rules:
 3. One flush task serves every subscriber, and runs only while there is one: it is
    started by the first subscription and ends when the last one goes. It is a task of
    the server's :class:`TaskSet`, so ``io.close()`` cancels and awaits it.
-4. ``sioscope:subscribe`` also takes ``{"diagnostics": true|false}`` (alone or beside
+4. ``{"packets": true, "payloads": true}`` asks for whole payloads and fan-out ids
+   (``stream`` rule 5); ``"payloads"`` alone changes an existing subscription.
+   ``sioscope:subscribe`` also takes ``{"diagnostics": true|false}`` (alone or beside
    ``packets``), handed to the :class:`DiagnosticsObserver` when the server offers it.
 5. ``sioscope:resync`` restarts the sender's sequence and answers with a snapshot
    (then, in development mode, a fresh ``all_sockets`` or its pages); a backlogged
@@ -98,11 +100,13 @@ class Subscriptions:
         options = args[0] if args else None
         packets = options.get("packets") if isinstance(options, dict) else None
         diagnostics = options.get("diagnostics") if isinstance(options, dict) else None
+        payloads = options.get("payloads") if isinstance(options, dict) else None
         valid = (
             isinstance(options, dict)
             and (packets is None or (isinstance(packets, bool) and self.packets))
+            and (payloads is None or (isinstance(payloads, bool) and self.packets))
             and (diagnostics is None or isinstance(diagnostics, bool))
-            and (packets is not None or diagnostics is not None)
+            and (packets is not None or diagnostics is not None or payloads is not None)
             and (diagnostics is None or self.diagnostics is not None)
         )
         if not valid:
@@ -117,19 +121,21 @@ class Subscriptions:
             return
         if packets is True:
             if socket.id not in self.subscribers:
-                self.subscribe(socket)
+                self.subscribe(socket, payloads=payloads is True)
                 self.snapshot(socket)  # a new sequence starts: say so, as at connect
         elif packets is False:
             self.unsubscribe(socket)
+        if payloads is not None and socket.id in self.subscribers:
+            self.subscribers[socket.id].payloads = payloads
         if self.diagnostics is not None:
             if diagnostics is True:
                 self.diagnostics.subscribe(socket)
             elif diagnostics is False:
                 self.diagnostics.unsubscribe(socket)
 
-    def subscribe(self, socket: Any) -> None:
+    def subscribe(self, socket: Any, *, payloads: bool = False) -> None:
         """Start streaming to ``socket`` (no snapshot marker: the caller sends it)."""
-        sub = Subscriber(self.log)
+        sub = Subscriber(self.log, payloads=payloads)
         self.subscribers[socket.id] = sub
         # The emitter removes by identity, and each ``sub.ack`` is a new bound method:
         # register the very object unsubscribe will remove.

@@ -132,10 +132,11 @@ async def test_the_rooms_view_says_when_the_socket_filter_narrows_it() -> None:
 
 
 async def test_export_goes_to_a_chosen_place_without_drains_and_says_where(tmp_path) -> None:
-    import json
+    """ctrl+s writes a capture (``sioscope record``'s format) into the export dir."""
     from pathlib import Path
 
     from sioscope.inspector.app import InspectorApp, default_export_dir
+    from sioscope.inspector.capture import read_capture
     from sioscope.inspector.model import Model
 
     assert InspectorApp(Model()).export_dir == default_export_dir() != Path.cwd()
@@ -146,18 +147,29 @@ async def test_export_goes_to_a_chosen_place_without_drains_and_says_where(tmp_p
     cid = next(iter(app.model.sockets.values())).client_id
     ms = int(app.model.clock() * 1000)
     records = [[ms, cid, "out", "message", 4, '2["x"]'], [ms, cid, "drain", None, 0, None]]
-    app.model.apply("sioscope:packets", [{"seq": 1, "dropped": 0, "records": records}])
+    app.model.apply("sioscope:packets", [{"seq": 41, "dropped": 0, "records": records}])
     async with app.run_test(size=(120, 36)) as pilot:
-        assert any(r.type == "drain" for r in app.model.packets.view)
         await pilot.press("ctrl+s")
         await pilot.pause()
-    (packets,) = (tmp_path / "out").glob("sioscope-packets-*.jsonl")
-    types = {json.loads(line)["type"] for line in packets.read_text().splitlines()}
-    assert types and "drain" not in types
+    (path,) = (tmp_path / "out").glob("sioscope-capture-*.jsonl")
     assert said[-1].startswith(f"exported to {tmp_path / 'out'}: sioscope-sockets-")
+    assert f"sioscope open {path}" in said[-1]
+
+    def kinds(capture_path: Path) -> set[str]:
+        capture = read_capture(capture_path)
+        batches = [a[0] for _, e, a in capture.events if e == "sioscope:packets"]
+        return {r[2] for b in batches for r in b["records"]}
+
+    assert kinds(path) == {"in", "out"}  # the sample's and ours, no drain
+    fresh = Model()
+    from sioscope.inspector.capture import replay
+
+    replay(read_capture(path), fresh)
+    assert set(fresh.sockets) == set(app.model.sockets)
+    assert fresh.packets.total == app.model.packets.total - 1  # all but the drain
     app.export_drains = True
-    (path,) = (p for p in app.export() if p.suffix == ".jsonl")
-    assert "drain" in {json.loads(line)["type"] for line in path.read_text().splitlines()}
+    (again,) = (p for p in app.export() if p.name.startswith("sioscope-capture-"))
+    assert "drain" in kinds(again)
 
 
 async def test_the_detail_tree_shows_json_values() -> None:

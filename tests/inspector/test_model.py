@@ -240,9 +240,9 @@ def test_node_fallback_events_fill_the_packet_log(model: Model) -> None:
     model.apply("event_received", ["/", "s1", ["hello", "world"], "2026-11-24T21:46:57.353Z"])
     model.apply("event_sent", ["/", "s1", ["welcome", {"n": 42}], "2026-11-24T21:46:57.354Z"])
     view = list(model.packets.view)
-    assert [(r.direction, r.type) for r in view] == [
-        ("in", "event:hello"),
-        ("out", "event:welcome"),
+    assert [(r.direction, r.sio, r.event, r.args_text()) for r in view] == [
+        ("in", "EVENT", "hello", '["world"]'),
+        ("out", "EVENT", "welcome", '[{"n":42}]'),
     ]
     assert view[1].preview == '["welcome",{"n":42}]'
     assert model.packets.for_socket(model.sockets["s1"]) == view

@@ -205,12 +205,12 @@ async def test_join_leave_and_emit_from_the_detail_screen_on_node(
 
         def emitted() -> bool:
             return any(
-                r.socket_id == target and r.direction == "out" and r.type == "event:news"
+                r.socket_id == target and r.direction == "out" and r.event == "news"
                 for r in model.packets.records
             )
 
         await wait_for(emitted)  # Node reported event_sent to exactly that socket
-        rec = next(r for r in model.packets.records if r.type == "event:news")
+        rec = next(r for r in model.packets.records if r.event == "news")
         assert rec.preview == '["news","breaking",2]'
         await client.close()
 
@@ -275,7 +275,7 @@ async def test_emit_to_a_room_from_the_rooms_view_on_node(node_admin: NodeAdminS
         await pilot.press(*"alert 1", "enter")
 
         def receivers() -> set[str]:
-            return {r.socket_id for r in model.packets.records if r.type == "event:alert"}
+            return {r.socket_id for r in model.packets.records if r.event == "alert"}
 
         await wait_for(lambda: receivers() == set(node_admin.sockets))  # every lobby member
         await client.close()
