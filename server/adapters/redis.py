@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sioscope.server.adapter import Adapter, BroadcastOptions, Command
+from sioscope.server.adapters.bus import PubSubBus, reconnect_delay, still_running
 from sioscope.server.adapters.codec import dumps_json
 from sioscope.server.adapters.redis_protocol import (
     NOTEPACK,
@@ -132,7 +133,10 @@ class AdapterStats:
 
 class RedisLink:
     """The Redis connections of one ``create_adapter`` call, shared by its namespaces
-    (rule 1). Its tasks are its own; it closes when its last adapter does."""
+    (rule 1): the subscriber is a :class:`PubSubBus` (which owns the one reconnect
+    loop), the publisher a writer task of the link's own. The link closes when its
+    last adapter does, and starts again for a new one (a factory reused by a second
+    Server after the first closed)."""
 
     def __init__(self, redis: Redis) -> None:
         if redis.connection_pool.connection_kwargs.get("decode_responses"):
@@ -142,148 +146,42 @@ class RedisLink:
             )
         self.redis = redis
         self.stats = LinkStats()
+        self.bus = PubSubBus(redis, sharded=False)
+        self.bus.on_reconnect = self._on_reconnect
         self.tasks = TaskSet()
-        self._channels: dict[str, Handler] = {}
-        self._patterns: dict[str, Handler] = {}
-        self._confirmed: set[str] = set()
-        self._confirmation = asyncio.Event()
         self._queue: deque[tuple[str, bytes]] = deque()
         self._wake = asyncio.Event()
-        self._pubsub: Any = None
-        self._resync = False
-        self._started = False
+        self._writer: asyncio.Task[None] | None = None
         self._closing = False
         self._users = 0
+
+    def _on_reconnect(self) -> None:
+        self.stats.reconnects += 1
 
     # -- subscriptions ---------------------------------------------------------
 
     def register(self, channels: dict[str, Handler], patterns: dict[str, Handler]) -> None:
-        """Route ``channels`` and ``patterns`` to their handlers and subscribe them. A
-        link closed by its last user starts again for a new one (a factory reused by a
-        second Server after the first closed)."""
-        self._channels.update(channels)
-        self._patterns.update(patterns)
+        """Route ``channels`` and ``patterns`` to their handlers and subscribe them."""
         self._users += 1
-        if self._closing:
-            self._closing, self._started, self.tasks = False, False, TaskSet()
-        if not self._started:
-            self._started = True
-            self.tasks.spawn(self._read(), name="redis adapter reader")
-            self.tasks.spawn(self._write(), name="redis adapter writer")
-        elif self._pubsub is not None:
-            self.tasks.spawn(self._subscribe_more(list(channels), list(patterns)))
+        self._closing = False
+        self.bus.acquire()
+        self.bus.register(channels, patterns)
+        if self._writer is None:
+            if self.tasks.closed:
+                self.tasks = TaskSet()
+            self._writer = self.tasks.spawn(self._write(), name="redis adapter writer")
 
     async def unregister(self, channels: Iterable[str], patterns: Iterable[str]) -> None:
         """Stop routing ``channels`` and ``patterns``; the last user closes the link."""
-        channels, patterns = list(channels), list(patterns)
-        for channel in channels:
-            self._channels.pop(channel, None)
-            self._confirmed.discard(channel)
-        for pattern in patterns:
-            self._patterns.pop(pattern, None)
-            self._confirmed.discard(pattern)
+        await self.bus.unregister(channels, patterns)
+        await self.bus.release()
         self._users -= 1
         if self._users <= 0:
             await self.close()
-            return
-        pubsub = self._pubsub
-        if pubsub is not None:
-            try:
-                if channels:
-                    await pubsub.unsubscribe(*channels)
-                if patterns:
-                    await pubsub.punsubscribe(*patterns)
-            except Exception:  # Redis away: the next connection subscribes what is left
-                self._resync = True
 
     async def ready(self, names: Iterable[str]) -> None:
         """Wait until Redis confirmed the subscription of each of ``names``."""
-        wanted = set(names)
-        while not wanted <= self._confirmed:
-            self._confirmation.clear()
-            await self._confirmation.wait()
-
-    async def _subscribe_more(self, channels: list[str], patterns: list[str]) -> None:
-        pubsub = self._pubsub
-        if pubsub is None:
-            return  # the reader subscribes everything when it connects
-        try:
-            if channels:
-                await pubsub.subscribe(*channels)
-            if patterns:
-                await pubsub.psubscribe(*patterns)
-        except Exception:
-            self._resync = True  # the reader starts over with every subscription
-
-    async def _connect(self) -> None:
-        pubsub = self.redis.pubsub()
-        self._pubsub = pubsub
-        self._confirmed.clear()
-        channels, patterns = list(self._channels), list(self._patterns)
-        if channels:
-            await pubsub.subscribe(*channels)
-        if patterns:
-            await pubsub.psubscribe(*patterns)
-
-    async def _drop_pubsub(self) -> None:
-        pubsub, self._pubsub = self._pubsub, None
-        self._confirmed.clear()
-        if pubsub is not None:
-            try:
-                await pubsub.aclose()
-            except Exception:
-                log.debug("closing a broken pubsub connection failed", exc_info=True)
-
-    async def _read(self) -> None:
-        """The one reader: messages in arrival order, reconnecting with back-off."""
-        failures = 0
-        while not self._closing:
-            try:
-                if self._pubsub is None:
-                    await self._connect()
-                    if failures:
-                        self.stats.reconnects += 1
-                        log.warning("redis adapter: subscriber reconnected")
-                    failures = 0
-                message = await self._pubsub.get_message(timeout=1.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:
-                _still_running()
-                if failures == 0:
-                    log.warning("redis adapter: subscriber connection lost (%s)", err)
-                failures += 1
-                await self._drop_pubsub()
-                await asyncio.sleep(min(failures * 0.05, 0.5))
-                continue
-            _still_running()
-            if message is None:
-                if self._resync:
-                    self._resync = False
-                    await self._drop_pubsub()
-                continue
-            self._dispatch(message)
-
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        if kind in (b"message", "message"):
-            handler = self._channels.get(_text(message["channel"]))
-            channel = message["channel"]
-        elif kind in (b"pmessage", "pmessage"):
-            handler = self._patterns.get(_text(message["pattern"]))
-            channel = message["channel"]
-        else:
-            if kind in (b"subscribe", "subscribe", b"psubscribe", "psubscribe"):
-                self._confirmed.add(_text(message["channel"]))
-                self._confirmation.set()
-            return
-        if handler is None:
-            return
-        data = message["data"]
-        try:
-            handler(_text(channel), data if isinstance(data, bytes) else str(data).encode())
-        except Exception:  # a bug of ours must not stop the reader (rule 4)
-            log.exception("redis adapter: handling a message failed")
+        await self.bus.ready(names)
 
     # -- publishing ------------------------------------------------------------
 
@@ -299,7 +197,7 @@ class RedisLink:
     async def _write(self) -> None:
         queue = self._queue
         while not self._closing:
-            _still_running()
+            still_running()
             while not queue:
                 self._wake.clear()
                 await self._wake.wait()
@@ -315,6 +213,7 @@ class RedisLink:
             except asyncio.CancelledError:
                 raise
             except Exception as err:
+                still_running()
                 self.stats.dropped_publishes += len(batch)
                 log.warning("redis adapter: %d messages lost (%s)", len(batch), err)
                 await self._wait_for_redis()
@@ -322,9 +221,9 @@ class RedisLink:
     async def _wait_for_redis(self) -> None:
         failures = 0
         while True:
-            _still_running()
+            still_running()
             failures += 1
-            await asyncio.sleep(min(failures * 0.05, 0.5))
+            await asyncio.sleep(reconnect_delay(failures))
             try:
                 await self.redis.ping()
                 return
@@ -343,24 +242,13 @@ class RedisLink:
         return self._closing
 
     async def close(self) -> None:
-        """Cancel the link's tasks and close its subscriber connection."""
+        """Cancel the writer and close the subscriber connection."""
         self._closing = True
+        self._users = 0
         self._wake.set()
-        await self.tasks.close()
-        await self._drop_pubsub()
-
-
-def _still_running() -> None:
-    """Raise ``CancelledError`` if this task was asked to stop. A cancellation that
-    lands inside a redis-py call can be swallowed there (its timeouts race with it on
-    Python 3.11); the link's loops check after each call, so closing never hangs."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        tasks, self._writer = self.tasks, None
+        await tasks.close()
+        await self.bus.close()
 
 
 # -- pending requests --------------------------------------------------------------

@@ -12,10 +12,13 @@ plus pub/sub, Node's wire:
 2. **Entry fields**, all strings in this order: ``uid``, ``nsp``, ``type`` (a decimal),
    ``data`` (``JSON.stringify``, or base64 of msgpack when a type that may carry bytes
    does and ``only_plaintext`` is off).
-3. **Reading**: one blocking ``XREAD`` loop per stream (from ``$``: what was added
-   before the first read is not seen), shared by the namespaces of one factory; an
-   error is logged and the loop goes on from the last id read, so a Redis restart
-   loses nothing that stayed in the stream.
+3. **Reading**: one blocking ``XREAD`` loop per stream, shared by the namespaces of
+   one factory, from the id of the stream's last entry when it starts (what was added
+   before is not seen, as with Node's ``$``; but Node reads ``$`` again after each
+   empty read until its first entry, so an entry added between two of those reads is
+   missed, and ours reads on from a concrete id, missing nothing); an error is logged
+   and the loop goes on from the last id read, so a Redis restart loses nothing that
+   stayed in the stream.
 4. **Stream per namespace**: ``stream_name`` when ``stream_count`` is 1, else
    ``stream_name + "-" + (hashCode(nsp) % stream_count)`` with Java's int32
    ``hashCode`` over UTF-16 units and JavaScript's signed ``%`` (``/notifications``
@@ -39,7 +42,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sioscope.server.adapters.bus import PubSubBus
+from sioscope.server.adapters.bus import PubSubBus, still_running
 from sioscope.server.adapters.cluster import ClusterAdapter, MessageType
 from sioscope.server.adapters.codec import (
     CodecError,
@@ -151,7 +154,9 @@ def _next_offset(offset: str) -> str:
 
 
 class _Streams:
-    """What one ``create_adapter`` call shares: the pub/sub bus and the stream readers."""
+    """What one ``create_adapter`` call shares: the pub/sub bus and the stream readers
+    (rule 3). The readers stop with the last namespace and start again with the next
+    one (a factory reused by a second Server after the first closed)."""
 
     def __init__(self, redis: Any, options: dict[str, Any]) -> None:
         self.redis = redis
@@ -161,15 +166,28 @@ class _Streams:
         self.tasks = TaskSet()
         #: Read errors seen by the stream loops (Redis gone, ...), for tests and admins.
         self.read_errors = 0
+        self._reading: dict[str, asyncio.Event] = {}
+
+    def streams(self) -> list[str]:
+        """The streams this factory reads (rule 4)."""
+        count = self.options["stream_count"]
+        name = self.options["stream_name"]
+        return [name] if count == 1 else [f"{name}-{i}" for i in range(count)]
 
     def add(self, adapter: RedisStreamsAdapter) -> None:
         if not self.adapters:
-            count = self.options["stream_count"]
-            name = self.options["stream_name"]
-            streams = [name] if count == 1 else [f"{name}-{i}" for i in range(count)]
-            for stream in streams:
+            if self.tasks.closed:
+                self.tasks = TaskSet()
+            for stream in self.streams():
+                self._reading[stream] = asyncio.Event()
                 self.tasks.spawn(self._poll(stream), name=f"xread {stream}")
         self.adapters[adapter.nsp.name] = adapter
+
+    async def reading(self) -> None:
+        """Wait until every stream reader knows where it starts: from then on nothing
+        added to the streams is missed."""
+        for event in list(self._reading.values()):
+            await event.wait()
 
     async def remove(self, adapter: RedisStreamsAdapter) -> None:
         if self.adapters.get(adapter.nsp.name) is adapter:
@@ -177,18 +195,30 @@ class _Streams:
         if not self.adapters:
             await self.tasks.close()
 
+    async def _last_id(self, stream: str) -> str:
+        """The id of the stream's last entry, or ``0-0``: where reading starts (rule 3:
+        a concrete id, where Node's ``$`` misses what comes between two reads)."""
+        last = _entries(await self.redis.xrevrange(stream, "+", "-", count=1))
+        return last[0][0] if last else "0-0"
+
     async def _poll(self, stream: str) -> None:
-        offset = "$"
+        offset: str | None = None
         block_ms = int(self.options["block_time"] * 1000)
         count = self.options["read_count"]
         backoff = 0.05
         while True:
             try:
+                if offset is None:
+                    offset = await self._last_id(stream)
+                    still_running()
+                    self._reading[stream].set()
                 reply = await self.redis.xread({stream: offset}, count=count, block=block_ms)
+                still_running()
                 backoff = 0.05
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # rule 3: logged, and the loop goes on
+                still_running()
                 self.read_errors += 1
                 if self.read_errors == 1 or backoff == 0.05:
                     log.warning("reading %s failed (%s: %s)", stream, type(err).__name__, err)
@@ -221,16 +251,20 @@ class RedisStreamsAdapter(ClusterAdapter):
         super().init()
         self.shared.add(self)
         self.shared.bus.acquire()
-        self.tasks.spawn(
-            self.shared.bus.subscribe(
-                self.public_channel, self.private_channel, handler=self._on_payload
-            ),
-            name="subscribe",
+        self.shared.bus.register(
+            {self.public_channel: self._on_payload, self.private_channel: self._on_payload}
         )
+
+    async def ready(self) -> None:
+        """Wait until Redis confirmed this namespace's subscriptions and the stream
+        readers started: from then on the server receives the cluster's messages and is
+        counted by ``server_count``."""
+        await self.shared.bus.ready([self.public_channel, self.private_channel])
+        await self.shared.reading()
 
     # -- receiving ------------------------------------------------------------------
 
-    def _on_payload(self, payload: bytes) -> None:
+    def _on_payload(self, _channel: str, payload: bytes) -> None:
         try:
             message = unpack(payload)
         except CodecError:
@@ -353,7 +387,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         if self._persisting:
             await asyncio.wait(self._persisting, timeout=5.0)
         await super().close()
-        await self.shared.bus.unsubscribe(self.public_channel, self.private_channel)
+        await self.shared.bus.unregister([self.public_channel, self.private_channel])
         await self.shared.bus.release()
         await self.shared.remove(self)
 

@@ -87,16 +87,17 @@ class ShardedAdapter(ClusterAdapter):
     def init(self) -> None:
         super().init()
         self.bus.acquire()
-        self.tasks.spawn(
-            self.bus.subscribe(self.channel, handler=self._on_payload), name="ssubscribe"
-        )
-        self.tasks.spawn(
-            self.bus.subscribe(self.response_channel, handler=self._on_response_payload),
-            name="ssubscribe",
+        self.bus.register(
+            {self.channel: self._on_payload, self.response_channel: self._on_response_payload}
         )
         if self.mode != "static":
             self.on("create-room", self._on_create_room)
             self.on("delete-room", self._on_delete_room)
+
+    async def ready(self) -> None:
+        """Wait until Redis confirmed this namespace's subscriptions: from then on the
+        server receives the cluster's messages and is counted by ``server_count``."""
+        await self.bus.ready([self.channel, self.response_channel])
 
     def _room_channel(self, room: Any) -> str:
         return f"{self.channel}{room}#"
@@ -106,17 +107,17 @@ class ShardedAdapter(ClusterAdapter):
             return  # a socket's own room: private, reached through the main channel
         channel = self._room_channel(room)
         self._room_channels.add(channel)
-        self.tasks.spawn(self.bus.subscribe(channel, handler=self._on_payload), name="ssubscribe")
+        self.bus.register({channel: self._on_payload})
 
     def _on_delete_room(self, room: Any) -> None:
         channel = self._room_channel(room)
         if channel in self._room_channels:
             self._room_channels.discard(channel)
-            self.tasks.spawn(self.bus.unsubscribe(channel), name="sunsubscribe")
+            self.bus.unregister_soon([channel])
 
     # -- receiving ------------------------------------------------------------------
 
-    def _on_payload(self, payload: bytes) -> None:
+    def _on_payload(self, _channel: str, payload: bytes) -> None:
         try:
             message = decode_message(payload)
         except CodecError:
@@ -124,7 +125,7 @@ class ShardedAdapter(ClusterAdapter):
             return
         self.on_message(message)
 
-    def _on_response_payload(self, payload: bytes) -> None:
+    def _on_response_payload(self, _channel: str, payload: bytes) -> None:
         try:
             message = decode_message(payload)
         except CodecError:
@@ -162,7 +163,7 @@ class ShardedAdapter(ClusterAdapter):
     async def close(self) -> None:
         await super().close()
         channels = [self.channel, self.response_channel, *self._room_channels]
-        await self.bus.unsubscribe(*channels)
+        await self.bus.unregister(channels)
         await self.bus.release()
 
 
