@@ -158,7 +158,30 @@ def test_sort_and_cache(model: Model) -> None:
     first = model.visible_ids()
     assert model.visible_ids() is first  # cached while nothing changed
     model.apply("socket_updated", [{"id": "c", "nsp": "/", "transport": "websocket"}])
-    assert model.visible_ids() is not first
+    assert model.visible_ids() is first  # nothing moved in the order: the same list
+    model.apply("room_joined", ["/", "r", "b", None])
+    model.apply("room_joined", ["/", "q", "b", None])
+    moved = model.visible_ids()
+    assert moved is not first and moved == ["b", "a", "c"]  # b: 3 rooms, after a by id
+
+
+def test_visible_ids_follow_the_filter_through_updates(model: Model) -> None:
+    """An update that turns a socket in or out of the filter changes the list; one
+    that does not keeps it (the same object, nothing recomputed)."""
+    model.apply("all_sockets", [[wire_socket("a"), wire_socket("b"), wire_socket("c")]])
+    model.set_sort("id", reverse=False)
+    model.set_filter("transport:websocket")
+    assert model.visible_ids() == []
+    model.apply("socket_updated", [{"id": "b", "nsp": "/", "transport": "websocket"}])
+    shown = model.visible_ids()
+    assert shown == ["b"]
+    model.apply("socket_updated", [{"id": "b", "nsp": "/", "data": {"n": 1}}])
+    model.apply("socket_updated", [{"id": "c", "nsp": "/", "data": {"n": 1}}])
+    assert model.visible_ids() is shown  # still matching / still not
+    model.apply("socket_updated", [{"id": "a", "nsp": "/", "transport": "websocket"}])
+    assert model.visible_ids() == ["a", "b"]
+    model.apply("socket_disconnected", ["/", "b", "transport close"])
+    assert model.visible_ids() == ["a"]
 
 
 def test_take_changes_tracks_keys(model: Model) -> None:
@@ -232,6 +255,32 @@ def test_packet_stream_gap_sets_resync(model: Model) -> None:
     model.apply("sioscope:snapshot", [{"seq": 0, "serverId": "s"}])
     model.apply("sioscope:packets", [{"seq": 1, "dropped": 0, "records": []}])
     assert not model.take_resync()
+
+
+def test_packet_records_find_their_socket_as_sockets_come_and_go(model: Model) -> None:
+    """The clientId -> socket index is kept as sockets connect and leave (it is not
+    rebuilt per batch): a client's message goes to the socket of its namespace, its
+    other packets to its only socket, or to nobody while it has two."""
+    model.apply("config", [{"supportedFeatures": ["ALL_EVENTS", "X_SIOSCOPE_PACKETS"]}])
+    model.apply("all_sockets", [[wire_socket("root1", client="C1")]])
+    model.apply("sioscope:snapshot", [{"seq": 0, "serverId": "s"}])
+    seq = iter(range(1, 100))
+
+    def owners(*records: list[object]) -> list[str]:
+        model.apply("sioscope:packets", [{"seq": next(seq), "dropped": 0, "records": records}])
+        return [r.socket_id for r in list(model.packets.view)[-len(records) :]]
+
+    ping = [int(T0 * 1000), "C1", "out", "ping", 1, None]
+    chat = [int(T0 * 1000), "C1", "in", "message", 9, '2/chat,["hi"]']
+    assert owners(ping) == ["root1"]
+    model.apply("socket_connected", [wire_socket("chat1", nsp="/chat", client="C1")])
+    assert owners(ping, chat) == ["", "chat1"]  # two sockets: the ping is the client's
+    model.apply("socket_disconnected", ["/", "root1", "client namespace disconnect"])
+    assert owners(ping, chat) == ["chat1", "chat1"]
+    model.apply("socket_disconnected", ["/chat", "chat1", "transport close"])
+    assert owners(ping, chat) == ["", ""]
+    model.apply("all_sockets", [[wire_socket("root2", client="C1")]])  # replaces all
+    assert owners(ping, chat) == ["root2", ""]
 
 
 def test_node_fallback_events_fill_the_packet_log(model: Model) -> None:
