@@ -18,6 +18,9 @@ the headless one skips; only the write to a pty is left out. Keys measured:
 - ``filter key``: one keystroke in the open filter box, until the filter is applied;
 - ``sort``: ``s``, until the model's sort column changed.
 
+Before the keys, ``steady_cpu``: the inspector's CPU seconds per second over 3 s of only
+following the server (the budget left for keys is what this leaves of a core).
+
 ``--method pilot`` times as the first version of this script did: ``Pilot.press`` and a
 ``pause(0)``. Pilot waits for the process to go idle after each key (``wait_for_idle``:
 20 ms slices until one uses under 1 ms of CPU, at most 1 s, twice), so under a steady
@@ -46,6 +49,9 @@ from typing import Any
 
 from bench.inspector_attach import ROOT, _first_json_line, _stop, start_crowd, stop_crowd
 
+STEADY_S = 3.0
+"""Seconds of following the server, no key pressed, over which ``steady_cpu`` (the
+inspector process's CPU seconds per second) is taken."""
 VIEW_KEYS = (("2", "rooms"), ("3", "packets"), ("4", "dashboard"), ("1", "sockets"))
 
 
@@ -142,6 +148,9 @@ async def drive(url: str, expect: int, presses: int, method: str = "frame") -> d
             while len(model.sockets) < expect and time.monotonic() < deadline:
                 await pilot.pause(0.05)
             await pilot.pause(1.0)  # a second of steady state first
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            await asyncio.sleep(STEADY_S)  # the inspector's CPU while it only follows
+            steady_cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
             table = app.query_one("#sockets")
             probe = FrameProbe(app)
 
@@ -184,7 +193,11 @@ async def drive(url: str, expect: int, presses: int, method: str = "frame") -> d
             sockets = len(model.sockets)
     finally:
         await client.close()
-    return {"sockets": sockets, **{k: summary(v) for k, v in out.items()}}
+    return {
+        "sockets": sockets,
+        "steady_cpu": round(steady_cpu, 3),
+        **{k: summary(v) for k, v in out.items()},
+    }
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
