@@ -26,7 +26,7 @@ from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import ContentSwitcher, Footer, Input, Static, Tree
+from textual.widgets import ContentSwitcher, Input, Static, Tree
 
 from sioscope.inspector import keys as keymod
 from sioscope.inspector.actions import Actions
@@ -42,6 +42,7 @@ from sioscope.inspector.screens.detail import DetailScreen
 from sioscope.inspector.screens.help import HelpScreen
 from sioscope.inspector.screens.packet_detail import PacketDetailScreen
 from sioscope.inspector.views import FIRST, VIEWS
+from sioscope.inspector.widgets.footer import KeysFooter
 from sioscope.inspector.widgets.packet_view import PacketView
 from sioscope.inspector.widgets.packets_pane import PACKET_VIEW_ID
 from sioscope.inspector.widgets.socket_table import SocketTable, column_title
@@ -103,6 +104,8 @@ class InspectorApp(App[None]):
         self._pending_dirty: set[str] = set()
         self.flush_seconds = 0.0
         self.actions = Actions(self)
+        self._shown_text: dict[str, str] = {}
+        """What the status bar and the banner show: updated only when it changes."""
         if client is not None:
             client.on_change = self.mark_dirty
 
@@ -119,7 +122,7 @@ class InspectorApp(App[None]):
                 self._views[name] = widget
                 yield widget
         yield Input(placeholder="filter: text  field:value  !negate  re:regex", id="filter")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.set_interval(self.flush_interval, self.flush)
@@ -214,8 +217,13 @@ class InspectorApp(App[None]):
             parts.append("production mode: stats only")
         if model.dropped or model.gaps:
             parts.append(f"[red]lost: {model.dropped} dropped, {model.gaps} gaps[/]")
-        self.query_one("#status", Static).update("  │  ".join(parts))
-        self.query_one("#status").set_class(bad, "-bad")
+        status = self.query_one("#status", Static)
+        text = "  │  ".join(parts)
+        if text != self._shown_text.get("status"):
+            # One line, always: no layout pass (a layout is the whole screen's).
+            self._shown_text["status"] = text
+            status.update(text, layout=False)
+        status.set_class(bad, "-bad")
         self._update_banner()
 
     def _update_banner(self) -> None:
@@ -240,7 +248,10 @@ class InspectorApp(App[None]):
             filters.append(f"filter: {log.filter.expression} ({len(log.view)} shown)")
         if filters:
             text = (text + "   " if text else "") + "  ".join(filters)
-        banner.update(text)
+        if text != self._shown_text.get("banner"):
+            # Its height follows its text (it may wrap): a layout, but only on a change.
+            self._shown_text["banner"] = text
+            banner.update(text)
         banner.set_class(bool(text), "-on")
 
     # -- views

@@ -1,8 +1,10 @@
 """The Sockets view: the model's visible sockets in a :class:`KeyedTable`.
 
 The table is handed the model's new key order at most once per flush, with the ids that
-changed, so only those rows are painted again; once a second it repaints whole (the AGE
-column moved on). The cursor stays on its socket whatever the order does.
+changed, so only those rows are painted again (and only those on screen: the table
+compares each line with what it painted); once a second every row on screen is worked
+out again (the AGE column moved on). The cursor stays on its socket whatever the order
+does.
 
 Its columns are the model's choice among ``sioscope.inspector.columns`` (``C`` picks
 them); their widths follow what the rows on screen need (columns rule 5): each column's
@@ -82,7 +84,7 @@ class SocketTable(KeyedTable):
                 needs[col.id] = need
         top = int(self.scroll_y)
         for key in self.keys[top : top + max(1, self.size.height)]:
-            for col, text in zip(self._shown, self.socket_cells(key), strict=True):
+            for col, text in zip(self._shown, self.row_cells(key), strict=True):
                 if len(text) > needs.get(col.id, 0):
                     needs[col.id] = len(text)
         layout = (self.size.width, tuple(needs.get(c.id, 0) for c in self._shown))
@@ -101,7 +103,9 @@ class SocketTable(KeyedTable):
         if fresh or frame.changed or frame.tick or header:
             # Widths from the rows that are about to be drawn (the keys first, so the
             # scroll position and the rows on screen are the new ones).
-            self.set_keys(ids, changed=None if frame.tick or header else frame.changed)
+            self.set_keys(
+                ids, changed=None if frame.tick or header else frame.changed, same_order=not fresh
+            )
             if self._measure():
                 self.set_keys(ids)  # widths changed: every row again
 

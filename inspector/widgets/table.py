@@ -6,16 +6,29 @@ removal above the cursor moves it onto another socket, which is unsafe next to a
 "disconnect selected" key. This widget holds only the ordered list
 of keys; a row's cells are asked for when the row is painted. Replacing the key list is
 O(n) in plain Python and the selection stays on the same key.
+
+Painting rules (what keeps a busy server's updates cheap, and a key press immediate):
+
+1. Each screen line remembers what it last painted (``_painted``: key, text, cursor).
+   After an update or a cursor move, the lines on screen are worked out again (cells
+   are cached per key until the key is named as changed) and only the lines that differ
+   are refreshed: a flush in which the rows on screen did not change paints nothing,
+   and ``Down`` repaints two lines, not the table. Scrolling repaints whole.
+2. The virtual height (the scrollbar's range) follows the row count at most once a
+   second, unless the cursor or the scroll window needs the new range now: a change of
+   virtual size is a layout of the whole screen, which a server with churn (sockets
+   coming and going every flush) would otherwise cost on every frame.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -68,7 +81,11 @@ class KeyedTable(ScrollView, can_focus=True):
             self.table = table
             self.key = key
 
-    cursor_key: reactive[str | None] = reactive(None, init=False, always_update=True)
+    # No repaint of its own: ``_repaint`` refreshes the two lines a move touches (rule 1).
+    cursor_key: reactive[str | None] = reactive(None, init=False, always_update=True, repaint=False)
+
+    RESIZE_EVERY = 1.0
+    """Seconds between two changes of the virtual height that nothing needed (rule 2)."""
 
     def __init__(
         self,
@@ -86,29 +103,68 @@ class KeyedTable(ScrollView, can_focus=True):
         self.empty = empty
         self.keys: list[str] = []
         self._index: dict[str, int] = {}
-        self._row_cache: dict[str, Strip] = {}
+        self._cells: dict[str, Sequence[str]] = {}
+        """Cells per key, until the key is named changed (rule 1)."""
+        self._texts: dict[str, str] = {}
+        """The line of each key at the current widths."""
+        self._painted: dict[int, tuple[str | None, str, int]] = {}
+        """Screen line -> (key, text, cursor style) as last painted (rule 1)."""
+        self._sized_at = 0.0
 
     # -- data
 
-    def set_keys(self, keys: Sequence[str], changed: set[str] | None = None) -> None:
-        """Replace the ordered keys; ``changed`` rows are re-rendered (``None``: all)."""
-        self.keys = list(keys)
-        self._index = {k: i for i, k in enumerate(self.keys)}
+    def set_keys(
+        self, keys: Sequence[str], changed: set[str] | None = None, *, same_order: bool = False
+    ) -> None:
+        """Replace the ordered keys; ``changed`` rows are re-rendered (``None``: all).
+
+        ``same_order``: the caller knows ``keys`` is the order it handed last time (only
+        rows' contents changed), so the index is kept rather than rebuilt.
+        """
+        if not (same_order and len(keys) == len(self.keys)):
+            self.keys = list(keys)
+            self._index = {k: i for i, k in enumerate(self.keys)}
         if changed is None:
-            self._row_cache.clear()
+            self._cells.clear()
+            self._texts.clear()
         else:
             for key in changed:
-                self._row_cache.pop(key, None)
-            if len(self._row_cache) > 4 * max(100, self.size.height):
-                self._row_cache.clear()
-        self.virtual_size = Size(self.size.width, len(self.keys) + 1)
+                self._cells.pop(key, None)
+                self._texts.pop(key, None)
+            if len(self._cells) > 4 * max(100, self.size.height):
+                self._cells.clear()
+                self._texts.clear()
         if self.cursor_key not in self._index:
             old = self.cursor_key
             self.cursor_key = self.keys[0] if self.keys else None
             if old != self.cursor_key:
                 self.post_message(self.Highlighted(self, self.cursor_key))
+        self._size_rows()
         self._scroll_cursor_into_view()
-        self.refresh()
+        self._repaint()
+
+    def row_cells(self, key: str) -> Sequence[str]:
+        """The cells of ``key``'s row, cached until the key is named changed."""
+        cells = self._cells.get(key)
+        if cells is None:
+            cells = self._cells[key] = self.cells(key)
+        return cells
+
+    def _size_rows(self, now: bool = False) -> None:
+        """The virtual height follows the rows (rule 2)."""
+        rows = len(self.keys) + 1
+        if rows == self.virtual_size.height and self.virtual_size.width == self.size.width:
+            return
+        body = max(1, self.size.height - 1)
+        needed = (
+            now
+            or self.cursor_row + 1 >= self.virtual_size.height  # the cursor is past the range
+            or int(self.scroll_y) + body > rows - 1  # the window shows rows that went
+            or time.monotonic() - self._sized_at >= self.RESIZE_EVERY
+        )
+        if needed:
+            self._sized_at = time.monotonic()
+            self.virtual_size = Size(self.size.width, rows)
 
     @property
     def cursor_row(self) -> int:
@@ -132,8 +188,9 @@ class KeyedTable(ScrollView, can_focus=True):
         if key != self.cursor_key:
             self.cursor_key = key
             self.post_message(self.Highlighted(self, key))
+        self._size_rows()
         self._scroll_cursor_into_view()
-        self.refresh()
+        self._repaint()
 
     def _scroll_cursor_into_view(self) -> None:
         row = self.cursor_row
@@ -165,8 +222,15 @@ class KeyedTable(ScrollView, can_focus=True):
             self._move_to(int(self.scroll_y) + offset - 1)
 
     def on_resize(self) -> None:
-        self._row_cache.clear()
-        self.virtual_size = Size(self.size.width, len(self.keys) + 1)
+        self._texts.clear()
+        self._painted.clear()
+        self._size_rows(now=True)
+
+    def on_focus(self) -> None:
+        self._repaint()  # the cursor line's style follows the focus
+
+    def on_blur(self) -> None:
+        self._repaint()
 
     # -- painting
 
@@ -181,28 +245,56 @@ class KeyedTable(ScrollView, can_focus=True):
         parts = [fit(t, w) for t, w in zip(texts, self._widths(width), strict=False) if w]
         return fit(" " + " ".join(parts), width)
 
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
+    def _text(self, key: str, width: int) -> str:
+        text = self._texts.get(key)
+        if text is None or len(text) != width:
+            text = self._texts[key] = self._line(self.row_cells(key), width)
+        return text
+
+    def _wanted(self, y: int, width: int) -> tuple[str | None, str, int]:
+        """What screen line ``y`` should show: (key, text, cursor style), the style
+        0 for a plain row, 1 for the cursor's, 2 for the cursor's while focused."""
         if y == 0:
-            style = self.get_component_rich_style("keyed-table--header")
-            return Strip([Segment(self._line([t for t, _ in self.columns], width), style)])
+            return None, self._line([t for t, _ in self.columns], width), 0
         row = int(self.scroll_y) + y - 1
-        base = self.rich_style
         if row >= len(self.keys):
             if row == 0 and not self.keys:
-                return Strip([Segment(fit("  " + self.empty, width), base + Style(dim=True))])
-            return Strip.blank(width, base)
+                return None, fit("  " + self.empty, width), 0
+            return None, "", 0
         key = self.keys[row]
-        if key == self.cursor_key:
+        cursor = (2 if self.has_focus else 1) if key == self.cursor_key else 0
+        return key, self._text(key, width), cursor
+
+    def _repaint(self) -> None:
+        """Refresh the lines on screen whose content changed since painted (rule 1)."""
+        width, height = self.size
+        if not self._painted or not width:
+            self.refresh()  # nothing painted yet (or after a resize): all of it
+            return
+        stale = [y for y in range(height) if self._wanted(y, width) != self._painted.get(y)]
+        if len(stale) * 2 > height:
+            self.refresh()
+        else:
+            for y in stale:
+                self.refresh(Region(0, y, width, 1))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        key, text, cursor = wanted = self._wanted(y, width)
+        self._painted[y] = wanted
+        if y == 0:
+            return Strip([Segment(text, self.get_component_rich_style("keyed-table--header"))])
+        base = self.rich_style
+        if key is None:
+            if text:
+                return Strip([Segment(text, base + Style(dim=True))])
+            return Strip.blank(width, base)
+        if cursor:
             style = self.get_component_rich_style("keyed-table--cursor")
-            if not self.has_focus:
+            if cursor == 1:
                 style = style + Style(dim=True)
-            return Strip([Segment(self._line(self.cells(key), width), style)])
-        strip = self._row_cache.get(key)
-        if strip is None or strip.cell_length != width:
-            strip = Strip([Segment(self._line(self.cells(key), width), base)])
-            self._row_cache[key] = strip
-        return strip
+            return Strip([Segment(text, style)])
+        return Strip([Segment(text, base)])
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
