@@ -268,7 +268,7 @@ def test_packet_records_find_their_socket_as_sockets_come_and_go(model: Model) -
 
     def owners(*records: list[object]) -> list[str]:
         model.apply("sioscope:packets", [{"seq": next(seq), "dropped": 0, "records": records}])
-        return [r.socket_id for r in list(model.packets.view)[-len(records) :]]
+        return [r.socket_id for r in list(model.packets.records)[-len(records) :]]
 
     ping = [int(T0 * 1000), "C1", "out", "ping", 1, None]
     chat = [int(T0 * 1000), "C1", "in", "message", 9, '2/chat,["hi"]']
