@@ -5,7 +5,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 INTEROP := tests/interop
 
-.PHONY: demo test lint typecheck bench screenshots system-deps clean
+.PHONY: demo test lint typecheck bench screenshots recording system-deps clean
 LINTED  := server inspector src tests bench
 
 $(BIN)/sioscope: pyproject.toml
@@ -46,6 +46,10 @@ bench: $(BIN)/sioscope $(INTEROP)/node_modules/.package-lock.json
 
 screenshots: $(BIN)/sioscope
 	$(BIN)/python -m sioscope.inspector.screenshots
+
+# docs/demo.cast: `sioscope demo` driven through a tour of the views in a pty (asciinema v2).
+recording: $(BIN)/sioscope
+	$(BIN)/python scripts/record_demo.py docs/demo.cast
 
 clean:
 	rm -rf $(VENV) $(INTEROP)/node_modules .pytest_cache .ruff_cache build
