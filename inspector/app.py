@@ -30,10 +30,11 @@ from textual.widgets import ContentSwitcher, Input, Static, Tree
 
 from sioscope.inspector import keys as keymod
 from sioscope.inspector.actions import Actions
-from sioscope.inspector.capture import Capture, from_journal, write_capture
+from sioscope.inspector.capture import Capture, CaptureError, from_journal, write_capture
 from sioscope.inspector.client import AdminClient
 from sioscope.inspector.filtering import FilterError
 from sioscope.inspector.frame import Frame, View
+from sioscope.inspector.har import har
 from sioscope.inspector.model import Model
 from sioscope.inspector.palette import ActionsProvider
 from sioscope.inspector.records import SocketInfo
@@ -41,6 +42,7 @@ from sioscope.inspector.screens.columns import ColumnsScreen
 from sioscope.inspector.screens.detail import DetailScreen
 from sioscope.inspector.screens.help import HelpScreen
 from sioscope.inspector.screens.packet_detail import PacketDetailScreen
+from sioscope.inspector.traffic import socket_traffic
 from sioscope.inspector.views import FIRST, VIEWS
 from sioscope.inspector.widgets.footer import KeysFooter
 from sioscope.inspector.widgets.packet_view import PacketView
@@ -562,6 +564,25 @@ class InspectorApp(App[None]):
         names = ", ".join(p.name for p in paths)
         hint = next((f" (sioscope open {p})" for p in paths if ".jsonl" in p.name), "")
         self.notify(f"exported to {self.export_dir}: {names}{hint}", timeout=8)
+
+    def action_export_har(self) -> None:
+        """The selected socket's traffic as HAR, from what was received (the journal)."""
+        sock = self.selected_socket()
+        capture = self.capture_for_export()
+        if sock is None or capture is None:
+            why = "no socket selected" if sock is None else "nothing kept to export"
+            self.notify(f"HAR: {why}", severity="warning")
+            return
+        try:
+            traffic = socket_traffic(capture, sock.id)
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.model.clock()))
+            self.export_dir.mkdir(parents=True, exist_ok=True)
+            path = self.export_dir / f"sioscope-{sock.id}-{stamp}.har"
+            path.write_text(json.dumps(har(traffic), indent=1))
+        except (OSError, CaptureError) as exc:
+            self.notify(f"HAR export failed: {exc}", severity="error")
+            return
+        self.notify(f"{len(traffic.frames)} messages of {sock.id} written to {path}", timeout=8)
 
     def capture_for_export(self) -> Capture | None:
         """What ctrl+s writes as a capture: the model's journal (None without one)."""

@@ -9,12 +9,17 @@ Rules:
 2. The cursor moves forward by applying the events in between; it moves back by
    rebuilding the model from the start up to the new time (a capture is replayed in
    milliseconds per thousand events, and the model has no undo).
-3. Play advances the cursor every ``TICK`` seconds by ``TICK`` times the speed (1x or
-   10x) and stops at the end. The keys are data (``keys.CAPTURE_KEYS``).
+3. Play advances the cursor by the real time elapsed since the previous tick (a tick
+   every ``TICK`` seconds) times the speed (1x or 10x), so a loaded machine plays late
+   frames, not a slower capture; it stops at the end. The keys are data
+   (``keys.CAPTURE_KEYS``).
+4. The model's clock is the capture's: its start plus the cursor, so ages, rates and
+   server health read as they did at that moment, not as of today.
 """
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from textual.binding import BindingType
@@ -34,14 +39,27 @@ class CaptureApp(InspectorApp):
     BINDINGS: ClassVar[list[BindingType]] = keymod.capture_bindings()
 
     def __init__(self, capture: Capture, *, name: str, flush_interval: float = 0.1) -> None:
-        super().__init__(Model(), None, readonly=True, source=name, flush_interval=flush_interval)
         self.capture = capture
-        self.capture_name = name
         self.cursor_ms = -1
+        super().__init__(
+            Model(clock=self.capture_clock),
+            None,
+            readonly=True,
+            source=name,
+            flush_interval=flush_interval,
+        )
+        self.capture_name = name
         self.applied = 0
+        self._played_at = 0.0
         self.playing = False
         self.speed = SPEEDS[0]
         self.seek(capture.events[0][0] if capture.events else 0)
+
+    def capture_clock(self) -> float:
+        """Rule 4: the capture's time at the cursor, epoch seconds."""
+        started = self.capture.header.get("started")
+        base = started / 1000 if isinstance(started, int | float) else 0.0
+        return base + max(0, self.cursor_ms) / 1000
 
     def capture_for_export(self) -> Capture | None:
         """ctrl+s here writes the capture being browsed, whole."""
@@ -59,7 +77,7 @@ class CaptureApp(InspectorApp):
         model = self.model
         if ms < self.cursor_ms:
             version = model.sockets_version
-            Model.__init__(model)  # the views hold this object: reset it in place
+            Model.__init__(model, clock=self.capture_clock)  # the views hold this object
             model.sockets_version = version + 1
             self.applied = 0
         self.applied = replay(self.capture, model, until_ms=ms, start=self.applied)
@@ -90,6 +108,7 @@ class CaptureApp(InspectorApp):
 
     def action_cursor_play(self) -> None:
         self.playing = not self.playing
+        self._played_at = time.monotonic()
         if self.playing and self.cursor_ms >= self.capture.duration_ms:
             self.seek(-1)  # play again from the start
         self.source = self.position()
@@ -103,7 +122,9 @@ class CaptureApp(InspectorApp):
     def _tick(self) -> None:
         if not self.playing:
             return
-        self.seek(self.cursor_ms + round(TICK * 1000 * self.speed))
+        now = time.monotonic()
+        elapsed, self._played_at = now - self._played_at, now
+        self.seek(self.cursor_ms + round(elapsed * 1000 * self.speed))
         if self.cursor_ms >= self.capture.duration_ms:
             self.playing = False
             self.source = self.position()

@@ -1,5 +1,6 @@
 """The ``sioscope`` command: ``sioscope demo``, ``sioscope inspect URL``,
-``sioscope record URL -o FILE`` and ``sioscope open FILE``; ``--web`` serves ``demo`` or
+``sioscope record URL -o FILE``, ``sioscope open FILE``, ``sioscope har FILE --socket ID``
+and ``sioscope replay FILE --socket ID URL``; ``--web`` serves ``demo`` or
 ``inspect`` to a browser instead of the terminal (``inspector/web.py``).
 
 Failures a user can cause (a bad URL, a refused login, an unreachable host) end with one
@@ -15,10 +16,14 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sioscope import __version__
 from sioscope.inspector.client import AdminClient, AdminConnectError, ClientOptions
 from sioscope.inspector.model import Model
+
+if TYPE_CHECKING:
+    from sioscope.inspector.traffic import Traffic
 from sioscope.inspector.web import DEFAULT_PORT, is_web_child, parse_port
 
 MAX_DEMO_CLIENTS = 1000  # each is a real connection in this process
@@ -88,6 +93,28 @@ def _parser() -> argparse.ArgumentParser:
         "open", help="browse a capture offline in the inspector's views, with a time cursor"
     )
     op.add_argument("file", type=Path, help="a capture written by sioscope record")
+    rep = sub.add_parser(
+        "replay",
+        help="reconnect as a captured client and send its packets again, printing the answers",
+    )
+    rep.add_argument("file", type=Path, help="a capture (sioscope record, or the TUI's ctrl+s)")
+    rep.add_argument("--socket", required=True, metavar="ID", help="the captured socket id")
+    rep.add_argument("url", help="server URL to replay against, e.g. http://localhost:3000")
+    rep.add_argument(
+        "--speed", type=float, default=1.0, help="timing factor: 2 = twice as fast (default 1)"
+    )
+    rep.add_argument(
+        "--linger", type=float, default=1.0, help="seconds to wait for answers at the end"
+    )
+    rep.add_argument("--path", default="/socket.io", help="Socket.IO path (default /socket.io)")
+    har = sub.add_parser(
+        "har", help="write one captured socket's traffic as HAR (opens in Chrome DevTools)"
+    )
+    har.add_argument("file", type=Path, help="a capture (sioscope record, or the TUI's ctrl+s)")
+    har.add_argument("--socket", required=True, metavar="ID", help="the captured socket id")
+    har.add_argument(
+        "-o", "--output", type=Path, help="HAR file to write (default: <socket id>.har)"
+    )
     rec = sub.add_parser(
         "record",
         help="write what the inspector would receive to a capture file, without the TUI",
@@ -253,6 +280,64 @@ async def probe(options: ClientOptions) -> int:
     return 0
 
 
+def _traffic(path: Path, socket_id: str) -> Traffic:
+    """The socket's traffic in the capture at ``path``; ``CaptureError`` says why not."""
+    from sioscope.inspector.capture import read_capture
+    from sioscope.inspector.traffic import socket_traffic
+
+    return socket_traffic(read_capture(path), socket_id, name=str(path))
+
+
+def write_har(path: Path, socket_id: str, output: Path | None) -> int:
+    """``sioscope har``: 0, or 2 with one line (not a capture, no such socket, no write)."""
+    import json
+
+    from sioscope.inspector.capture import CaptureError
+    from sioscope.inspector.har import har
+
+    try:
+        traffic = _traffic(path, socket_id)
+    except CaptureError as exc:
+        return _fail(str(exc))
+    output = output or Path(f"{socket_id}.har")
+    try:
+        output.write_text(json.dumps(har(traffic), indent=1))
+    except OSError as exc:
+        return _fail(f"cannot write {output}: {exc.strerror or exc}")
+    print(
+        f"sioscope: wrote {len(traffic.frames)} messages of {socket_id} to {output}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def replay_capture(args: argparse.Namespace) -> int:
+    """``sioscope replay``: 2 for bad input (file, socket id, arguments), 1 when the server
+    cannot be reached or refuses, else what the replay returns."""
+    from sioscope.inspector.capture import CaptureError
+    from sioscope.inspector.replay import Replayer, ReplayError, plan
+
+    if not args.speed > 0:
+        return _fail("--speed must be more than 0")
+    if args.linger < 0:
+        return _fail("--linger must be 0 or more seconds")
+    try:
+        base, _ = ClientOptions(url=args.url).endpoint()
+        traffic = _traffic(args.file, args.socket)
+    except (CaptureError, ValueError) as exc:
+        return _fail(str(exc))
+    the_plan = plan(traffic)
+    if not the_plan.sends and not the_plan.skipped:
+        print(f"sioscope: {args.socket} sent nothing after its CONNECT", file=sys.stderr)
+    replayer = Replayer(
+        the_plan, base, path=args.path, speed=args.speed, linger=args.linger, out=print
+    )
+    try:
+        return asyncio.run(replayer.run())
+    except ReplayError as exc:
+        return _fail(str(exc), 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
@@ -279,6 +364,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_demo(args.clients, args.readonly, args.host_driver))
         if args.command == "open":
             return open_capture(args.file)
+        if args.command == "har":
+            return write_har(args.file, args.socket, args.output)
+        if args.command == "replay":
+            return replay_capture(args)
         if args.command == "record" and args.duration is not None and args.duration <= 0:
             return _fail("--duration must be more than 0 seconds")
         try:

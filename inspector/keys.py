@@ -225,6 +225,16 @@ KEYS: tuple[Key, ...] = (
         "Write the sockets (JSON) and the packet log (JSONL) to --export-dir (~/sioscope-exports)",
         show=False,
     ),
+    Key(
+        "export.har",
+        "H",
+        "export_har",
+        "HAR",
+        "Data",
+        "Write the selected socket's traffic as HAR (Chrome DevTools opens it) to --export-dir",
+        show=False,
+        views=frozenset({SOCKETS, DETAIL, PACKETS}),
+    ),
     Key("help", "question_mark,f1", "help", "Help", "App", "This screen"),
     Key(
         "palette", "ctrl+p", "command_palette", "Palette", "App", "Search every action", show=False

@@ -220,3 +220,26 @@ async def test_our_server_end_to_end_acks_binary_and_a_broadcast(our_demo) -> No
         for user in users:
             await user.disconnect()
         await client.close()
+
+
+async def test_H_writes_the_selected_sockets_traffic_as_har(tmp_path) -> None:
+    import json
+
+    from sioscope.inspector.screenshots import SampleApp
+
+    app = SampleApp(sockets=5, packets=True)
+    app.export_dir = tmp_path
+    said: list[str] = []
+    app.notify = lambda message, **_: said.append(str(message))  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        sock = app.selected_socket()
+        assert sock is not None  # the socket of the packet under the cursor
+        await pilot.press("H")
+        await pilot.pause()
+    (path,) = tmp_path.glob(f"sioscope-{sock.id}-*.har")
+    messages = json.loads(path.read_text())["log"]["entries"][0]["_webSocketMessages"]
+    mine = [r for r in app.model.packets.records if r.client_id == sock.client_id]
+    assert messages and len(messages) == len([r for r in mine if r.nsp in ("", sock.nsp)])
+    assert said[-1] == f"{len(messages)} messages of {sock.id} written to {path}"
