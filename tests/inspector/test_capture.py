@@ -101,3 +101,19 @@ def test_read_capture_refuses_what_is_not_one(tmp_path: Path) -> None:
     bad.write_text(json.dumps(header) + "\n")
     with pytest.raises(CaptureError, match="version 99"):
         read_capture(bad)
+
+
+def test_the_journal_is_bounded_in_events_and_bytes_and_keeps_its_head() -> None:
+    from sioscope.inspector.journal import Journal
+
+    journal = Journal(limit=3, max_bytes=100)
+    journal.add(0, "config", [{"supportedFeatures": []}])
+    journal.add(1, "all_sockets", [[]])
+    for i in range(5):
+        journal.add(10 + i, "server_stats", [{"n": i}])
+    assert [e for _, e, _ in journal.all()][:2] == ["config", "all_sockets"]
+    assert [a[0]["n"] for _, e, a in journal.all() if e == "server_stats"] == [2, 3, 4]
+    assert journal.lost == 2
+    journal.add(20, "sioscope:packets", [{"records": ["x" * 90]}])
+    assert [e for _, e, _ in journal.all()][2:] == ["sioscope:packets"]  # the newest stays
+    assert journal.lost == 5
