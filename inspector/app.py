@@ -44,10 +44,11 @@ from sioscope.inspector.screens.help import HelpScreen
 from sioscope.inspector.screens.packet_detail import PacketDetailScreen
 from sioscope.inspector.traffic import socket_traffic
 from sioscope.inspector.views import FIRST, VIEWS
-from sioscope.inspector.widgets.footer import KeysFooter
+from sioscope.inspector.widgets.keybar import KeyBar
 from sioscope.inspector.widgets.packet_view import PacketView
 from sioscope.inspector.widgets.packets_pane import PACKET_VIEW_ID
 from sioscope.inspector.widgets.socket_table import SocketTable, column_title
+from sioscope.inspector.widgets.status_bar import Part, StatusBar
 from sioscope.inspector.widgets.table import KeyedTable
 
 
@@ -114,7 +115,7 @@ class InspectorApp(App[None]):
     # -- layout
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status")
+        yield StatusBar(id="status")
         yield Static(id="banner")
         with ContentSwitcher(initial=FIRST, id="views"):
             for name, spec in VIEWS.items():
@@ -124,7 +125,7 @@ class InspectorApp(App[None]):
                 self._views[name] = widget
                 yield widget
         yield Input(placeholder="filter: text  field:value  !negate  re:regex", id="filter")
-        yield KeysFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.set_interval(self.flush_interval, self.flush)
@@ -193,38 +194,44 @@ class InspectorApp(App[None]):
 
     def _update_status(self) -> None:
         model = self.model
-        parts: list[str] = []
+        parts: list[Part] = []
         bad = False
         if self.client is not None:
             state = self.client.state
             dot = {"connected": "[green]●[/]", "connecting": "[yellow]◌[/]"}.get(state, "[red]●[/]")
             bad = state != "connected"
-            parts.append(f"{dot} {state} {self.client.detail}".rstrip())
+            full = f"{dot} {state} {self.client.detail}".rstrip()
+            parts.append(Part(full, f"{dot} {state}", rank=3))
         else:
-            parts.append(f"[cyan]●[/] {self.source or 'offline'}")
+            parts.append(Part(f"[cyan]●[/] {self.source or 'offline'}", "[cyan]●[/]", rank=3))
         servers = model.server_health()
         if servers:
             healthy = sum(1 for _, ok in servers if ok)
-            parts.append(f"servers {healthy}/{len(servers)} healthy")
+            ratio = f"{healthy}/{len(servers)}"
+            parts.append(Part(f"servers {ratio} healthy", f"{ratio} ok", rank=2, droppable=True))
         shown = len(model.visible_ids())
         count = f"{len(model.sockets)} sockets"
+        short = count
         if model.snapshot_loading:
             count += f" (loading, {model.snapshot_total} in all)"
+            short += f" (of {model.snapshot_total})"
         if model.filter:
             count += f" ({shown} match)"
-        parts.append(count)
+            short += f" ({shown} match)"
+        parts.append(Part(count, short, rank=1))
         if self.readonly or not self.can_act():
-            parts.append("[b]READ-ONLY[/b]")
+            parts.append(Part("[b]READ-ONLY[/b]"))
         if not model.development and model.config_received:
-            parts.append("production mode: stats only")
+            parts.append(Part("production mode: stats only", "production", rank=2))
         if model.dropped or model.gaps:
-            parts.append(f"[red]lost: {model.dropped} dropped, {model.gaps} gaps[/]")
-        status = self.query_one("#status", Static)
-        text = "  │  ".join(parts)
-        if text != self._shown_text.get("status"):
-            # One line, always: no layout pass (a layout is the whole screen's).
-            self._shown_text["status"] = text
-            status.update(text, layout=False)
+            parts.append(
+                Part(
+                    f"[red]lost: {model.dropped} dropped, {model.gaps} gaps[/]",
+                    f"[red]lost {model.dropped}/{model.gaps}[/]",
+                )
+            )
+        status = self.query_one("#status", StatusBar)
+        status.show(parts)
         status.set_class(bad, "-bad")
         self._update_banner()
 

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane, Tree
+from textual.widgets import Static, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
 
 from sioscope.inspector import keys as keymod
@@ -20,6 +20,7 @@ from sioscope.inspector.model import Model
 from sioscope.inspector.records import SocketInfo
 from sioscope.inspector.screens.value import ValueScreen
 from sioscope.inspector.units import human_age
+from sioscope.inspector.widgets.keybar import KeyBar
 from sioscope.inspector.widgets.packet_view import PacketView
 
 TABS = ("tab-handshake", "tab-rooms", "tab-packets")
@@ -94,7 +95,7 @@ class DetailScreen(Screen[None]):
                 yield Static(id="data")
             with TabPane("Packets", id="tab-packets"):
                 yield PacketView(id="socket-packets")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         sock = self.socket

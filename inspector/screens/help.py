@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from sioscope.inspector.keys import DETAIL_KEYS, KEYS, Key
+from sioscope.inspector.widgets.keybar import KeyBar
 
 FILTER_HELP = (
     "Filter grammar: words must all match · [b]lobby[/b] anywhere · [b]room:lobby[/b] one "
@@ -57,7 +58,8 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 100; max-height: 90%; border: thick $accent; background: $surface; padding: 0 1;
+        width: 100%; max-width: 100; max-height: 90%;
+        border: thick $accent; background: $surface; padding: 0 1;
     }
     """
 
@@ -70,7 +72,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static("[b]sioscope inspector — keys[/b]  (Esc closes)\n")
             yield Static(help_table(self.available))
             yield Static("\n" + FILTER_HELP)
-        yield Footer()
+        yield KeyBar()
 
 
 __all__ = ["HelpScreen", "Key", "help_table"]

@@ -6,7 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
+
+from sioscope.inspector.widgets.keybar import KeyBar
 
 
 class PromptScreen(ModalScreen[str | None]):
@@ -36,7 +38,7 @@ class PromptScreen(ModalScreen[str | None]):
             yield Static(self.question, id="question")
             yield Input(value=self.value, placeholder=self.placeholder, id="answer")
             yield Static(self.hint, id="hint")
-        yield Footer()  # its keys, not the App's: here "q" is a letter of the answer
+        yield KeyBar()  # its keys, not the App's: here "q" is a letter of the answer
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

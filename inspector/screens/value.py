@@ -11,7 +11,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from sioscope.inspector.widgets.keybar import KeyBar
 
 
 class ValueScreen(ModalScreen[None]):
@@ -43,4 +45,4 @@ class ValueScreen(ModalScreen[None]):
                 yield Static(Text(self.value), id="value")
             else:
                 yield Static(JSON(json.dumps(self.value, indent=2, default=str)), id="value")
-        yield Footer()
+        yield KeyBar()

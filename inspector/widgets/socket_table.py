@@ -87,11 +87,11 @@ class SocketTable(KeyedTable):
             for col, text in zip(self._shown, self.row_cells(key), strict=True):
                 if len(text) > needs.get(col.id, 0):
                     needs[col.id] = len(text)
-        layout = (self.size.width, tuple(needs.get(c.id, 0) for c in self._shown))
+        layout = (self.content_width, tuple(needs.get(c.id, 0) for c in self._shown))
         if layout == self._laid_out:
             return False
         self._laid_out = layout
-        self.widths = colmod.layout(self._shown, layout[1], self.size.width)
+        self.widths = colmod.layout(self._shown, layout[1], self.content_width)
         return True
 
     def sync(self, frame: Frame) -> None:

@@ -59,7 +59,7 @@ class KeyedTable(ScrollView, can_focus=True):
     ]
 
     DEFAULT_CSS = """
-    KeyedTable { height: 1fr; }
+    KeyedTable { height: 1fr; overflow-x: hidden; }
     KeyedTable > .keyed-table--header { text-style: bold; color: $text-accent; }
     KeyedTable > .keyed-table--cursor { background: $accent 60%; text-style: bold; }
     """
@@ -153,7 +153,7 @@ class KeyedTable(ScrollView, can_focus=True):
     def _size_rows(self, now: bool = False) -> None:
         """The virtual height follows the rows (rule 2)."""
         rows = len(self.keys) + 1
-        if rows == self.virtual_size.height and self.virtual_size.width == self.size.width:
+        if rows == self.virtual_size.height and self.virtual_size.width == self.content_width:
             return
         body = max(1, self.size.height - 1)
         needed = (
@@ -164,7 +164,7 @@ class KeyedTable(ScrollView, can_focus=True):
         )
         if needed:
             self._sized_at = time.monotonic()
-            self.virtual_size = Size(self.size.width, rows)
+            self.virtual_size = Size(self.content_width, rows)
 
     @property
     def cursor_row(self) -> int:
@@ -267,7 +267,7 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def _repaint(self) -> None:
         """Refresh the lines on screen whose content changed since painted (rule 1)."""
-        width, height = self.size
+        width, height = self.content_width, self.size.height
         if not self._painted or not width:
             self.refresh()  # nothing painted yet (or after a resize): all of it
             return
@@ -278,8 +278,15 @@ class KeyedTable(ScrollView, can_focus=True):
             for y in stale:
                 self.refresh(Region(0, y, width, 1))
 
+    @property
+    def content_width(self) -> int:
+        """The cells a row has: the widget's width less the vertical scrollbar's. Rows
+        laid out for the whole width were cut at the end (AGE lost its last letter) and
+        their overflow showed an empty horizontal scrollbar."""
+        return self.scrollable_content_region.width or self.size.width
+
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.content_width
         key, text, cursor = wanted = self._wanted(y, width)
         self._painted[y] = wanted
         if y == 0:

@@ -1,0 +1,109 @@
+"""The footer, fitted to the terminal: ``? Help`` and ``q Quit`` are always on it.
+
+Textual's ``Footer`` lays every shown binding out in a row and cuts what does not fit,
+so at 80 columns the two keys a new user needs first (``?`` and ``q``, at the end of the
+key table) were the ones cut. Rules:
+
+1. The keys are the screen's active bindings with ``show`` set, in the key table's order
+   (``keys``), one entry per action, as Textual's footer shows them.
+2. A key bound by the screen or a widget on it (``esc Back``, ``n Cancel``) and the
+   App's ``help`` and ``quit`` keys always stay.
+3. When they do not all fit, disabled keys leave first, then the others from the end of
+   the row, until the rest fits; the palette key (``^p``) shows only when there is room
+   for it too. Whatever leaves is still in the help screen and the palette.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.events import Resize
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+ALWAYS = frozenset({"help", "quit"})
+"""Binding ids of the App that stay on the bar at any width (rule 2)."""
+PALETTE_ROOM = 14
+"""Cells the palette key needs at the right end (``^p Palette`` and its margin)."""
+
+
+def item_width(key_display: str, description: str) -> int:
+    """Cells one key takes on a (non-compact) footer: `` k desc `` and its padding."""
+    return len(key_display) + len(description) + 3
+
+
+def fit(items: list[tuple[int, bool, bool]], width: int) -> list[int]:
+    """Indexes of the items that stay (rule 3); an item is (cells, enabled, always)."""
+    keep = list(range(len(items)))
+    used = sum(w for w, _, _ in items)
+    for pass_disabled in (True, False):
+        for i in reversed(list(keep)):
+            if used <= width:
+                return keep
+            cells, enabled, always = items[i]
+            if always or (pass_disabled and enabled):
+                continue
+            keep.remove(i)
+            used -= cells
+    return keep
+
+
+class KeyBar(Footer):
+    """A ``Footer`` that keeps the keys that matter when the terminal is narrow."""
+
+    def __init__(self) -> None:
+        super().__init__(show_command_palette=True)
+        self._laid_for = -1
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        active = self.screen.active_bindings
+        app = self.app
+        seen: set[str] = set()
+        entries: list[tuple[Binding, bool, str, bool]] = []
+        for node, binding, enabled, tooltip in active.values():
+            if not binding.show or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            always = node is not app or (binding.id or "") in ALWAYS
+            entries.append((binding, enabled, tooltip, always))
+        width = app.size.width
+        self._laid_for = width
+        palette = None
+        if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
+            palette = active[app.COMMAND_PALETTE_BINDING]
+        cells = [
+            (item_width(app.get_key_display(b), b.description), enabled, always)
+            for b, enabled, _, always in entries
+        ]
+        room = width
+        keep = fit(cells, room)
+        if palette is not None and sum(cells[i][0] for i in keep) + PALETTE_ROOM > width:
+            palette = None
+        self.styles.grid_size_columns = len(keep)
+        for i in keep:
+            binding, enabled, tooltip, _ = entries[i]
+            yield FooterKey(
+                binding.key,
+                app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                disabled=not enabled,
+                tooltip=tooltip,
+            ).data_bind(compact=Footer.compact)
+        if palette is not None and self.show_command_palette:
+            _, binding, enabled, tooltip = palette
+            yield FooterKey(
+                binding.key,
+                app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                classes="-command-palette",
+                disabled=not enabled,
+                tooltip=binding.tooltip or binding.description,
+            )
+
+    def on_resize(self, event: Resize) -> None:
+        if self._bindings_ready and self.app.size.width != self._laid_for:
+            self.call_after_refresh(self.recompose)
