@@ -21,7 +21,62 @@ from typing import TYPE_CHECKING, Any
 from sioscope.inspector import clipboard
 from sioscope.inspector.client import AdminConnectError
 from sioscope.inspector.screens.confirm import ConfirmScreen
-from sioscope.inspector.screens.prompt import PromptScreen
+from sioscope.inspector.screens.prompt import Extra, PromptScreen
+from sioscope.server.admin import protocol
+
+EMIT_EXAMPLE = 'chat "hi", 2, {"ok": true}'
+"""The one emit syntax, by example: the prompt's placeholder and its hint show it alike."""
+EMIT_HINT = f"the event name, then JSON values separated by commas:  {EMIT_EXAMPLE}"
+ACK_TIMEOUT = 5.0
+"""Seconds ``ctrl+t`` in the emit prompt waits for the targets' acks."""
+
+
+def parse_emit(text: str) -> tuple[str, list[Any]]:
+    """``chat "hi", 2`` -> ``("chat", ["hi", 2])``; a name with spaces is a JSON string
+    (``"my event" 1``). ``ValueError`` says what is wrong and where."""
+    text = text.strip()
+    if not text:
+        raise ValueError("an event name is needed")
+    if text.startswith('"'):
+        try:
+            name, end = json.JSONDecoder().raw_decode(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"event name: {exc.msg}") from None
+        rest, offset = text[end:], end
+    else:
+        name, _, rest = text.partition(" ")
+        offset = len(name) + 1
+    if not isinstance(name, str) or not name:
+        raise ValueError("an event name is needed")
+    stripped = rest.strip()
+    if not stripped:
+        return name, []
+    offset += len(rest) - len(rest.lstrip())
+    try:
+        args = json.loads(f"[{stripped}]")
+    except json.JSONDecodeError as exc:
+        column = offset + exc.colno - 1  # the "[" we added is column 1
+        raise ValueError(
+            f"arguments must be JSON values separated by commas: {exc.msg} at column {column}"
+        ) from None
+    return name, args
+
+
+def describe_acks(reply: protocol.EmitAckReply, timeout: float, *, one: bool) -> str:
+    """The reply of an emit with an ack, as the prompt shows it in place."""
+    if "error" in reply:
+        return f"refused: {reply['error']}"
+    responses = reply["responses"]
+    lines = [json.dumps(r, default=str) for r in responses]
+    if one:
+        if responses:
+            return f"ack: {lines[0]}"
+        return f"no ack within {timeout:g} s (the client's handler did not call back)"
+    head = f"{len(responses)} ack(s)"
+    if reply["timedOut"]:
+        head += f"; not every socket answered within {timeout:g} s"
+    return "\n".join([head, *(f"  {line}" for line in lines[:20])])
+
 
 if TYPE_CHECKING:
     from sioscope.inspector.app import InspectorApp
@@ -32,6 +87,10 @@ class Actions:
 
     def __init__(self, app: InspectorApp) -> None:
         self.app = app
+        self.emit_history: list[str] = []
+        """What was emitted this session, newest last (Up in the emit prompt)."""
+        self.room_history: list[str] = []
+        """Rooms joined or left this session (Up in the room prompt)."""
 
     def send(self, coro_factory: Callable[[], Any], done: str) -> None:
         """Run one command in the background and say how it went (rule 2)."""
@@ -128,7 +187,9 @@ class Actions:
 
         app.push_screen(
             PromptScreen(
-                f"{verb.title()} which room? (socket {sock.id} on {sock.nsp})", value=default
+                f"{verb.title()} which room? (socket {sock.id} on {sock.nsp})",
+                value=default,
+                history=self.room_history,
             ),
             answered,
         )
@@ -148,22 +209,38 @@ class Actions:
         if client is None:
             return
 
+        def check(text: str) -> str | None:
+            try:
+                parse_emit(text)
+            except ValueError as exc:
+                return str(exc)
+            return None
+
         def answered(text: str | None) -> None:
             if not text:
                 return
-            name, _, rest = text.partition(" ")
-            try:
-                args = json.loads(f"[{rest}]") if rest.strip() else []
-            except json.JSONDecodeError as exc:
-                app.notify(f"arguments must be JSON values: {exc}", severity="error")
-                return
+            name, args = parse_emit(text)  # checked by the prompt already
             self.send(lambda: client.emit(nsp, target, name, *args), f"emitted {name!r} to {label}")
 
+        async def with_ack(text: str) -> str:
+            name, args = parse_emit(text)
+            reply = await client.emit_with_ack(nsp, target, name, *args, timeout=ACK_TIMEOUT)
+            return describe_acks(reply, ACK_TIMEOUT, one=room is None)
+
+        unavailable = None
+        if not app.model.can(protocol.EMIT_ACK_FEATURE):
+            unavailable = (
+                "this server cannot report acks (the official admin protocol has none; "
+                "sioscope's server has): Enter emits without one"
+            )
         app.push_screen(
             PromptScreen(
                 f"Emit to {label}",
-                placeholder='event  "arg"  {"json": 1}',
-                hint='event name, then JSON arguments separated by commas: chat "hi", 2',
+                placeholder=EMIT_EXAMPLE,
+                hint=EMIT_HINT,
+                check=check,
+                history=self.emit_history,
+                extra=Extra(with_ack, unavailable),
             ),
             answered,
         )

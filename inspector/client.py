@@ -138,6 +138,9 @@ class AdminClient:
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._acks: dict[int, asyncio.Future[Any]] = {}
+        """Our commands waiting for their ack, by ack id (``sioscope:emit_ack``)."""
+        self._next_ack = 0
         self._http: aiohttp.ClientSession | None = None
 
     # -- connecting
@@ -345,6 +348,11 @@ class AdminClient:
             if self._ack is not None and not self._ack.done():
                 self._ack.set_result(packet)
             return
+        if packet.type in (PacketType.ACK, PacketType.BINARY_ACK):
+            waiting = self._acks.pop(packet.id, None) if packet.id is not None else None
+            if waiting is not None and not waiting.done():
+                waiting.set_result(packet.data)
+            return
         if packet.type == PacketType.DISCONNECT:
             self._set_state("reconnecting", "the server closed the admin namespace")
             if self._eio is not None:
@@ -372,9 +380,30 @@ class AdminClient:
             raise AdminConnectError(f"not connected ({self.state})")
         await self._send(self._eio, name, *args)
 
-    async def _send(self, eio: engineio.AsyncClient, name: str, *args: Any) -> None:
-        for part in encode(Packet(PacketType.EVENT, self.namespace, [name, *args])):
+    async def _send(
+        self, eio: engineio.AsyncClient, name: str, *args: Any, ack_id: int | None = None
+    ) -> None:
+        packet = Packet(PacketType.EVENT, self.namespace, [name, *args], ack_id)
+        for part in encode(packet):
             await eio.send(part)
+
+    async def call(self, name: str, *args: Any, timeout: float) -> Any:
+        """Send a command that is acknowledged (ours only) and return the ack's first
+        argument; ``AdminConnectError`` when not connected or no ack came in time."""
+        if self._eio is None or self.state != "connected":
+            raise AdminConnectError(f"not connected ({self.state})")
+        self._next_ack += 1
+        ack_id = self._next_ack
+        waiting: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._acks[ack_id] = waiting
+        try:
+            await self._send(self._eio, name, *args, ack_id=ack_id)
+            data = await asyncio.wait_for(waiting, timeout)
+        except TimeoutError:
+            raise AdminConnectError(f"{name}: the server did not answer in {timeout:g}s") from None
+        finally:
+            self._acks.pop(ack_id, None)
+        return data[0] if isinstance(data, list) and data else None
 
     async def disconnect_socket(self, nsp: str, socket_id: str, close: bool = False) -> None:
         """``_disconnect``: ``close`` also closes the socket's whole Engine.IO client."""
@@ -397,6 +426,32 @@ class AdminClient:
         if not target or not event:
             raise ValueError("emit needs a target (socket id or room) and an event name")
         await self.command(protocol.CMD_EMIT, nsp, target, event, *args)
+
+    async def emit_with_ack(
+        self, nsp: str, target: str, event: str, *args: Any, timeout: float = 5.0
+    ) -> protocol.EmitAckReply:
+        """``sioscope:emit_ack``: emit to a socket id or room and wait up to ``timeout``
+        seconds for the targets' acks (servers that advertise ``EMIT_ACK_FEATURE``)."""
+        if not target or not event:
+            raise ValueError("emit needs a target (socket id or room) and an event name")
+        reply = await self.call(
+            protocol.CMD_EMIT_ACK,
+            nsp,
+            target,
+            round(timeout * 1000),
+            event,
+            *args,
+            timeout=timeout + 5.0,
+        )
+        if not isinstance(reply, dict) or not isinstance(reply.get("responses"), list):
+            raise AdminConnectError(f"{protocol.CMD_EMIT_ACK}: unexpected answer {reply!r}")
+        answer: protocol.EmitAckReply = {
+            "responses": reply["responses"],
+            "timedOut": bool(reply.get("timedOut")),
+        }
+        if isinstance(reply.get("error"), str):
+            answer["error"] = reply["error"]
+        return answer
 
 
 async def _quiet_disconnect(eio: engineio.AsyncClient) -> None:

@@ -46,6 +46,8 @@ class Command:
     close: bool = False
     event: str | None = None
     args: tuple[Any, ...] = ()
+    timeout: float | None = None
+    """Seconds to wait for acks (``sioscope:emit_ack`` only)."""
 
 
 def _name(value: Any, what: str) -> str:
@@ -108,3 +110,33 @@ def parse_command(
     if not isinstance(rest[0], bool):
         raise CommandRefused("_disconnect: close must be a boolean")
     return Command(name, nsp, _filter(rest[1] if len(rest) > 1 else None), close=rest[0])
+
+
+def parse_emit_ack(args: tuple[Any, ...], namespace_exists: Callable[[str], bool]) -> Command:
+    """Validate ``sioscope:emit_ack(nsp, filter, timeout_ms, event, *args)``: as ``emit``,
+    but the filter is required (acks from a whole namespace are not what a person at an
+    inspector means) and the timeout is 1 ms to ``MAX_ACK_TIMEOUT_MS``."""
+    name = protocol.CMD_EMIT_ACK
+    if len(args) < 4:
+        raise CommandRefused(f"{name}: expected (nsp, filter, timeout_ms, event, ...args)")
+    nsp = _name(args[0], f"{name}: namespace")
+    if not namespace_exists(nsp):
+        raise CommandRefused(f"{name}: unknown namespace {nsp!r}")
+    rooms = _filter(args[1])
+    if rooms is None:
+        raise CommandRefused(f"{name}: a filter (socket id or room) is required")
+    timeout = args[2]
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 1 <= timeout <= protocol.MAX_ACK_TIMEOUT_MS
+    ):
+        raise CommandRefused(
+            f"{name}: timeout_ms must be a number from 1 to {protocol.MAX_ACK_TIMEOUT_MS}"
+        )
+    event = _name(args[3], f"{name}: event name")
+    if event in RESERVED_EVENTS:
+        raise CommandRefused(f"{name}: {event!r} is a reserved event name")
+    if len(args) - 4 > MAX_ARGS:
+        raise CommandRefused(f"{name}: more than {MAX_ARGS} arguments")
+    return Command(name, nsp, rooms, event=event, args=tuple(args[4:]), timeout=timeout / 1000)

@@ -91,6 +91,8 @@ def supported_features(
         features.append(protocol.FEATURE_ALL_EVENTS)
     if packet_stream:
         features.append(protocol.PACKET_FEATURE)
+    if not readonly:
+        features.append(protocol.EMIT_ACK_FEATURE)
     if diagnostics:
         features.append(protocol.DIAGNOSTICS_FEATURE)
     return features

@@ -75,6 +75,9 @@ MULTI_COMMAND_FEATURES = (FEATURE_MJOIN, FEATURE_MLEAVE, FEATURE_MDISCONNECT)
 
 PACKET_FEATURE = "X_SIOSCOPE_PACKETS"
 """The server offers the Engine.IO packet stream (the extension)."""
+EMIT_ACK_FEATURE = "X_SIOSCOPE_EMIT_ACK"
+"""The server runs ``sioscope:emit_ack`` (an emit that waits for the targets' acks and
+acknowledges the command with them); never when read-only."""
 DIAGNOSTICS_FEATURE = "X_SIOSCOPE_DIAGNOSTICS"
 """The server offers ``sioscope:diagnostics`` (latency, acks, refusals, disconnects)."""
 
@@ -96,6 +99,11 @@ EV_DIAGNOSTICS = "sioscope:diagnostics"
 CMD_SUBSCRIBE = "sioscope:subscribe"
 CMD_RESYNC = "sioscope:resync"
 EV_SNAPSHOT_PAGE = "sioscope:snapshot_page"
+CMD_EMIT_ACK = "sioscope:emit_ack"
+"""``(nsp, filter, timeout_ms, event, *args)``, sent with an ack id: emit to the sockets
+of ``filter`` (a socket id or room, or a list of them) and wait up to ``timeout_ms`` for
+their acks; the command's own ack carries an :class:`EmitAckReply`."""
+MAX_ACK_TIMEOUT_MS = 60_000
 SNAPSHOT_QUERY = "sioscope_snapshot"
 """The Engine.IO handshake query parameter by which an admin client asks, with the value
 ``SNAPSHOT_PAGES``, for ``all_sockets`` in pages (``sioscope:snapshot_page``). In the
@@ -230,6 +238,16 @@ class PacketBatch(TypedDict):
     seq: int
     dropped: int
     records: list[WireRecord]
+
+
+class EmitAckReply(TypedDict):
+    """The ack of ``sioscope:emit_ack``: each target's first ack argument, in arrival
+    order; ``timedOut`` when some target had not answered by the timeout (``responses``
+    then holds those that had); ``error`` when the command was refused (nothing sent)."""
+
+    responses: list[Any]
+    timedOut: bool
+    error: NotRequired[str]
 
 
 class CommandError(TypedDict):

@@ -56,11 +56,12 @@ def _drop_admin(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _features(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Justified difference 2: our extension's feature strings (the UI ignores them)."""
-    ours = {"X_SIOSCOPE_PACKETS", "X_SIOSCOPE_DIAGNOSTICS"}
     for rec in records:
         if rec["ev"] == "config":
             feats = rec["args"][0]["supportedFeatures"]
-            rec["args"][0]["supportedFeatures"] = [f for f in feats if f not in ours]
+            rec["args"][0]["supportedFeatures"] = [
+                f for f in feats if not f.startswith("X_SIOSCOPE_")
+            ]
     return records
 
 
