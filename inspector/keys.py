@@ -253,6 +253,32 @@ KEYS: tuple[Key, ...] = (
 )
 
 
+NAV_KEYS: tuple[Key, ...] = (
+    Key("nav.down", "down,j", "cursor(1)", "Down", "Move", "Next row (tables, tree, packets)"),
+    Key("nav.up", "up,k", "cursor(-1)", "Up", "Move", "Previous row"),
+    Key("nav.page", "pagedown,pageup", "page(1)", "Page", "Move", "A screenful down or up"),
+    Key("nav.top", "home,g", "edge(0)", "Top", "Move", "First row (in Packets: pauses the stream)"),
+    Key(
+        "nav.bottom",
+        "end,G",
+        "edge(1)",
+        "Bottom",
+        "Move",
+        "Last row (in Packets: back to the live tail, resumed)",
+    ),
+    Key(
+        "nav.escape",
+        "escape",
+        "back",
+        "Back",
+        "Move",
+        "Close a dialog or the detail screen; in the filter box, take back what was typed",
+    ),
+    Key("nav.focus", "tab", "focus_next", "Focus", "Move", "Next pane (tab of the detail screen)"),
+)
+"""Keys the widgets bind themselves (``widgets.table`` and Textual's own), listed here so
+the help screen and the README show every key; they make no App binding."""
+
 DETAIL_KEYS: tuple[Key, ...] = (
     Key(
         "detail.next_tab",
@@ -349,7 +375,7 @@ def markdown_table() -> str:
         "right_square_bracket": "]",
     }
     rows = ["| Key | Action | What it does |", "| --- | --- | --- |"]
-    for k in (*KEYS, *DETAIL_KEYS):
+    for k in (*KEYS, *DETAIL_KEYS, *NAV_KEYS):
         keys = " ".join(f"`{pretty.get(x, x)}`" for x in k.key.split(","))
         note = " *(hidden when read-only)*" if k.destructive else ""
         rows.append(f"| {keys} | {k.description} | {k.help}{note} |")

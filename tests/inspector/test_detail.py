@@ -71,3 +71,25 @@ async def test_the_server_id_is_shown() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert f"server {keep}" in str(app.screen.query_one("#summary").render())
+
+
+def test_every_navigation_key_of_the_table_is_bound_where_it_says() -> None:
+    from textual.screen import Screen
+
+    from sioscope.inspector.keys import NAV_KEYS
+    from sioscope.inspector.screens.confirm import ConfirmScreen
+    from sioscope.inspector.widgets.packet_view import PacketView
+    from sioscope.inspector.widgets.table import KeyedTable
+
+    def bound(cls: type) -> set[str]:
+        return {key for b in cls.BINDINGS for key in b.key.split(",")}  # type: ignore[attr-defined]
+
+    for k in NAV_KEYS:
+        for key in k.key.split(","):
+            if k.id == "nav.escape":
+                assert key in bound(ConfirmScreen) and key in bound(DetailScreen)
+            elif k.id == "nav.focus":
+                assert key in bound(Screen)
+            else:
+                assert key in bound(KeyedTable) and key in bound(PacketView)
+    assert "Last row" in markdown_table()
