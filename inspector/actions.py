@@ -19,7 +19,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sioscope.inspector import clipboard
+from sioscope.inspector import keys as keymod
 from sioscope.inspector.client import AdminConnectError
+from sioscope.inspector.records import SocketInfo
+from sioscope.inspector.screens.bulk import BulkScreen
 from sioscope.inspector.screens.confirm import ConfirmScreen
 from sioscope.inspector.screens.prompt import Extra, PromptScreen
 from sioscope.server.admin import protocol
@@ -27,6 +30,14 @@ from sioscope.server.admin import protocol
 EMIT_EXAMPLE = 'chat "hi", 2, {"ok": true}'
 """The one emit syntax, by example: the prompt's placeholder and its hint show it alike."""
 EMIT_HINT = f"the event name, then JSON values separated by commas:  {EMIT_EXAMPLE}"
+BULK_CHUNK = 100
+"""Socket ids per bulk command (our server refuses filters of over 100 rooms)."""
+BULK_FEATURES = {
+    "disconnect": protocol.FEATURE_MDISCONNECT,
+    "join": protocol.FEATURE_MJOIN,
+    "leave": protocol.FEATURE_MLEAVE,
+}
+"""The ``supportedFeatures`` entry a bulk verb needs (Node and ours offer all three)."""
 ACK_TIMEOUT = 5.0
 """Seconds ``ctrl+t`` in the emit prompt waits for the targets' acks."""
 
@@ -114,6 +125,7 @@ class Actions:
         if sock is None or app.client is None:
             app.notify("no socket selected", severity="warning")
             return
+        close = close or app.view == keymod.CLIENTS  # a row there is a whole client
         client = app.client
         own = app.model.own_socket_id
         what = "whole client (every namespace)" if close else "socket"
@@ -244,6 +256,110 @@ class Actions:
             ),
             answered,
         )
+
+    # -- every socket the filter matches (the Admin UI's bulk actions)
+
+    def bulk(self) -> None:
+        """Disconnect, join or leave every socket the socket filter matches: a choice,
+        a room for join/leave, then a confirmation that gives the count (rule 1)."""
+        app = self.app
+        model = app.model
+        client = app.client
+        if client is None:
+            return
+        if not model.filter:
+            app.notify(
+                "bulk actions act on the sockets the filter matches: set one first (/)",
+                severity="warning",
+            )
+            return
+        expression = model.filter.expression
+        own = model.own_socket_id
+        matched = model.visible_ids()
+        targets = [model.sockets[i] for i in matched if i != own and i in model.sockets]
+        if not targets:
+            app.notify(f"no socket matches {expression!r}", severity="warning")
+            return
+        left_out = own in matched
+        unavailable = {
+            verb: "the server does not offer it"
+            for verb, feature in BULK_FEATURES.items()
+            if model.config_received and not model.can(feature)
+        }
+
+        def confirm(verb: str, room: str | None) -> None:
+            count = len(targets)
+            what = {"disconnect": "Disconnect", "join": f"Make join {room!r}:"}.get(
+                verb, f"Make leave {room!r}:"
+            )
+            title = f"{what} {count} socket(s) matching {expression!r}?"
+            shown = "\n".join(f"  {s.id} on {s.nsp}" for s in targets[:8])
+            more = f"\n  … and {count - 8} more" if count > 8 else ""
+            note = (
+                "\n\nThe inspector's own admin socket matches too; it is left out."
+                if left_out
+                else ""
+            )
+            label = {"disconnect": f"Disconnect {count}"}.get(verb, f"{verb.title()} {count}")
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._send_bulk(verb, room, targets)
+                else:
+                    app.notify(f"bulk {verb} cancelled", timeout=1.5)
+
+            app.push_screen(ConfirmScreen(title, shown + more + note, label), answered)
+
+        def chosen(verb: str | None) -> None:
+            if verb is None:
+                return
+            if verb == "disconnect":
+                confirm(verb, None)
+                return
+
+            def room_given(room: str | None) -> None:
+                if room:
+                    confirm(verb, room)
+
+            app.push_screen(
+                PromptScreen(
+                    f"{verb.title()} which room? ({len(targets)} sockets matching {expression!r})",
+                    history=self.room_history,
+                ),
+                room_given,
+            )
+
+        app.push_screen(BulkScreen(len(targets), expression, unavailable), chosen)
+
+    def _send_bulk(self, verb: str, room: str | None, targets: list[SocketInfo]) -> None:
+        """One command per namespace and per ``BULK_CHUNK`` ids: a list filter is a list
+        of rooms, and each socket is in the room of its own id."""
+        client = self.app.client
+        if client is None:
+            return
+        by_nsp: dict[str, list[str]] = {}
+        for sock in targets:
+            by_nsp.setdefault(sock.nsp, []).append(sock.id)
+
+        async def run() -> None:
+            for nsp, ids in by_nsp.items():
+                for i in range(0, len(ids), BULK_CHUNK):
+                    chunk = ids[i : i + BULK_CHUNK]
+                    if verb == "disconnect":
+                        await client.command(protocol.CMD_DISCONNECT, nsp, False, chunk)
+                    else:
+                        name = protocol.CMD_JOIN if verb == "join" else protocol.CMD_LEAVE
+                        await client.command(name, nsp, room, chunk)
+
+        where = f" ({len(by_nsp)} namespaces)" if len(by_nsp) > 1 else ""
+        room_text = f" {room!r}" if room else ""
+        self.send(run, f"{verb}{room_text} sent for {len(targets)} socket(s){where}")
+
+    def show_client(self, client_id: str) -> None:
+        """Enter in the Clients view: the Sockets view filtered to that connection."""
+        app = self.app
+        app.action_view(keymod.SOCKETS)
+        app.set_filter_text(f"client:{client_id}")
 
     # -- data
 

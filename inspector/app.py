@@ -246,6 +246,10 @@ class InspectorApp(App[None]):
         filters = []
         if self.model.filter and self.view == keymod.SOCKETS:
             filters.append(f"filter: {self.model.filter.expression}")
+        if self.model.filter and self.view == keymod.CLIENTS:
+            filters.append(
+                f"clients of the sockets matching {self.model.filter.expression!r} (ctrl+l clears)"
+            )
         if self.model.filter and self.view == keymod.ROOMS:
             # The tree lists only the sockets the Sockets filter lets through: say so, or
             # a room looks emptier than it is.
@@ -280,7 +284,10 @@ class InspectorApp(App[None]):
 
     @on(KeyedTable.Selected)
     def _open_socket(self, event: KeyedTable.Selected) -> None:
-        self.open_socket(event.key)
+        if event.table.id == keymod.CLIENTS:
+            self.actions.show_client(event.key)
+        else:
+            self.open_socket(event.key)
 
     def open_socket(self, sid: str) -> None:
         if sid in self.model.sockets:
@@ -467,6 +474,11 @@ class InspectorApp(App[None]):
                 self.notify(f"{key.description}: unavailable ({why})", timeout=2)
                 event.stop()
 
+    def set_filter_text(self, expression: str) -> None:
+        """Put ``expression`` in the filter box and apply it to the current view."""
+        self.query_one("#filter", Input).value = expression
+        self.apply_filter(expression)
+
     def action_clear_filter(self) -> None:
         self.query_one("#filter", Input).value = ""
         self.apply_filter("")
@@ -555,6 +567,9 @@ class InspectorApp(App[None]):
 
     def action_emit(self) -> None:
         self.actions.emit()
+
+    def action_bulk(self) -> None:
+        self.actions.bulk()
 
     def action_copy_handshake(self) -> None:
         self.actions.copy_handshake()

@@ -39,6 +39,7 @@ class Key:
 
 
 SOCKETS, ROOMS, PACKETS, DASHBOARD, DETAIL = "sockets", "rooms", "packets", "dashboard", "detail"
+CLIENTS = "clients"
 _SOCKETISH = frozenset({SOCKETS, DETAIL})
 
 KEYS: tuple[Key, ...] = (
@@ -54,12 +55,20 @@ KEYS: tuple[Key, ...] = (
         "Clients, rates and server health",
     ),
     Key(
+        "view.clients",
+        "5",
+        "view('clients')",
+        "Clients",
+        "Views",
+        "Engine.IO connections: transport, address, their sockets",
+    ),
+    Key(
         "open",
         "enter",
         "open",
         "Open",
         "Views",
-        "Open the selected socket, or the selected packet whole",
+        "Open the selected socket, or the selected packet whole (in Clients: its sockets)",
         show=False,
     ),
     Key(
@@ -144,10 +153,10 @@ KEYS: tuple[Key, ...] = (
         "disconnect(False)",
         "Disconnect",
         "Actions",
-        "Force-disconnect the selected socket (asks first)",
+        "Force-disconnect the selected socket (asks first; in Clients: the whole client)",
         destructive=True,
         feature=protocol.FEATURE_DISCONNECT,
-        views=_SOCKETISH,
+        views=frozenset({SOCKETS, DETAIL, CLIENTS}),
     ),
     Key(
         "disconnect.client",
@@ -184,6 +193,18 @@ KEYS: tuple[Key, ...] = (
         destructive=True,
         feature=protocol.FEATURE_LEAVE,
         views=_SOCKETISH,
+    ),
+    Key(
+        "bulk",
+        "b",
+        "bulk",
+        "Bulk",
+        "Actions",
+        "Disconnect, join or leave every socket the filter matches (asks, with the count)",
+        show=False,
+        destructive=True,
+        feature=protocol.FEATURE_MDISCONNECT,
+        views=frozenset({SOCKETS}),
     ),
     Key(
         "emit",

@@ -1,6 +1,6 @@
 """The app's main views, as data: which widget each is, and which widget takes the focus.
 
-The order is the keys' order (1 Sockets, 2 Rooms, 3 Packets, 4 Dashboard); the names are
+The order is the keys' order (1 Sockets, 2 Rooms, 3 Packets, 4 Dashboard, 5 Clients); the names are
 ``keys``' view names, which the key table uses to say where a key applies. Adding a view
 is one entry here and one widget module; the app itself names no view but the first.
 """
@@ -14,6 +14,7 @@ from textual.widget import Widget
 
 from sioscope.inspector import keys
 from sioscope.inspector.model import Model
+from sioscope.inspector.widgets.clients_table import ClientsTable
 from sioscope.inspector.widgets.dashboard import Dashboard
 from sioscope.inspector.widgets.packets_pane import PACKET_VIEW_ID, PacketsPane
 from sioscope.inspector.widgets.rooms_tree import RoomsTree
@@ -44,6 +45,7 @@ VIEWS: dict[str, ViewSpec] = {
         ViewSpec(keys.ROOMS, RoomsTree),
         ViewSpec(keys.PACKETS, PacketsPane, focus=PACKET_VIEW_ID),
         ViewSpec(keys.DASHBOARD, Dashboard),
+        ViewSpec(keys.CLIENTS, ClientsTable),
     )
 }
 FIRST = keys.SOCKETS

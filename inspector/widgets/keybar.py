@@ -8,9 +8,10 @@ key table) were the ones cut. Rules:
    (``keys``), one entry per action, as Textual's footer shows them.
 2. A key bound by the screen or a widget on it (``esc Back``, ``n Cancel``) and the
    App's ``help`` and ``quit`` keys always stay.
-3. When they do not all fit, disabled keys leave first, then the others from the end of
-   the row, until the rest fits; the palette key (``^p``) shows only when there is room
-   for it too. Whatever leaves is still in the help screen and the palette.
+3. When they do not all fit, the view keys (``1`` … ``5``) become one ``1-5 Views``
+   entry; if that is not enough, disabled keys leave first, then the others from the end
+   of the row, until the rest fits; the palette key (``^p``) shows only when there is
+   room for it too. Whatever leaves is still in the help screen and the palette.
 """
 
 from __future__ import annotations
@@ -70,12 +71,15 @@ class KeyBar(Footer):
             entries.append((binding, enabled, tooltip, always))
         width = app.size.width
         self._laid_for = width
+        labels = [(app.get_key_display(b), b.description) for b, _, _, _ in entries]
+        if sum(item_width(k, d) for k, d in labels) > width:
+            entries, labels = self._views_as_one(entries, labels)
         palette = None
         if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
             palette = active[app.COMMAND_PALETTE_BINDING]
         cells = [
-            (item_width(app.get_key_display(b), b.description), enabled, always)
-            for b, enabled, _, always in entries
+            (item_width(*label), enabled, always)
+            for label, (_, enabled, _, always) in zip(labels, entries, strict=True)
         ]
         room = width
         keep = fit(cells, room)
@@ -86,8 +90,8 @@ class KeyBar(Footer):
             binding, enabled, tooltip, _ = entries[i]
             yield FooterKey(
                 binding.key,
-                app.get_key_display(binding),
-                binding.description,
+                labels[i][0],
+                labels[i][1],
                 binding.action,
                 disabled=not enabled,
                 tooltip=tooltip,
@@ -103,6 +107,21 @@ class KeyBar(Footer):
                 disabled=not enabled,
                 tooltip=binding.tooltip or binding.description,
             )
+
+    @staticmethod
+    def _views_as_one(
+        entries: list[tuple[Binding, bool, str, bool]], labels: list[tuple[str, str]]
+    ) -> tuple[list[tuple[Binding, bool, str, bool]], list[tuple[str, str]]]:
+        """The run of view keys as one ``1-5 Views`` entry (it runs the first view)."""
+        views = [i for i, (b, _, _, _) in enumerate(entries) if b.action.startswith("view(")]
+        if len(views) < 2 or views != list(range(views[0], views[-1] + 1)):
+            return entries, labels
+        first, last = views[0], views[-1]
+        label = (f"{labels[first][0]}-{labels[last][0]}", "Views")
+        return (
+            entries[: first + 1] + entries[last + 1 :],
+            [*labels[:first], label, *labels[last + 1 :]],
+        )
 
     def on_resize(self, event: Resize) -> None:
         if self._bindings_ready and self.app.size.width != self._laid_for:

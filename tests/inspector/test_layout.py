@@ -34,6 +34,8 @@ async def test_status_footer_table_and_help_fit(size: tuple[int, int]) -> None:
         assert len(lines) == height
         assert "60 sockets" in lines[0]
         assert "? Help" in lines[-1] and "q Quit" in lines[-1], lines[-1]
+        assert "/ Filter" in lines[-1] and "d Disconnect" in lines[-1], lines[-1]
+        assert ("1-5 Views" in lines[-1]) == (width < 110)  # the view keys as one, if need be
         header = lines[1]
         for title in ("ID", "ADDRESS", "TRANSPORT", "ROOMS", "AGE"):
             assert title in header, header
