@@ -16,8 +16,12 @@ key table) were the ones cut. Rules:
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.binding import Binding
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.binding import ActiveBinding, Binding
 from textual.events import Resize
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -49,8 +53,68 @@ def fit(items: list[tuple[int, bool, bool]], width: int) -> list[int]:
     return keep
 
 
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One key the bar shows: the binding it runs and the label it shows."""
+
+    binding: Binding
+    key_display: str
+    description: str
+    enabled: bool
+    tooltip: str
+
+
+def fitted_keys(
+    active: Mapping[str, ActiveBinding], app: App[Any], width: int
+) -> tuple[list[Shown], ActiveBinding | None]:
+    """The keys to show in ``width`` cells (rules 1-3), and the palette key if it fits.
+
+    Pure over the screen's ``active_bindings``: any footer widget (this one recomposes,
+    a faster one may update in place) shows exactly these."""
+    seen: set[str] = set()
+    entries: list[tuple[Binding, bool, str, bool]] = []
+    for node, binding, enabled, tooltip in active.values():
+        if not binding.show or binding.action in seen:
+            continue
+        seen.add(binding.action)
+        always = node is not app or (binding.id or "") in ALWAYS
+        entries.append((binding, enabled, tooltip, always))
+    labels = [(app.get_key_display(b), b.description) for b, _, _, _ in entries]
+    if sum(item_width(k, d) for k, d in labels) > width:
+        entries, labels = _views_as_one(entries, labels)
+    cells = [
+        (item_width(*label), enabled, always)
+        for label, (_, enabled, _, always) in zip(labels, entries, strict=True)
+    ]
+    keep = fit(cells, width)
+    palette = None
+    if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
+        palette = active[app.COMMAND_PALETTE_BINDING]
+        if sum(cells[i][0] for i in keep) + PALETTE_ROOM > width:
+            palette = None
+    shown = [
+        Shown(entries[i][0], labels[i][0], labels[i][1], entries[i][1], entries[i][2]) for i in keep
+    ]
+    return shown, palette
+
+
+def _views_as_one(
+    entries: list[tuple[Binding, bool, str, bool]], labels: list[tuple[str, str]]
+) -> tuple[list[tuple[Binding, bool, str, bool]], list[tuple[str, str]]]:
+    """The run of view keys as one ``1-5 Views`` entry (it runs the first view)."""
+    views = [i for i, (b, _, _, _) in enumerate(entries) if b.action.startswith("view(")]
+    if len(views) < 2 or views != list(range(views[0], views[-1] + 1)):
+        return entries, labels
+    first, last = views[0], views[-1]
+    label = (f"{labels[first][0]}-{labels[last][0]}", "Views")
+    return (
+        entries[: first + 1] + entries[last + 1 :],
+        [*labels[:first], label, *labels[last + 1 :]],
+    )
+
+
 class KeyBar(Footer):
-    """A ``Footer`` that keeps the keys that matter when the terminal is narrow."""
+    """A ``Footer`` that shows :func:`fitted_keys` and lays them out again on resize."""
 
     def __init__(self) -> None:
         super().__init__(show_command_palette=True)
@@ -59,45 +123,21 @@ class KeyBar(Footer):
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
-        active = self.screen.active_bindings
         app = self.app
-        seen: set[str] = set()
-        entries: list[tuple[Binding, bool, str, bool]] = []
-        for node, binding, enabled, tooltip in active.values():
-            if not binding.show or binding.action in seen:
-                continue
-            seen.add(binding.action)
-            always = node is not app or (binding.id or "") in ALWAYS
-            entries.append((binding, enabled, tooltip, always))
-        width = app.size.width
-        self._laid_for = width
-        labels = [(app.get_key_display(b), b.description) for b, _, _, _ in entries]
-        if sum(item_width(k, d) for k, d in labels) > width:
-            entries, labels = self._views_as_one(entries, labels)
-        palette = None
-        if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
-            palette = active[app.COMMAND_PALETTE_BINDING]
-        cells = [
-            (item_width(*label), enabled, always)
-            for label, (_, enabled, _, always) in zip(labels, entries, strict=True)
-        ]
-        room = width
-        keep = fit(cells, room)
-        if palette is not None and sum(cells[i][0] for i in keep) + PALETTE_ROOM > width:
-            palette = None
-        self.styles.grid_size_columns = len(keep)
-        for i in keep:
-            binding, enabled, tooltip, _ = entries[i]
+        self._laid_for = app.size.width
+        shown, palette = fitted_keys(self.screen.active_bindings, app, app.size.width)
+        self.styles.grid_size_columns = len(shown)
+        for key in shown:
             yield FooterKey(
-                binding.key,
-                labels[i][0],
-                labels[i][1],
-                binding.action,
-                disabled=not enabled,
-                tooltip=tooltip,
+                key.binding.key,
+                key.key_display,
+                key.description,
+                key.binding.action,
+                disabled=not key.enabled,
+                tooltip=key.tooltip,
             ).data_bind(compact=Footer.compact)
         if palette is not None and self.show_command_palette:
-            _, binding, enabled, tooltip = palette
+            _, binding, enabled, _ = palette
             yield FooterKey(
                 binding.key,
                 app.get_key_display(binding),
@@ -107,21 +147,6 @@ class KeyBar(Footer):
                 disabled=not enabled,
                 tooltip=binding.tooltip or binding.description,
             )
-
-    @staticmethod
-    def _views_as_one(
-        entries: list[tuple[Binding, bool, str, bool]], labels: list[tuple[str, str]]
-    ) -> tuple[list[tuple[Binding, bool, str, bool]], list[tuple[str, str]]]:
-        """The run of view keys as one ``1-5 Views`` entry (it runs the first view)."""
-        views = [i for i, (b, _, _, _) in enumerate(entries) if b.action.startswith("view(")]
-        if len(views) < 2 or views != list(range(views[0], views[-1] + 1)):
-            return entries, labels
-        first, last = views[0], views[-1]
-        label = (f"{labels[first][0]}-{labels[last][0]}", "Views")
-        return (
-            entries[: first + 1] + entries[last + 1 :],
-            [*labels[:first], label, *labels[last + 1 :]],
-        )
 
     def on_resize(self, event: Resize) -> None:
         if self._bindings_ready and self.app.size.width != self._laid_for:
