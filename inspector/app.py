@@ -44,7 +44,7 @@ from sioscope.inspector.screens.help import HelpScreen
 from sioscope.inspector.screens.packet_detail import PacketDetailScreen
 from sioscope.inspector.traffic import socket_traffic
 from sioscope.inspector.views import FIRST, VIEWS
-from sioscope.inspector.widgets.keybar import KeyBar
+from sioscope.inspector.widgets.footer import KeysFooter
 from sioscope.inspector.widgets.packet_view import PacketView
 from sioscope.inspector.widgets.packets_pane import PACKET_VIEW_ID
 from sioscope.inspector.widgets.socket_table import SocketTable, column_title
@@ -125,7 +125,7 @@ class InspectorApp(App[None]):
                 self._views[name] = widget
                 yield widget
         yield Input(placeholder="filter: text  field:value  !negate  re:regex", id="filter")
-        yield KeyBar()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.set_interval(self.flush_interval, self.flush)

@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from sioscope.inspector.widgets.keybar import KeyBar
+from sioscope.inspector.widgets.footer import KeysFooter
 
 CHOICES = {"d": "disconnect", "j": "join", "l": "leave"}
 """The key of each choice -> the verb :meth:`Actions.bulk` is answered with."""
@@ -59,7 +59,7 @@ class BulkScreen(ModalScreen[str | None]):
             yield Static(f"{self.count} socket(s) match the filter {self.expression!r}", id="title")
             yield Static("\n".join(lines), id="choices")
             yield Static("Each asks for confirmation, with the count.", id="hint")
-        yield KeyBar()
+        yield KeysFooter()
 
     def on_mount(self, event: events.Mount) -> None:
         self.shown_at = event.time

@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from sioscope.inspector.widgets.keybar import KeyBar
+from sioscope.inspector.widgets.footer import KeysFooter
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -54,7 +54,7 @@ is not offered under a dialog)."""
             with Horizontal():
                 yield Button("Cancel", id="cancel", variant="primary")
                 yield Button(self.confirm_label, id="confirm", variant="error")
-        yield KeyBar()
+        yield KeysFooter()
 
     def on_mount(self, event: events.Mount) -> None:
         self.shown_at = event.time

@@ -20,7 +20,7 @@ from sioscope.inspector.model import Model
 from sioscope.inspector.records import SocketInfo
 from sioscope.inspector.screens.value import ValueScreen
 from sioscope.inspector.units import human_age
-from sioscope.inspector.widgets.keybar import KeyBar
+from sioscope.inspector.widgets.footer import KeysFooter
 from sioscope.inspector.widgets.packet_view import PacketView
 
 TABS = ("tab-handshake", "tab-rooms", "tab-packets")
@@ -95,7 +95,7 @@ class DetailScreen(Screen[None]):
                 yield Static(id="data")
             with TabPane("Packets", id="tab-packets"):
                 yield PacketView(id="socket-packets")
-        yield KeyBar()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         sock = self.socket

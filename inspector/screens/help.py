@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from sioscope.inspector.keys import DETAIL_KEYS, KEYS, NAV_KEYS, Key
-from sioscope.inspector.widgets.keybar import KeyBar
+from sioscope.inspector.widgets.footer import KeysFooter
 
 FILTER_HELP = (
     "Filter grammar: words must all match · [b]lobby[/b] anywhere · [b]room:lobby[/b] one "
@@ -72,7 +72,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static("[b]sioscope inspector — keys[/b]  (Esc closes)\n")
             yield Static(help_table(self.available))
             yield Static("\n" + FILTER_HELP)
-        yield KeyBar()
+        yield KeysFooter()
 
 
 __all__ = ["HelpScreen", "Key", "help_table"]

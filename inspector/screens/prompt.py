@@ -22,7 +22,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from sioscope.inspector.widgets.keybar import KeyBar
+from sioscope.inspector.widgets.footer import KeysFooter
 
 Check = Callable[[str], str | None]
 """Returns why the text cannot be used, or None."""
@@ -91,7 +91,7 @@ class PromptScreen(ModalScreen[str | None]):
             yield Static(id="error")
             yield Static(self.hint, id="hint")
             yield Static(id="result")
-        yield KeyBar()  # its keys, not the App's: here "q" is a letter of the answer
+        yield KeysFooter()  # its keys, not the App's: here "q" is a letter of the answer
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

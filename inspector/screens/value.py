@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from sioscope.inspector.widgets.keybar import KeyBar
+from sioscope.inspector.widgets.footer import KeysFooter
 
 
 class ValueScreen(ModalScreen[None]):
@@ -45,4 +45,4 @@ class ValueScreen(ModalScreen[None]):
                 yield Static(Text(self.value), id="value")
             else:
                 yield Static(JSON(json.dumps(self.value, indent=2, default=str)), id="value")
-        yield KeyBar()
+        yield KeysFooter()

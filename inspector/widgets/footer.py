@@ -14,6 +14,8 @@ the largest part of a view switch (about 40% of its CPU at 10,000 sockets). Rule
    to Textual's own recompose, so the footer shows what ``Footer.compose`` would.
 4. A key is mounted already in the footer's compact state (Textual's ``FooterKey``
    starts compact and is then bound to the footer's non-compact default: two restyles).
+5. Which keys, with which labels, is ``keybar.fitted_keys`` (the footer fitted to the
+   terminal's width: ``? Help`` and ``q Quit`` always on it); a resize fits it again.
 """
 
 from __future__ import annotations
@@ -21,14 +23,13 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.events import Resize
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey  # the footer's own key widget, reused
 
-Shown = tuple[Binding, bool, str]
-"""A key the footer shows: its binding, whether it is enabled, its tooltip."""
+from sioscope.inspector.widgets.keybar import Shown, fitted_keys
 
 
 class _Key(FooterKey):
@@ -43,35 +44,37 @@ class KeysFooter(Footer):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._sync_pending = False
+        self._palette_fits = True
+        self._laid_for = -1
 
     def _shown(self, screen: Screen[Any]) -> list[Shown]:
-        """What ``Footer.compose`` shows, in its order: one key per action, the first."""
-        seen: dict[str, Shown] = {}
-        for _, binding, enabled, tooltip in screen.active_bindings.values():
-            if binding.show and binding.action not in seen:
-                seen[binding.action] = (binding, enabled, tooltip)
-        return list(seen.values())
+        """The keys to show now, in order (rule 5): one key per action, the first."""
+        width = self.app.size.width
+        self._laid_for = width
+        shown, palette = fitted_keys(screen.active_bindings, self.app, width)
+        self._palette_fits = palette is not None
+        return shown
 
-    def _make_key(self, binding: Binding, enabled: bool, tooltip: str) -> FooterKey:
+    def _make_key(self, key: Shown) -> FooterKey:
         return _Key(
-            binding.key,
-            self.app.get_key_display(binding),
-            binding.description,
-            binding.action,
-            disabled=not enabled,
-            tooltip=tooltip,
+            key.binding.key,
+            key.key_display,
+            key.description,
+            key.binding.action,
+            disabled=not key.enabled,
+            tooltip=key.tooltip,
         ).data_bind(compact=Footer.compact)
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
         shown = self._shown(self.screen)
-        if any(binding.group is not None for binding, _, _ in shown):
+        if any(key.binding.group is not None for key in shown):
             yield from super().compose()  # rule 3
             return
         self.styles.grid_size_columns = len(shown)
-        for binding, enabled, tooltip in shown:
-            yield self._make_key(binding, enabled, tooltip)
+        for key in shown:
+            yield self._make_key(key)
         palette = self._palette_key()
         if palette is not None:
             yield palette
@@ -79,6 +82,8 @@ class KeysFooter(Footer):
     def _palette_key(self) -> FooterKey | None:
         """The command palette's key at the right, as ``Footer.compose`` adds it."""
         if not (self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE):
+            return None
+        if not self._palette_fits:
             return None
         found = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
         if found is None:
@@ -116,12 +121,12 @@ class KeysFooter(Footer):
         palette = [c for c in others if isinstance(c, FooterKey)]
         if (
             len(others) != len(palette)
-            or any(b.group is not None for b, _, _ in shown)
+            or any(key.binding.group is not None for key in shown)
             or (self._palette_key() is None) != (not palette)
         ):
             await self.recompose()  # rule 3
             return
-        wanted = [(b.key, b.action) for b, _, _ in shown]
+        wanted = [(key.binding.key, key.binding.action) for key in shown]
         have = {(k.key, k.action): k for k in keys}
         kept = [k for k in keys if (k.key, k.action) in set(wanted)]
         if [(k.key, k.action) for k in kept] != [w for w in wanted if w in have]:
@@ -131,18 +136,18 @@ class KeysFooter(Footer):
             if (old.key, old.action) not in set(wanted):
                 old.remove()
         place = 0
-        for binding, enabled, tooltip in shown:
-            key = have.get((binding.key, binding.action))
+        for want in shown:
+            key = have.get((want.binding.key, want.binding.action))
             if key is None:
                 before = kept[place] if place < len(kept) else (palette[0] if palette else None)
-                new = self._make_key(binding, enabled, tooltip)
+                new = self._make_key(want)
                 if before is None:
                     self.mount(new)
                 else:
                     self.mount(new, before=before)
                 continue
             place += 1
-            _restate(key, self.app.get_key_display(binding), binding.description, enabled, tooltip)
+            _restate(key, want.key_display, want.description, want.enabled, want.tooltip)
         if palette:
             found = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
             if found is not None:
@@ -155,6 +160,11 @@ class KeysFooter(Footer):
                     binding.tooltip or binding.description,
                 )
         self.styles.grid_size_columns = len(shown)
+
+    def on_resize(self, event: Resize) -> None:
+        """A new width fits the keys again (rule 5), in place as any other change."""
+        if self._bindings_ready and self.app.size.width != self._laid_for:
+            self.bindings_changed(self.screen)
 
 
 def _restate(key: FooterKey, display: str, description: str, enabled: bool, tooltip: str) -> None:

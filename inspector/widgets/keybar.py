@@ -1,4 +1,4 @@
-"""The footer, fitted to the terminal: ``? Help`` and ``q Quit`` are always on it.
+"""Which keys the footer shows, fitted to the terminal: ``? Help`` and ``q Quit`` always.
 
 Textual's ``Footer`` lays every shown binding out in a row and cuts what does not fit,
 so at 80 columns the two keys a new user needs first (``?`` and ``q``, at the end of the
@@ -20,11 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import ActiveBinding, Binding
-from textual.events import Resize
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
 
 ALWAYS = frozenset({"help", "quit"})
 """Binding ids of the App that stay on the bar at any width (rule 2)."""
@@ -111,43 +108,3 @@ def _views_as_one(
         entries[: first + 1] + entries[last + 1 :],
         [*labels[:first], label, *labels[last + 1 :]],
     )
-
-
-class KeyBar(Footer):
-    """A ``Footer`` that shows :func:`fitted_keys` and lays them out again on resize."""
-
-    def __init__(self) -> None:
-        super().__init__(show_command_palette=True)
-        self._laid_for = -1
-
-    def compose(self) -> ComposeResult:
-        if not self._bindings_ready:
-            return
-        app = self.app
-        self._laid_for = app.size.width
-        shown, palette = fitted_keys(self.screen.active_bindings, app, app.size.width)
-        self.styles.grid_size_columns = len(shown)
-        for key in shown:
-            yield FooterKey(
-                key.binding.key,
-                key.key_display,
-                key.description,
-                key.binding.action,
-                disabled=not key.enabled,
-                tooltip=key.tooltip,
-            ).data_bind(compact=Footer.compact)
-        if palette is not None and self.show_command_palette:
-            _, binding, enabled, _ = palette
-            yield FooterKey(
-                binding.key,
-                app.get_key_display(binding),
-                binding.description,
-                binding.action,
-                classes="-command-palette",
-                disabled=not enabled,
-                tooltip=binding.tooltip or binding.description,
-            )
-
-    def on_resize(self, event: Resize) -> None:
-        if self._bindings_ready and self.app.size.width != self._laid_for:
-            self.call_after_refresh(self.recompose)

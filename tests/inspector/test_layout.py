@@ -76,3 +76,14 @@ async def test_the_status_bar_keeps_what_matters_at_80_columns() -> None:
     assert fit_status(parts, 200) == "  │  ".join(p.text for p in parts)
     narrow = fit_status(parts, 70)
     assert narrow == "a" * 50 + " │ " + "b" * 10  # c left; a, which may not, stayed
+
+
+async def test_the_footer_fits_again_after_a_resize() -> None:
+    app = SampleApp(sockets=5, packets=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        footer = lambda: screen_text(app)[-1]  # noqa: E731
+        await wait_for(lambda: "1-5 Views" in footer())
+        await pilot.resize_terminal(130, 30)
+        await wait_for(lambda: "5 Clients" in footer() and "q Quit" in footer())
+        await pilot.resize_terminal(80, 24)
+        await wait_for(lambda: "1-5 Views" in footer() and "? Help" in footer())
