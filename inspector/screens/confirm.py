@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -22,16 +22,17 @@ class ConfirmScreen(ModalScreen[bool]):
     ]
     """No binding for ``y``: a binding is looked up on whatever screen is on top when a key
     reaches the App, even a key typed at the screen below before this one came up (``dy``
-    in one burst disconnected a socket). ``y`` is taken in ``on_key`` instead. ``q`` cancels,
-as it leaves every other dialog; the dialog's own footer says so (the App's ``q Quit``
-is not offered under a dialog)."""
+        in one burst disconnected a socket). ``y`` is taken in ``on_key`` instead. ``q``
+    cancels, as it leaves every other dialog; the dialog's own footer says so (the App's
+    ``q Quit`` is not offered under a dialog)."""
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
-        width: 72; height: auto; border: thick $error; background: $surface; padding: 1 2;
+        width: 100%; max-width: 72; height: auto; max-height: 100%;
+        border: thick $error; background: $surface; padding: 1 2;
     }
     ConfirmScreen #title { text-style: bold; color: $error; }
-    ConfirmScreen #target { margin: 1 0; }
+    ConfirmScreen #target-scroll { height: auto; max-height: 10; margin: 1 0; }
     ConfirmScreen Horizontal { height: auto; align-horizontal: right; }
     ConfirmScreen Button { margin-left: 2; }
     """
@@ -49,7 +50,9 @@ is not offered under a dialog)."""
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.title_text, id="title")
-            yield Static(self.target, id="target")
+            # A long target (a client's sockets) scrolls: the buttons stay on screen.
+            with VerticalScroll(id="target-scroll"):
+                yield Static(self.target, id="target")
             yield Static("[b]y[/b] confirm · [b]n[/b]/[b]Esc[/b] cancel", id="hint")
             with Horizontal():
                 yield Button("Cancel", id="cancel", variant="primary")

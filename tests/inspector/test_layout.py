@@ -87,3 +87,24 @@ async def test_the_footer_fits_again_after_a_resize() -> None:
         await wait_for(lambda: "5 Clients" in footer() and "q Quit" in footer())
         await pilot.resize_terminal(80, 24)
         await wait_for(lambda: "1-5 Views" in footer() and "? Help" in footer())
+
+
+async def test_a_long_confirmation_keeps_its_buttons_on_an_80x24_screen() -> None:
+    from textual.widgets import Button
+
+    from sioscope.inspector.screens.confirm import ConfirmScreen
+
+    app = SampleApp(sockets=5, packets=False)
+    target = "\n".join(f"  socket{i:02d} on /" for i in range(40))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(ConfirmScreen("Force-disconnect this whole client?", target))
+        await pilot.pause(0.2)
+        for button in app.screen.query(Button):
+            region = button.region
+            assert region.height and region.bottom <= 23, (button.id, region)  # above the footer
+        lines = screen_text(app)
+        assert any("Force-disconnect this whole client?" in line for line in lines)
+        assert any("socket00 on /" in line for line in lines)  # the list's start, then it scrolls
+        assert "? Help" not in lines[-1]  # the dialog's own footer
+        await pilot.press("y")
+        assert not isinstance(app.screen, ConfirmScreen)
