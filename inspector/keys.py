@@ -300,6 +300,45 @@ NAV_KEYS: tuple[Key, ...] = (
 """Keys the widgets bind themselves (``widgets.table`` and Textual's own), listed here so
 the help screen and the README show every key; they make no App binding."""
 
+DIALOG_KEYS: tuple[Key, ...] = (
+    Key(
+        "confirm.yes",
+        "y",
+        "confirm",
+        "Confirm",
+        "Dialogs",
+        "In a confirmation: do it (a y typed before it was shown never counts)",
+    ),
+    Key("confirm.no", "n,escape,q", "cancel", "Cancel", "Dialogs", "In a confirmation: cancel"),
+    Key(
+        "prompt.history",
+        "up,down",
+        "history",
+        "History",
+        "Dialogs",
+        "In a prompt: the answers given earlier in this session",
+    ),
+    Key(
+        "prompt.ack",
+        "ctrl+t",
+        "extra",
+        "With ack",
+        "Dialogs",
+        "In the emit prompt: emit with an ack and show the reply, or the timeout, in place "
+        "(servers with X_SIOSCOPE_EMIT_ACK)",
+    ),
+    Key(
+        "bulk.choose",
+        "d,j,l",
+        "choose",
+        "Choose",
+        "Dialogs",
+        "In the bulk choice: disconnect, join or leave every match (then a confirmation)",
+    ),
+)
+"""The keys of the dialogs (``screens``), for the help screen and the README; each
+dialog binds or reads them itself."""
+
 DETAIL_KEYS: tuple[Key, ...] = (
     Key(
         "detail.next_tab",
@@ -396,7 +435,7 @@ def markdown_table() -> str:
         "right_square_bracket": "]",
     }
     rows = ["| Key | Action | What it does |", "| --- | --- | --- |"]
-    for k in (*KEYS, *DETAIL_KEYS, *NAV_KEYS):
+    for k in (*KEYS, *DETAIL_KEYS, *NAV_KEYS, *DIALOG_KEYS):
         keys = " ".join(f"`{pretty.get(x, x)}`" for x in k.key.split(","))
         note = " *(hidden when read-only)*" if k.destructive else ""
         rows.append(f"| {keys} | {k.description} | {k.help}{note} |")

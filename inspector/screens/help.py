@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from sioscope.inspector.keys import DETAIL_KEYS, KEYS, NAV_KEYS, Key
+from sioscope.inspector.keys import DETAIL_KEYS, DIALOG_KEYS, KEYS, NAV_KEYS, Key
 from sioscope.inspector.widgets.footer import KeysFooter
 
 FILTER_HELP = (
@@ -27,7 +27,7 @@ def help_table(available: dict[str, bool]) -> Table:
     table.add_column("Action", width=14)
     table.add_column("What it does")
     group = ""
-    for k in (*KEYS, *DETAIL_KEYS, *NAV_KEYS):
+    for k in (*KEYS, *DETAIL_KEYS, *NAV_KEYS, *DIALOG_KEYS):
         if k.group != group:
             group = k.group
             table.add_row(f"[b u]{group}[/]", "", "")

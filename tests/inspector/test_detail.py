@@ -93,3 +93,19 @@ def test_every_navigation_key_of_the_table_is_bound_where_it_says() -> None:
             else:
                 assert key in bound(KeyedTable) and key in bound(PacketView)
     assert "Last row" in markdown_table()
+
+
+def test_the_dialog_keys_of_the_table_are_the_dialogs_keys() -> None:
+    from sioscope.inspector.keys import DIALOG_KEYS
+    from sioscope.inspector.screens.bulk import CHOICES
+    from sioscope.inspector.screens.confirm import ConfirmScreen
+    from sioscope.inspector.screens.prompt import PromptScreen
+
+    def bound(cls: type) -> set[str]:
+        return {key for b in cls.BINDINGS for key in b.key.split(",")}  # type: ignore[attr-defined]
+
+    keys = {k.id: set(k.key.split(",")) for k in DIALOG_KEYS}
+    assert keys["confirm.no"] <= bound(ConfirmScreen)
+    assert keys["prompt.ack"] <= bound(PromptScreen)
+    assert keys["bulk.choose"] == set(CHOICES)
+    assert "In the emit prompt" in markdown_table()
