@@ -55,6 +55,7 @@ class ClientsTable(KeyedTable):
 
     def invalidate(self) -> None:
         self._drawn = None
+        self.index.invalidate()
 
     def selected_client(self) -> ClientInfo | None:
         key = self.cursor_key

@@ -93,3 +93,20 @@ async def test_bulk_join_then_disconnect_every_match_on_node(node_admin: NodeAdm
             assert client.sid in model.sockets  # the inspector's own socket is not a target
     finally:
         await client.close()
+
+
+def test_the_client_index_rebuilds_at_most_once_a_second_under_churn() -> None:
+    from sioscope.inspector import clients as clientsmod
+    from sioscope.inspector.screenshots import sample_model
+
+    model = sample_model(50, packets=False)
+    index = clientsmod.ClientIndex(model)
+    before = index.clients()
+    gone = next(iter(model.sockets))
+    model.apply("socket_disconnected", ["/", gone, "transport close"])
+    assert index.clients() is before  # within the interval: the last list still
+    index.invalidate()  # a view switch or a filter change: now
+    assert all(s.id != gone for c in index.clients().values() for s in c.sockets)
+    model.set_filter("polling")
+    shown = index.clients()  # a filter change rebuilds at once too
+    assert shown and all(s.transport == "polling" for c in shown.values() for s in c.sockets)
