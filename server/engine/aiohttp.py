@@ -20,14 +20,27 @@ Rules:
    payload writer's (the asyncio flow control of the socket), and the transport's
    high-water mark is set to ``WRITE_HIGH_WATER`` so the two agree.
 4. A malformed request (a 100 KB header line, bad syntax) never floods the log:
-   aiohttp answers it 400 and logs a traceback at ERROR for each; ``attach`` puts
-   ``BadRequestLog`` on aiohttp's ``aiohttp.server`` logger, which turns those into
-   one WARNING line at most every ``BadRequestLog.interval`` seconds, counting the
-   ones folded in. (Node answers an oversized header 431, quietly; aiohttp decides
-   the status before we see the request, so it stays 400 here.)
+   aiohttp logs a traceback at ERROR for each; ``attach`` puts ``BadRequestLog`` on
+   aiohttp's ``aiohttp.server`` logger, which turns those into one WARNING line at
+   most every ``BadRequestLog.interval`` seconds, counting the ones folded in. A
+   request line or header longer than aiohttp's limit (8 KiB) is answered 431, as
+   Node answers a head over its 16 KiB (aiohttp would say 400).
 5. A client frame without the mask bit fails the WebSocket with 1002 (RFC 6455
    section 5.1; Node's ``ws``): aiohttp does not check it, so ``_MaskCheck`` does,
    in front of aiohttp's frame reader.
+6. A request whose head is not complete ``engine.headers_timeout`` seconds after its
+   first byte (or after the TCP connect) is answered 408 and closed, as Node's
+   ``headersTimeout`` does; aiohttp alone would hold it for its ``keepalive_timeout``
+   (an hour under a plain ``AppRunner``). A pipelined head waiting behind a request
+   in flight is not the client's delay and waits.
+
+Rules 4 and 6 act below the application, in aiohttp's per-connection protocol
+(``web_protocol.RequestHandler``), which an application cannot configure: ``attach``
+wraps four of its methods once per process (``_install_protocol_hooks``), and the
+wraps act only on connections served by an application an engine was attached to
+(the runner's root application). They read aiohttp internals (``_manager``,
+``_request_count``, ``_request_in_progress``, ``_upgraded``): aiohttp is pinned
+(3.14), and ``tests/server/test_bad_requests.py`` fails if these names move.
 """
 
 from __future__ import annotations
@@ -35,12 +48,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, cast
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web, web_protocol
 from aiohttp.abc import AbstractStreamWriter
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.http_websocket import WebSocketError
 
 from .host import ChannelError, Response
@@ -145,7 +159,7 @@ class BadRequestLog(logging.Filter):
         record.msg = "bad HTTP request from %s: %d %s%s"
         record.args = (
             peer,
-            exc.code,
+            431 if isinstance(exc, LineTooLong) else exc.code,
             reason,
             f" ({folded} more in the last {self.interval:g} s)" if folded else "",
         )
@@ -160,9 +174,119 @@ def _quiet_bad_requests() -> None:
         logger.addFilter(BadRequestLog())
 
 
+_HEAD_TIMEOUTS: weakref.WeakKeyDictionary[web.Application, float] = weakref.WeakKeyDictionary()
+"""The ``headers_timeout`` of each application an engine was attached to (rule 6)."""
+
+_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+class _HeadWatch:
+    """Rule 6 for one aiohttp connection: a timer while a request head is incomplete.
+
+    Armed at the connect and at the first bytes after a complete head; cancelled when
+    aiohttp has parsed a head (its request count moved) or the connection upgraded.
+    """
+
+    __slots__ = ("count", "handle", "timeout")
+
+    def __init__(self, timeout: float, count: int) -> None:
+        self.timeout = timeout
+        self.count = count
+        self.handle: asyncio.TimerHandle | None = None
+
+    def arm(self, proto: Any) -> None:
+        self.handle = asyncio.get_running_loop().call_later(self.timeout, self.fire, proto)
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+    def fire(self, proto: Any) -> None:
+        self.handle = None
+        if proto._request_count != self.count:
+            return
+        if proto._request_in_progress:  # a pipelined head waits for the one in flight
+            self.arm(proto)
+            return
+        transport = proto.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(_TIMEOUT_RESPONSE)
+            proto.force_close()
+
+
+_watches: dict[int, _HeadWatch] = {}
+"""``id(RequestHandler)`` -> its watch (aiohttp's protocol has slots: no attribute of
+ours fits on it); removed when the connection is lost."""
+
+
+def _install_protocol_hooks() -> None:
+    """Wrap aiohttp's ``RequestHandler`` once per process for rules 4 and 6."""
+    cls: Any = web_protocol.RequestHandler
+    if getattr(cls, "_sioscope_hooks", False):
+        return
+    made, received, lost, handle_error = (
+        cls.connection_made,
+        cls.data_received,
+        cls.connection_lost,
+        cls.handle_error,
+    )
+
+    def connection_made(self: Any, transport: asyncio.BaseTransport) -> None:
+        made(self, transport)
+        handler = getattr(self._manager, "request_handler", None)
+        app = getattr(handler, "__self__", None)
+        timeout = _HEAD_TIMEOUTS.get(app) if isinstance(app, web.Application) else None
+        if timeout is not None:
+            watch = _watches[id(self)] = _HeadWatch(timeout, self._request_count)
+            watch.arm(self)
+
+    def data_received(self: Any, data: bytes) -> None:
+        received(self, data)
+        watch = _watches.get(id(self))
+        if watch is None:
+            return
+        if self._upgraded or self._payload_parser is not None:  # a WebSocket now
+            watch.cancel()
+            del _watches[id(self)]
+        elif self._request_count != watch.count:  # a head is complete
+            watch.count = self._request_count
+            watch.cancel()
+        elif watch.handle is None:  # the first bytes of the next head
+            watch.arm(self)
+
+    def connection_lost(self: Any, exc: BaseException | None) -> None:
+        watch = _watches.pop(id(self), None)
+        if watch is not None:
+            watch.cancel()
+        lost(self, exc)
+
+    def handle_error_431(
+        self: Any,
+        request: Any,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if status == 400 and isinstance(exc, LineTooLong) and id(self) in _watches:
+            status = 431  # rule 4: Node's answer to a head over its limit
+        response: web.StreamResponse = handle_error(self, request, status, exc, message)
+        return response
+
+    cls.connection_made = connection_made
+    cls.data_received = data_received
+    cls.connection_lost = connection_lost
+    cls.handle_error = handle_error_431
+    cls._sioscope_hooks = True
+
+
 def attach(engine: EngineServer, app: web.Application) -> None:
     """Route every method under ``engine.path`` of ``app`` to ``engine``."""
     _quiet_bad_requests()
+    _install_protocol_hooks()
+    _HEAD_TIMEOUTS[app] = min(engine.headers_timeout, _HEAD_TIMEOUTS.get(app, float("inf")))
 
     async def handle(request: web.Request) -> web.StreamResponse:
         req = to_request(request)

@@ -21,8 +21,12 @@ Rules:
    body (none for ``HEAD``). A header name or value with CR or LF is never written
    (the response becomes a 500), so no header from a hook can split a response.
 4. A connection idle for ``keep_alive_timeout`` seconds (Node's 5 s) between requests
-   is closed; a malformed request gets 400 and the connection closes; nothing else
-   on the server is affected.
+   is closed; a request whose head (request line and headers) is not complete
+   ``engine.headers_timeout`` seconds after its first byte gets 408 and the
+   connection closes (Node's ``headersTimeout``: a client that trickles a head
+   forever holds nothing for long); a malformed request gets 400 and the connection
+   closes; nothing else on the server is affected. One timer per connection serves
+   both deadlines.
 5. The remote address is the TCP peer; the scheme is ``http`` (no TLS here: put a
    TLS-terminating proxy in front); ``Request.native`` is the connection's
    ``HttpConnection``.
@@ -34,6 +38,9 @@ Rules:
    fragments are joined; text that is not UTF-8 closes with 1007. Every protocol error
    is a ``ChannelError`` (the core's ``"websocket error"``).
 7. Paths outside ``engine.path`` get 404.
+8. The tasks that serve requests and WebSockets are ``engine.tasks`` (the engine owns
+   them: ``engine.close()`` cancels what is left); a cancelled request closes its TCP
+   connection, so no client waits on an answer that will never come.
 """
 
 from __future__ import annotations
@@ -173,6 +180,7 @@ class HttpConnection(asyncio.Protocol):
         # costs a clock read rather than a timer
         self._idle: asyncio.TimerHandle | None = None
         self._idle_since: float | None = None
+        self._head_since: float | None = None  # first byte of an incomplete head
         self._websocket: _WebSocket | None = None
         self._upgrading: Request | None = None
         self._drained: asyncio.Future[None] | None = None
@@ -220,6 +228,8 @@ class HttpConnection(asyncio.Protocol):
     # -- httptools callbacks -----------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        self._head_since = now = self._loop.time()
+        self._timer_at(now + self.engine.headers_timeout)
         self._url = b""
         self._headers = []
         self._head_size = 0
@@ -252,6 +262,7 @@ class HttpConnection(asyncio.Protocol):
             self.pause_reading()  # a pipelining client waits for its turn (rule 2)
 
     def on_headers_complete(self) -> None:
+        self._head_since = None
         # a client that asks before sending its body (curl does, past 1 KiB) gets its go
         if any(n.lower() == "expect" and v.lower() == "100-continue" for n, v in self._headers):
             self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -293,11 +304,14 @@ class HttpConnection(asyncio.Protocol):
                 Response(404, {"Content-Type": "text/plain"}, b"Not Found"), request, keep_alive
             )
             return
-        self._loop.create_task(self._serve(request, body, keep_alive))
+        self.engine.tasks.spawn(self._serve(request, body, keep_alive))
 
     async def _serve(self, request: Request, body: bytes, keep_alive: bool) -> None:
         try:
             response = await self.engine.handle_http(_Exchange(request, body, self))
+        except asyncio.CancelledError:  # the engine closed (rule 8)
+            self.close_transport()
+            raise
         except Exception:
             log.exception("engine request %s failed", request.path)
             response = Response(500)
@@ -342,9 +356,20 @@ class HttpConnection(asyncio.Protocol):
             self.transport.resume_reading()
 
     def _arm_idle(self) -> None:
-        self._idle_since = self._loop.time()
-        if self._idle is None and self._websocket is None and not self.lost:
-            self._idle = self._loop.call_later(self.keep_alive_timeout, self._on_idle)
+        self._idle_since = now = self._loop.time()
+        self._timer_at(now + self.keep_alive_timeout)
+
+    def _timer_at(self, deadline: float) -> None:
+        """Make the connection's one timer fire by ``deadline`` (rule 4): a timer that
+        would fire later is replaced, an earlier one is kept (it re-arms when it fires
+        early), so a request costs a clock read rather than a timer."""
+        timer = self._idle
+        if timer is not None:
+            if timer.when() <= deadline:
+                return
+            timer.cancel()
+        if self._websocket is None and not self.lost:
+            self._idle = self._loop.call_at(deadline, self._on_idle)
 
     def _cancel_idle(self) -> None:
         if self._idle is not None:
@@ -353,10 +378,23 @@ class HttpConnection(asyncio.Protocol):
 
     def _on_idle(self) -> None:
         self._idle = None
+        if self.lost or self._websocket is not None:
+            return
+        now = self._loop.time()
+        head = self._head_since
+        if head is not None:
+            if self._busy:  # a pipelined head waits for its turn: not the client's delay
+                self._head_since = head = now
+            left = head + self.engine.headers_timeout - now
+            if left <= 0:
+                self._fail(408)
+                return
+            self._idle = self._loop.call_later(left, self._on_idle)
+            return
         since = self._idle_since
-        if since is None or self._busy or self.lost or self._websocket is not None:
+        if since is None or self._busy:
             return  # in use: the next idle period arms a timer again
-        left = since + self.keep_alive_timeout - self._loop.time()
+        left = since + self.keep_alive_timeout - now
         if left > 0:
             self._idle = self._loop.call_later(left, self._on_idle)
         elif self.transport is not None:
@@ -396,11 +434,14 @@ class HttpConnection(asyncio.Protocol):
             self._fail(400 if request.path.startswith(self.engine.path) else 404)
             return
         self._websocket = channel
-        self._loop.create_task(self._serve_websocket(channel))
+        self.engine.tasks.spawn(self._serve_websocket(channel))
 
     async def _serve_websocket(self, channel: _WebSocket) -> None:
         try:
             refused = await self.engine.handle_websocket(channel)
+        except asyncio.CancelledError:  # the engine closed (rule 8)
+            self.close_transport()
+            raise
         except Exception:
             log.exception("engine websocket %s failed", channel.request.path)
             refused = Response(500) if not channel.opened else None

@@ -94,6 +94,12 @@ class EngineServer(EventEmitter):
       with ``"transport error"``, so clients that stop reading cannot hold memory
       without bound (default 16 MiB; Node has no such cap). What is owed is held by
       reference: a broadcast's frame is shared by every socket that owes it.
+    * ``headers_timeout``: seconds a client may take to send a request's line and
+      headers, from its first byte (or from the TCP connect, for the first request);
+      past it the host answers 408 and closes, so a client that never finishes its
+      headers (slowloris) holds no connection for long (Node's ``headersTimeout``,
+      60 s). Enforced by the aiohttp and httptools drivers; an ASGI server applies
+      its own.
 
     ``use(fn)`` adds a middleware, Node's ``engine.use``, run on every request.
 
@@ -122,6 +128,7 @@ class EngineServer(EventEmitter):
         initial_packet: str | bytes | None = None,
         close_timeout: float = 30.0,
         max_write_buffer_size: int = 16 * 1024 * 1024,
+        headers_timeout: float = 60.0,
     ) -> None:
         super().__init__()
         self.path = "/" + path.strip("/") + "/" if path.strip("/") else "/"
@@ -145,6 +152,9 @@ class EngineServer(EventEmitter):
         if max_write_buffer_size < 1:
             raise ValueError(f"max_write_buffer_size must be >= 1, got {max_write_buffer_size!r}")
         self.max_write_buffer_size = int(max_write_buffer_size)
+        if not headers_timeout > 0:
+            raise ValueError(f"headers_timeout must be > 0 seconds, got {headers_timeout!r}")
+        self.headers_timeout = float(headers_timeout)
         self.clients: dict[str, Conn] = {}
         self._middlewares: list[Middleware] = []
         #: What the open packet advertises (Node's options are milliseconds).

@@ -162,6 +162,44 @@ async def test_an_idle_keep_alive_connection_is_closed(lean):
         writer.close()
 
 
+async def test_a_head_never_finished_gets_408_after_headers_timeout():
+    """Rule 4: a client trickling a head (slowloris) is answered 408 and closed after
+    ``headers_timeout`` (0.4 s here), though the bytes keep coming; keep-alive is 0.5 s."""
+    from tests.server.test_bad_requests import trickle_until_closed
+
+    async with lean_echo(headers_timeout=0.4) as srv:
+        port = int(srv.url.rsplit(":", 1)[1])
+        head = b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nX-Slow: " + b"a" * 400
+        data, took = await trickle_until_closed(port, head, every=0.05)
+        assert data.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), data
+        assert b"Connection: close" in data
+        assert 0.35 < took < 2.0, took
+        await _still_serves(srv)
+
+
+async def test_request_tasks_belong_to_the_engine_and_close_with_it():
+    """Rule 8: a parked long-poll is a task of ``engine.tasks``; when the engine
+    closes, nothing of the driver's is left on the loop and the TCP link is closed."""
+    async with lean_echo() as srv:
+        port = int(srv.url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        get = b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"
+        writer.write(get)
+        opened = await asyncio.wait_for(reader.readuntil(b'"maxPayload":1000000}'), 3)
+        sid = opened.split(b'"sid":"')[1].split(b'"')[0].decode()
+        before = len(srv.eng.tasks)
+        writer.write(get.replace(b"polling", f"polling&sid={sid}".encode()))  # parks
+        for _ in range(50):
+            if len(srv.eng.tasks) > before:
+                break
+            await asyncio.sleep(0.02)
+        assert len(srv.eng.tasks) == before + 1
+        await asyncio.wait_for(srv.eng.tasks.close(), 3)  # what engine.close() ends with
+        assert len(srv.eng.tasks) == 0
+        assert await asyncio.wait_for(reader.read(), 3) == b""  # closed, not left hanging
+        writer.close()
+
+
 def _client_frame(opcode: int, payload: bytes, *, mask: bool = True, fin: bool = True) -> bytes:
     head = bytes([(0x80 if fin else 0) | opcode])
     size = len(payload)

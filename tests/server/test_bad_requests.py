@@ -30,10 +30,11 @@ async def answer(port: int, request: bytes) -> bytes:
         writer.close()
 
 
-async def test_a_100_kb_header_line_is_refused_with_one_warning_line(
+async def test_a_100_kb_header_line_gets_431_with_one_warning_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """On aiohttp (server/engine/aiohttp.py, rule 4); ASGI servers log their own way."""
+    """On aiohttp (server/engine/aiohttp.py, rule 4): Node's 431, where aiohttp alone
+    answers 400; ASGI servers log their own way."""
     io = Server()
     runner, base = await listen(io)
     try:
@@ -47,14 +48,89 @@ async def check_quiet_refusals(base: str, caplog: pytest.LogCaptureFixture) -> N
     port = int(base.rsplit(":", 1)[1])
     caplog.set_level(logging.DEBUG, logger="aiohttp.server")
     for _ in range(5):
-        assert (await answer(port, BIG_HEADER)).startswith(b"HTTP/1.0 400")
+        assert (await answer(port, BIG_HEADER)).startswith(
+            b"HTTP/1.0 431 Request Header Fields Too Large\r\n"
+        )
     records = [r for r in caplog.records if r.name == "aiohttp.server"]
     assert not [r for r in records if r.levelno >= logging.ERROR or r.exc_info], records
     lines = [r.getMessage() for r in records if r.levelno == logging.WARNING]
-    assert len(lines) == 1 and lines[0].startswith("bad HTTP request from 127.0.0.1: 400"), lines
+    assert len(lines) == 1 and lines[0].startswith("bad HTTP request from 127.0.0.1: 431"), lines
     assert len(lines[0]) < 300
     peer = await RawWs.open(base)  # the server serves on
     await peer.close()
+
+
+async def test_other_malformed_requests_still_get_400() -> None:
+    """Only an oversized head becomes 431; bad syntax stays aiohttp's 400 (as Node's)."""
+    io = Server()
+    runner, base = await listen(io)
+    try:
+        port = int(base.rsplit(":", 1)[1])
+        got = await answer(port, b"GET /socket.io/ HTTP/1.1\r\nBad Header\r\n\r\n")
+        assert got.startswith(b"HTTP/1.0 400 ")
+    finally:
+        await asyncio.wait_for(io.close(), WAIT)
+        await asyncio.wait_for(runner.cleanup(), WAIT)
+
+
+async def trickle_until_closed(port: int, head: bytes, every: float) -> tuple[bytes, float]:
+    """Send ``head`` a byte every ``every`` seconds, never finishing it (slowloris):
+    what the server answered, and after how many seconds it closed."""
+    loop = asyncio.get_running_loop()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    started = loop.time()
+    data = b""
+    try:
+        for i in range(len(head)):  # bounded: the head is finite and never completes
+            writer.write(head[i : i + 1])
+            try:
+                data = await asyncio.wait_for(reader.read(1024), every)
+                break  # an answer, or the close (b"")
+            except TimeoutError:
+                continue
+        data += await asyncio.wait_for(reader.read(), WAIT)
+        return data, loop.time() - started
+    finally:
+        writer.close()
+
+
+SLOW_HEAD = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 400
+
+
+async def test_a_head_never_finished_gets_408_after_headers_timeout() -> None:
+    """A client trickling a head byte by byte (slowloris) is answered 408 and closed
+    after ``headers_timeout``, on aiohttp (server/engine/aiohttp.py, rule 6); aiohttp
+    alone holds it for its keep-alive timeout (an hour under this AppRunner). A
+    connection that sends nothing is closed too; a complete request, and the next one
+    on the same connection, are untouched."""
+    io = Server(headers_timeout=0.4)
+    runner, base = await listen(io)
+    try:
+        port = int(base.rsplit(":", 1)[1])
+        data, took = await trickle_until_closed(port, SLOW_HEAD, every=0.05)
+        assert data == (
+            b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        )
+        assert 0.35 < took < 2.0, took
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert (await asyncio.wait_for(reader.read(), WAIT)).startswith(b"HTTP/1.1 408 ")
+        writer.close()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        polling = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"
+        for _ in range(2):  # the second past headers_timeout: idle between requests is kept
+            writer.write(polling)
+            got = await asyncio.wait_for(reader.readuntil(b'"maxPayload":1000000}'), WAIT)
+            assert got.startswith(b"HTTP/1.1 200 ")
+            await asyncio.sleep(0.6)
+        writer.close()
+        peer = await RawWs.open(base)  # a WebSocket outlives the timeout
+        await asyncio.sleep(0.6)
+        await peer.send("0")
+        assert (await peer.recv()).startswith("0{")
+        await peer.close()
+    finally:
+        await asyncio.wait_for(io.close(), WAIT)
+        await asyncio.wait_for(runner.cleanup(), WAIT)
 
 
 async def test_an_unmasked_client_frame_closes_with_1002() -> None:
