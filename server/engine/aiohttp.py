@@ -57,7 +57,7 @@ from aiohttp.abc import AbstractStreamWriter
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.http_websocket import WebSocketError
 
-from .host import ChannelError, Response
+from .host import ChannelError, Response, limit_send_buffer
 from .request import Headers, Request
 from .server import EngineServer
 from .transports import WRITE_HIGH_WATER
@@ -347,11 +347,12 @@ class _Exchange:
 class _WebSocket:
     """``WebSocketChannel`` on aiohttp: a ``web.WebSocketResponse``."""
 
-    __slots__ = ("_native", "_raw", "_writer", "request", "ws")
+    __slots__ = ("_engine", "_native", "_raw", "_writer", "request", "ws")
 
     def __init__(self, request: Request, native: web.Request, engine: EngineServer) -> None:
         self.request = request
         self._native = native
+        self._engine = engine
         self.ws = web.WebSocketResponse(
             compress=engine.per_message_deflate,
             max_msg_size=engine.max_http_buffer_size,
@@ -398,6 +399,8 @@ class _WebSocket:
             # so drain() wakes when frames may be written again
             raw.set_write_buffer_limits(high=WRITE_HIGH_WATER)
             self._raw = raw
+        if self._native.transport is not None:  # host.py, rule 5
+            limit_send_buffer(self._native.transport, self._engine.websocket_send_buffer)
         return None
 
     async def receive(self) -> str | bytes | None:

@@ -24,16 +24,40 @@ Rules:
    buffer is below the high-water mark, and ``drain`` waits until it is below it
    again (asyncio flow control); a host that cannot has ``raw_frames`` false,
    answers ``False`` and every frame goes through ``send``.
+5. A driver that owns the socket of an accepted WebSocket caps its kernel send buffer
+   at ``engine.websocket_send_buffer`` (``limit_send_buffer``). With the kernel's
+   autotuning (up to ``tcp_wmem``'s 4 MiB by default), a client that stops reading
+   makes the kernel copy megabytes into its socket, on the loop, in the call that
+   writes: 300 such clients and one 1 MB broadcast cost 300 MB of copying in one
+   tick (bench ``slow_reader``: a loop stall of 0.5-2 s). Capped, the kernel takes
+   little, and what the client owes waits in the transport as references to the
+   shared frame (``WebSocketTransport``), which the owed-bytes cap bounds.
 """
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from .request import Request
 
-__all__ = ["ChannelError", "HttpExchange", "Response", "WebSocketChannel"]
+__all__ = ["ChannelError", "HttpExchange", "Response", "WebSocketChannel", "limit_send_buffer"]
+
+
+def limit_send_buffer(transport: asyncio.BaseTransport, size: int | None) -> None:
+    """Set ``SO_SNDBUF`` of ``transport``'s socket to ``size`` bytes (rule 5); ``None``
+    leaves the kernel's autotuning. Linux doubles the value it is given (bookkeeping)."""
+    if size is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+    except OSError:  # not a socket that has one: nothing to cap
+        pass
 
 
 @dataclass

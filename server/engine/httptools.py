@@ -58,7 +58,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import OPEN, SERVER, Protocol, State
 from websockets.utils import accept_key
 
-from .host import ChannelError, Response
+from .host import ChannelError, Response, limit_send_buffer
 from .request import Headers, Request
 from .server import EngineServer
 from .transports import WRITE_HIGH_WATER, ws_frame
@@ -539,6 +539,8 @@ class _WebSocket:
         except ValueError:
             return Response(500)
         conn.write(data)
+        if conn.transport is not None:  # host.py, rule 5
+            limit_send_buffer(conn.transport, conn.engine.websocket_send_buffer)
         self.opened = True
         rest, self._rest = self._rest, b""
         if rest:

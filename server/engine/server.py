@@ -94,6 +94,13 @@ class EngineServer(EventEmitter):
       with ``"transport error"``, so clients that stop reading cannot hold memory
       without bound (default 16 MiB; Node has no such cap). What is owed is held by
       reference: a broadcast's frame is shared by every socket that owes it.
+    * ``websocket_send_buffer``: the kernel send buffer (``SO_SNDBUF``) of each
+      WebSocket on the aiohttp and httptools hosts, 256 KiB by default, ``None`` for
+      the kernel's autotuning (Node's behaviour). Autotuned, each client that stops
+      reading makes the kernel copy up to 4 MiB into its socket, on the event loop;
+      capped, what it owes waits as references to the shared frame instead
+      (``host.py``, rule 5). It bounds one connection's throughput to about the
+      buffer per round trip (512 KiB, as Linux doubles it, per 100 ms: 5 MB/s).
     * ``headers_timeout``: seconds a client may take to send a request's line and
       headers, from its first byte (or from the TCP connect, for the first request);
       past it the host answers 408 and closes, so a client that never finishes its
@@ -129,6 +136,7 @@ class EngineServer(EventEmitter):
         close_timeout: float = 30.0,
         max_write_buffer_size: int = 16 * 1024 * 1024,
         headers_timeout: float = 60.0,
+        websocket_send_buffer: int | None = 256 * 1024,
     ) -> None:
         super().__init__()
         self.path = "/" + path.strip("/") + "/" if path.strip("/") else "/"
@@ -155,6 +163,11 @@ class EngineServer(EventEmitter):
         if not headers_timeout > 0:
             raise ValueError(f"headers_timeout must be > 0 seconds, got {headers_timeout!r}")
         self.headers_timeout = float(headers_timeout)
+        if websocket_send_buffer is not None and websocket_send_buffer < 1:
+            raise ValueError(
+                f"websocket_send_buffer must be >= 1 or None, got {websocket_send_buffer!r}"
+            )
+        self.websocket_send_buffer = websocket_send_buffer
         self.clients: dict[str, Conn] = {}
         self._middlewares: list[Middleware] = []
         #: What the open packet advertises (Node's options are milliseconds).

@@ -85,6 +85,7 @@ async def serve_small_fixture() -> AsyncIterator[Callable[..., Awaitable[tuple[S
     async def start(sndbuf: int | None = SNDBUF, **opts: Any) -> tuple[Server, int]:
         opts.setdefault("ping_interval", 25)
         opts.setdefault("ping_timeout", 20)
+        opts.setdefault("websocket_send_buffer", sndbuf)  # the accept sets it again
         io = Server(**opts)
         bench_app(io)
         app = web.Application()
@@ -286,3 +287,44 @@ async def test_drain_when_a_slow_reader_catches_up_and_nothing_is_lost(
     await drains.wait(1)
     assert sock.conn.owed_bytes == 0
     await peer.close()
+
+
+@pytest.mark.parametrize("host", ["aiohttp", "lean"])
+async def test_websocket_send_buffer_caps_the_kernel_send_buffer(host: str) -> None:
+    """``websocket_send_buffer`` (host.py, rule 5) is the accepted WebSocket's
+    ``SO_SNDBUF`` on both hosts that own their sockets (Linux doubles what it is
+    given); ``None`` leaves the kernel's autotuning. Autotuned, each client that stops
+    reading had the kernel copy megabytes on the loop (bench ``slow_reader``)."""
+    from sioscope.server.engine.httptools import serve as serve_lean
+    from tests.server.sio_support import listen
+
+    async def sndbuf_of_accepted(**opts: Any) -> int:
+        io = Server(**opts)
+        connected: asyncio.Future[Socket] = asyncio.get_running_loop().create_future()
+        io.once("connection", connected.set_result)
+        if host == "aiohttp":
+            runner, base = await listen(io)
+            stop: Callable[[], Awaitable[None]] = runner.cleanup
+        else:
+            listener = await serve_lean(io.engine, "127.0.0.1", 0)
+            base = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+
+            async def stop() -> None:
+                listener.close()
+
+        try:
+            peer = await RawWs.open(base)
+            await peer.send("0")
+            sock = await asyncio.wait_for(connected, WAIT)
+            native = sock.conn.request.native  # aiohttp's web.Request, or the connection
+            raw = native.transport.get_extra_info("socket")
+            size: int = raw.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+            await peer.close()
+            return size
+        finally:
+            await asyncio.wait_for(io.close(), WAIT)
+            await stop()
+
+    assert await sndbuf_of_accepted() == 2 * 256 * 1024
+    assert await sndbuf_of_accepted(websocket_send_buffer=64 * 1024) == 2 * 64 * 1024
+    assert await sndbuf_of_accepted(websocket_send_buffer=None) != 2 * 256 * 1024
