@@ -46,12 +46,21 @@ from .request import Request
 __all__ = ["ChannelError", "HttpExchange", "Response", "WebSocketChannel", "limit_send_buffer"]
 
 
-def limit_send_buffer(transport: asyncio.BaseTransport, size: int | None) -> None:
-    """Set ``SO_SNDBUF`` of ``transport``'s socket to ``size`` bytes (rule 5); ``None``
-    leaves the kernel's autotuning. Linux doubles the value it is given (bookkeeping)."""
+class _SocketLike(Protocol):
+    """A socket, or what a loop hands out for one (asyncio's ``TransportSocket``,
+    uvloop's ``PseudoSocket``)."""
+
+    def setsockopt(self, level: int, option: int, value: int, /) -> None: ...
+
+
+def limit_send_buffer(where: asyncio.BaseTransport | _SocketLike, size: int | None) -> None:
+    """Set ``SO_SNDBUF`` of a socket (or of a transport's) to ``size`` bytes (rule 5);
+    ``None`` leaves the kernel's autotuning. Linux doubles the value it is given."""
     if size is None:
         return
-    sock = transport.get_extra_info("socket")
+    sock: _SocketLike | None = (
+        where.get_extra_info("socket") if isinstance(where, asyncio.BaseTransport) else where
+    )
     if sock is None:
         return
     try:

@@ -102,12 +102,17 @@ async def serve(
             "use the aiohttp or ASGI driver for per_message_deflate=True"
         )
     loop = asyncio.get_running_loop()
-    return await loop.create_server(
+    server = await loop.create_server(
         lambda: HttpConnection(engine, keep_alive_timeout),
         host,
         port,
         backlog=backlog,
     )
+    # host.py, rule 5, on the listener: accepted sockets inherit it, so no connection
+    # pays a system call for it (polling ones get it too, and never need more)
+    for sock in server.sockets:
+        limit_send_buffer(sock, engine.websocket_send_buffer)
+    return server
 
 
 _CLOSED_PARSER = httptools.HttpRequestParser(object())
@@ -539,8 +544,6 @@ class _WebSocket:
         except ValueError:
             return Response(500)
         conn.write(data)
-        if conn.transport is not None:  # host.py, rule 5
-            limit_send_buffer(conn.transport, conn.engine.websocket_send_buffer)
         self.opened = True
         rest, self._rest = self._rest, b""
         if rest:
