@@ -32,6 +32,7 @@ import asyncio
 import gzip
 import logging
 import struct
+import weakref
 import zlib
 from collections import deque
 from collections.abc import Callable
@@ -49,7 +50,9 @@ POLL_WATCH_INTERVAL = 0.5
 A host need not cancel a handler when its client goes away (aiohttp does so only
 with ``handler_cancellation=True``; ASGI servers report it as a message nobody reads
 while the GET is parked); this check of ``exchange.gone()`` is what notices an aborted
-long-poll (Node's ``"poll connection closed prematurely"``) either way.
+long-poll (Node's ``"poll connection closed prematurely"``) either way. One sweep per
+loop checks every parked GET (``_PollWatch``), so parking a GET costs a set insertion,
+not a timer: most GETs are answered within milliseconds.
 """
 
 COMPRESSION_THRESHOLD = 1024
@@ -81,6 +84,45 @@ _COMPRESS = {"compress": True}
 
 def _noop(*_args: Any) -> None:
     return None
+
+
+class _PollWatch:
+    """The loop's sweep over parked GETs, every ``POLL_WATCH_INTERVAL`` while any is."""
+
+    __slots__ = ("__weakref__", "handle", "loop", "parked")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.parked: set[PollingTransport] = set()
+        self.handle: asyncio.TimerHandle | None = None
+
+    def add(self, transport: PollingTransport) -> None:
+        self.parked.add(transport)
+        if self.handle is None:
+            self.handle = self.loop.call_later(POLL_WATCH_INTERVAL, self.sweep)
+
+    def sweep(self) -> None:
+        self.handle = None
+        for transport in list(self.parked):
+            try:
+                transport.check_poll()
+            except Exception:  # one transport's failure must not stop the sweep
+                log.exception("poll check of %r failed", transport)
+        if self.parked:
+            self.handle = self.loop.call_later(POLL_WATCH_INTERVAL, self.sweep)
+
+
+_poll_watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _PollWatch] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _poll_watch() -> _PollWatch:
+    loop = asyncio.get_running_loop()
+    watch = _poll_watches.get(loop)
+    if watch is None:
+        watch = _poll_watches[loop] = _PollWatch(loop)
+    return watch
 
 
 class Transport:
@@ -167,7 +209,7 @@ class PollingTransport(Transport):
         self.close_timeout = close_timeout
         self._poll: asyncio.Future[tuple[str, bool]] | None = None
         self._poll_exchange: HttpExchange | None = None
-        self._watch: asyncio.TimerHandle | None = None
+        self._watch: _PollWatch | None = None
         self._posting = False
         self._should_close: Callable[[], None] | None = None
         self._close_timer: asyncio.TimerHandle | None = None
@@ -192,7 +234,8 @@ class PollingTransport(Transport):
         if self.writable and self._should_close is not None:
             self.send([{"type": "noop"}])
         if not fut.done():
-            self._watch = loop.call_later(POLL_WATCH_INTERVAL, self._check_poll)
+            self._watch = watch = _poll_watch()
+            watch.add(self)
         return fut
 
     async def finish_get(
@@ -221,16 +264,12 @@ class PollingTransport(Transport):
             data = _compress(request, data, headers)
         return Response(200, headers, data)
 
-    def _check_poll(self) -> None:
-        self._watch = None
+    def check_poll(self) -> None:
+        """The loop's sweep (``_PollWatch``): notice a parked GET whose client left."""
         if self._poll is None:
-            return
-        if _gone(self._poll_exchange):
+            self._release_poll()
+        elif _gone(self._poll_exchange):
             self._poll_gone()
-        else:
-            self._watch = asyncio.get_running_loop().call_later(
-                POLL_WATCH_INTERVAL, self._check_poll
-            )
 
     def _poll_gone(self) -> None:
         fut = self._poll
@@ -244,7 +283,7 @@ class PollingTransport(Transport):
         self._poll_exchange = None
         self.writable = False
         if self._watch is not None:
-            self._watch.cancel()
+            self._watch.parked.discard(self)
             self._watch = None
 
     # -- POST --------------------------------------------------------------------------
