@@ -90,3 +90,16 @@ def test_smoke_scale_steps_keep_every_connection(node_bin, tmp_path):
             assert fanout["lost"] == 0 and fanout["ops"] == 2 * step, fanout
     report = (tmp_path / "report.md").read_text()
     assert "| sioscope-lean | handshake µs |" in report  # the scaling table
+
+
+@pytest.mark.timeout(120)
+def test_micro_harness_measures_both_scenarios_in_and_out_of_process(capsys):
+    """bench/micro.py: the lean host's CPU per operation without sockets; a few
+    operations in this process (the harness itself), then through its child runner."""
+    from bench.micro import main, run_here
+
+    for scenario in ("polling", "echo"):
+        assert 0 < run_here(scenario, 20) < 10_000
+    assert main(["--ops", "20", "--rounds", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["polling", "echo"]
