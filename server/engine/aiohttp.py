@@ -57,7 +57,7 @@ from aiohttp.abc import AbstractStreamWriter
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.http_websocket import WebSocketError
 
-from .host import ChannelError, Response, limit_send_buffer
+from .host import ChannelError, Response, deliver_received, limit_send_buffer
 from .request import Headers, Request
 from .server import EngineServer
 from .transports import WRITE_HIGH_WATER
@@ -402,6 +402,9 @@ class _WebSocket:
         if self._native.transport is not None:  # host.py, rule 5
             limit_send_buffer(self._native.transport, self._engine.websocket_send_buffer)
         return None
+
+    async def deliver(self, on_message: Callable[[str | bytes], object]) -> None:
+        await deliver_received(self, on_message)
 
     async def receive(self) -> str | bytes | None:
         msg = await self.ws.receive()

@@ -44,7 +44,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
-from .host import ChannelError, Response
+from .host import ChannelError, Response, deliver_received
 from .request import Headers, Request
 from .server import EngineServer
 
@@ -333,6 +333,9 @@ class _WebSocket:
             self._closed = True
             return Response(0)
         return None
+
+    async def deliver(self, on_message: Callable[[str | bytes], object]) -> None:
+        await deliver_received(self, on_message)
 
     async def receive(self) -> str | bytes | None:
         if self._closed:

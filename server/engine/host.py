@@ -32,18 +32,31 @@ Rules:
    tick (bench ``slow_reader``: a loop stall of 0.5-2 s). Capped, the kernel takes
    little, and what the client owes waits in the transport as references to the
    shared frame (``WebSocketTransport``), which the owed-bytes cap bounds.
+6. ``deliver(on_message)`` hands every message to ``on_message`` as it arrives, in
+   order, and returns once the socket is closed (raising ``ChannelError`` on a
+   protocol error, as ``receive`` does). A host that parses frames itself calls
+   ``on_message`` from its reader, so a message costs no task switch; the others loop
+   over ``receive`` (``deliver_received``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from .request import Request
 
-__all__ = ["ChannelError", "HttpExchange", "Response", "WebSocketChannel", "limit_send_buffer"]
+__all__ = [
+    "ChannelError",
+    "HttpExchange",
+    "Response",
+    "WebSocketChannel",
+    "deliver_received",
+    "limit_send_buffer",
+]
 
 
 class _SocketLike(Protocol):
@@ -125,6 +138,10 @@ class WebSocketChannel(Protocol):
         """The next message, ``None`` once closed (rule 3)."""
         ...
 
+    async def deliver(self, on_message: Callable[[str | bytes], object]) -> None:
+        """Every message to ``on_message`` until the socket closes (rule 6)."""
+        ...
+
     async def send(self, frame: str | bytes) -> None:
         """Send one text or binary message, waiting for flow control."""
         ...
@@ -149,3 +166,14 @@ class WebSocketChannel(Protocol):
     def write_now(self, data: bytes | memoryview) -> None:
         """Write ready-made server frames straight to the socket (rule 4)."""
         ...
+
+
+async def deliver_received(
+    channel: WebSocketChannel, on_message: Callable[[str | bytes], object]
+) -> None:
+    """``deliver`` for a host whose messages come one ``receive`` at a time (rule 6)."""
+    while True:
+        data = await channel.receive()
+        if data is None:
+            return
+        on_message(data)

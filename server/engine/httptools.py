@@ -7,8 +7,8 @@ and hands each one to the core: ``handle_websocket`` for a WebSocket handshake,
 exists for the engine's hot requests (handshakes, upgrades, long-polling GETs and
 POSTs), where a general web framework's router, request and response objects cost more
 than the engine itself; applications that also serve pages keep the aiohttp or ASGI
-driver. WebSocket frames are read by the sans-I/O protocol of ``websockets`` and
-written with the engine's own frame codec (``transports.ws_frame``).
+driver. WebSocket frames are read by the engine's sans-I/O ``wsreader`` and written
+with its frame codec (``transports.ws_frame``).
 
 Rules:
 
@@ -33,10 +33,12 @@ Rules:
 6. WebSocket handshake (RFC 6455 4.2.1): a GET on HTTP/1.1 with ``Upgrade: websocket``,
    ``Connection: upgrade``, version 13 and a 16-byte base64 key; anything else gets
    400. permessage-deflate is never negotiated (``serve`` refuses an engine with
-   ``per_message_deflate``). Frames: client masking, control frames (pings answered),
-   the close handshake and the size limit (1009) are the ``websockets`` protocol's;
-   fragments are joined; text that is not UTF-8 closes with 1007. Every protocol error
-   is a ``ChannelError`` (the core's ``"websocket error"``).
+   ``per_message_deflate``). Frames are read by ``wsreader.FrameReader`` (client
+   masking, control frames, fragments, the size limit 1009, UTF-8 1007); pings are
+   answered at once, a client's close frame with the same code, then the TCP link
+   closes. Every protocol error sends its close code and is a ``ChannelError`` (the
+   core's ``"websocket error"``). Messages go to the transport as they are read
+   (``deliver``: no task switch per message).
 7. Paths outside ``engine.path`` get 404.
 8. The tasks that serve requests and WebSockets are ``engine.tasks`` (the engine owns
    them: ``engine.close()`` cancels what is left); a cancelled request closes its TCP
@@ -50,18 +52,19 @@ import base64
 import binascii
 import collections
 import logging
+import struct
+from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import unquote
 
 import httptools
-from websockets.frames import Frame, Opcode
-from websockets.protocol import OPEN, SERVER, Protocol, State
 from websockets.utils import accept_key
 
 from .host import ChannelError, Response, limit_send_buffer
 from .request import Headers, Request
 from .server import EngineServer
 from .transports import WRITE_HIGH_WATER, ws_frame
+from .wsreader import BINARY, CLOSE, PING, TEXT, FrameError, FrameReader, close_code
 
 __all__ = ["HttpConnection", "encode_response", "serve"]
 
@@ -479,6 +482,11 @@ class HttpConnection(asyncio.Protocol):
             self.transport.close()
 
 
+def _control(first: int, payload: bytes) -> bytes:
+    """A server control frame (FIN set; at most 125 bytes, so one length byte)."""
+    return bytes((first, len(payload))) + payload
+
+
 def _handshake_error(request: Request) -> str | None:
     """Why ``request`` is not a valid WebSocket handshake (RFC 6455 4.2.1), or None."""
     headers = request.headers
@@ -499,11 +507,12 @@ class _WebSocket:
     """``WebSocketChannel`` on an ``HttpConnection`` (rule 6)."""
 
     __slots__ = (
+        "_close_sent",
         "_conn",
-        "_fragments",
-        "_kind",
+        "_ended",
+        "_listener",
         "_messages",
-        "_protocol",
+        "_reader",
         "_rest",
         "_waiter",
         "closed",
@@ -519,11 +528,14 @@ class _WebSocket:
         self.compress = False
         self.opened = False
         self.closed = False
-        self._protocol = Protocol(SERVER, state=OPEN, max_size=conn.engine.max_http_buffer_size)
+        self._close_sent = False
+        self._reader = FrameReader(conn.engine.max_http_buffer_size)
+        # messages nobody listens to yet (deliver not called, or receive in use)
         self._messages: collections.deque[str | bytes | ChannelError | None] = collections.deque()
         self._waiter: asyncio.Future[None] | None = None
-        self._fragments: list[bytes | bytearray | memoryview] = []
-        self._kind = Opcode.TEXT
+        # deliver's listener and the future it waits on until the socket ends
+        self._listener: Callable[[str | bytes], object] | None = None
+        self._ended: asyncio.Future[None] | None = None
 
     async def accept(self, headers: dict[str, str]) -> Response | None:
         conn = self._conn
@@ -556,56 +568,95 @@ class _WebSocket:
         if not self.opened:
             self._rest += data  # frames sent before our 101 (not allowed, but kept)
             return
-        protocol = self._protocol
-        protocol.receive_data(data)
-        for event in protocol.events_received():
-            if isinstance(event, Frame):
-                self._on_frame(event)
-        self._send_pending()
-        if protocol.parser_exc is not None and not self.closed:
-            self._push(ChannelError(protocol.parser_exc))
-            self.closed = True
-        if protocol.state is State.CLOSED or protocol.close_expected():
-            self._conn.close_transport()
-        if len(self._messages) > _RECEIVE_HIGH:
-            self._conn.pause_reading()
+        reader = self._reader
+        conn = self._conn
+        for opcode, payload in reader.feed(data):
+            if opcode == TEXT or opcode == BINARY:
+                self._push(payload)
+            elif opcode == PING:
+                if not self._close_sent:
+                    conn.write(_control(0x8A, payload))  # type: ignore[arg-type]  # control payloads are bytes
+            elif opcode == CLOSE:
+                self._on_close_frame(payload)  # type: ignore[arg-type]  # control payloads are bytes
+                return
+        error = reader.error
+        if error is not None and not self.closed:
+            self._fail(error)
+        elif len(self._messages) > _RECEIVE_HIGH:
+            conn.pause_reading()
 
-    def _on_frame(self, frame: Frame) -> None:
-        opcode = frame.opcode
-        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
-            self._kind = opcode
-            self._fragments = [frame.data]
-        elif opcode is Opcode.CONT:
-            self._fragments.append(frame.data)  # the protocol checked one is open
-        elif opcode is Opcode.CLOSE:
-            self.closed = True
-            self._push(None)
-            return
-        else:  # ping, pong: the protocol answered them
-            return
-        if not frame.fin:
-            return
-        payload = b"".join(self._fragments)
-        self._fragments = []
-        if self._kind is Opcode.BINARY:
-            self._push(payload)
-            return
+    def _on_close_frame(self, payload: bytes) -> None:
         try:
-            self._push(payload.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            self._protocol.fail(1007, "invalid UTF-8")
-            self._push(ChannelError(exc))
-            self.closed = True
+            code = close_code(payload)
+        except FrameError as exc:
+            self._fail(exc)
+            return
+        if not self._close_sent:  # answer with the same code (RFC 6455 5.5.1)
+            self._close_sent = True
+            self._conn.write(_control(0x88, payload[:2] if code is not None else b""))
+        self.closed = True
+        self._push(None)
+        self._conn.close_transport()  # the server closes the TCP link first (7.1.1)
+
+    def _fail(self, error: FrameError) -> None:
+        """A protocol error: close with its code, then drop the TCP link."""
+        if not self._close_sent:
+            self._close_sent = True
+            reason = error.reason.encode()[:123]
+            self._conn.write(_control(0x88, struct.pack("!H", error.code) + reason))
+        self._push(ChannelError(error))
+        self.closed = True
+        self._conn.close_transport()
 
     def _push(self, item: str | bytes | ChannelError | None) -> None:
+        listener = self._listener
+        if listener is not None:
+            if item is None or isinstance(item, ChannelError):
+                self._end(item)
+                return
+            try:
+                listener(item)
+            except Exception as exc:  # the reader failed: deliver raises it, as receive did
+                self._end(exc)
+            return
         self._messages.append(item)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def _end(self, error: BaseException | None) -> None:
+        self._listener = None
+        ended = self._ended
+        if ended is not None and not ended.done():
+            if error is None:
+                ended.set_result(None)
+            else:
+                ended.set_exception(error)
+
     def connection_lost(self) -> None:
         self.closed = True
         self._push(None)
+
+    async def deliver(self, on_message: Callable[[str | bytes], object]) -> None:
+        messages = self._messages
+        while messages:  # what came before anyone listened (with the upgrade request)
+            item = messages.popleft()
+            if item is None:
+                return
+            if isinstance(item, ChannelError):
+                raise item
+            on_message(item)
+        if self.closed or self._conn.lost:
+            return
+        if self._conn.reading_paused():
+            self._conn.resume_reading()
+        self._listener = on_message
+        self._ended = asyncio.get_running_loop().create_future()
+        try:
+            await self._ended
+        finally:
+            self._listener = None
+            self._ended = None
 
     async def receive(self) -> str | bytes | None:
         messages = self._messages
@@ -624,14 +675,6 @@ class _WebSocket:
 
     # -- writing -----------------------------------------------------------------------
 
-    def _send_pending(self) -> None:
-        conn = self._conn
-        for chunk in self._protocol.data_to_send():
-            if chunk:
-                conn.write(chunk)
-            else:  # end of stream: the close handshake is over
-                conn.close_transport()
-
     async def send(self, frame: str | bytes) -> None:
         if self.closed or self._conn.lost:
             raise ConnectionResetError("websocket closed")
@@ -644,9 +687,9 @@ class _WebSocket:
         if conn.lost:
             self.closed = True
             return
-        if self._protocol.state is State.OPEN:
-            self._protocol.send_close(1000)
-            self._send_pending()
+        if not self._close_sent:
+            self._close_sent = True
+            conn.write(_control(0x88, b"\x03\xe8"))  # 1000
         self.closed = True
         # the peer answers with its close frame (then data_received closes the TCP
         # link); one that does not is dropped after CLOSE_TIMEOUT

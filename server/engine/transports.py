@@ -564,22 +564,20 @@ class WebSocketTransport(Transport):
         self.close()
 
     async def run(self) -> None:
-        """The reader loop: runs in the request handler until the socket closes."""
-        channel = self.channel
+        """The reader: runs in the request handler until the socket closes; each
+        message is handed over as the host delivers it (``host.py``, rule 6)."""
         try:
-            while True:
-                try:
-                    data = await channel.receive()
-                except ChannelError as exc:
-                    self._error("websocket error", exc.description)
-                    break
-                if data is None:
-                    break
-                self.on_packet(decode_packet(data))
+            try:
+                await self.channel.deliver(self._on_message)
+            except ChannelError as exc:
+                self._error("websocket error", exc.description)
         finally:
             if self.ready_state != "closed":
                 self._closed()
             await self._stop_writer()
+
+    def _on_message(self, data: str | bytes) -> None:
+        self.on_packet(decode_packet(data))
 
     async def _stop_writer(self) -> None:
         self._close_ws = True
