@@ -169,7 +169,7 @@ async def echo(engine: Any, ops: int) -> float:
 
 def run_here(scenario: str, ops: int) -> float:
     """µs of CPU per operation of ``scenario`` on this interpreter's ``sioscope``."""
-    from bench.servers.sioscope_server import make_io
+    from bench.servers.sioscope_server import make_io, tune
 
     try:  # the bench servers' loop (uvloop when installed), without touching the policy
         import uvloop
@@ -182,6 +182,7 @@ def run_here(scenario: str, ops: int) -> float:
         # a harness that hangs (a response that never comes) ends, never waits forever
         asyncio.get_running_loop().call_later(300, os._exit, 3)
         io = make_io()
+        tune()  # the collector tuning the bench servers do once listening
         try:
             seconds = await (polling if scenario == "polling" else echo)(io.engine, ops)
         finally:

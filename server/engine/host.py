@@ -45,7 +45,7 @@ import asyncio
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 from .request import Request
 
@@ -71,9 +71,9 @@ def limit_send_buffer(where: asyncio.BaseTransport | _SocketLike, size: int | No
     ``None`` leaves the kernel's autotuning. Linux doubles the value it is given."""
     if size is None:
         return
-    sock: _SocketLike | None = (
-        where.get_extra_info("socket") if isinstance(where, asyncio.BaseTransport) else where
-    )
+    # uvloop's transports are not asyncio.BaseTransport subclasses: ask for the method
+    extra = getattr(where, "get_extra_info", None)
+    sock: _SocketLike | None = extra("socket") if extra is not None else cast(_SocketLike, where)
     if sock is None:
         return
     try:

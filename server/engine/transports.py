@@ -209,6 +209,7 @@ class PollingTransport(Transport):
         self.close_timeout = close_timeout
         self._poll: asyncio.Future[tuple[str, bool]] | None = None
         self._poll_exchange: HttpExchange | None = None
+        self._sweeper = _poll_watch()  # the loop's, looked up once per session
         self._watch: _PollWatch | None = None
         self._posting = False
         self._should_close: Callable[[], None] | None = None
@@ -234,7 +235,7 @@ class PollingTransport(Transport):
         if self.writable and self._should_close is not None:
             self.send([{"type": "noop"}])
         if not fut.done():
-            self._watch = watch = _poll_watch()
+            self._watch = watch = self._sweeper
             watch.add(self)
         return fut
 

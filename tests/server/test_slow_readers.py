@@ -328,3 +328,34 @@ async def test_websocket_send_buffer_caps_the_kernel_send_buffer(host: str) -> N
     assert await sndbuf_of_accepted() == 2 * 256 * 1024
     assert await sndbuf_of_accepted(websocket_send_buffer=64 * 1024) == 2 * 64 * 1024
     assert await sndbuf_of_accepted(websocket_send_buffer=None) != 2 * 256 * 1024
+
+
+def test_limit_send_buffer_takes_uvloop_transports_and_listeners() -> None:
+    """The bench servers run on uvloop, whose transports are no asyncio.BaseTransport
+    and whose listeners hand out ``PseudoSocket``s: both get the cap."""
+    uvloop = pytest.importorskip("uvloop")
+    from sioscope.server.engine.host import limit_send_buffer
+
+    async def main() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        accepted: asyncio.Future[asyncio.BaseTransport] = loop.create_future()
+
+        class Keep(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                accepted.set_result(transport)
+
+        server = await loop.create_server(Keep, "127.0.0.1", 0)
+        limit_send_buffer(server.sockets[0], 64 * 1024)
+        _, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+        transport = await asyncio.wait_for(accepted, WAIT)
+        inherited = transport.get_extra_info("socket").getsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDBUF
+        )
+        limit_send_buffer(transport, 32 * 1024)
+        capped = transport.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        writer.close()
+        transport.close()
+        server.close()
+        return inherited, capped
+
+    assert uvloop.run(main()) == (2 * 64 * 1024, 2 * 32 * 1024)
