@@ -40,9 +40,11 @@ Rules:
    core's ``"websocket error"``). Messages go to the transport as they are read
    (``deliver``: no task switch per message).
 7. Paths outside ``engine.path`` get 404.
-8. The tasks that serve requests and WebSockets are ``engine.tasks`` (the engine owns
-   them: ``engine.close()`` cancels what is left); a cancelled request closes its TCP
-   connection, so no client waits on an answer that will never come.
+8. The requests of an open polling session are answered with no task at all
+   (``EngineServer.answer_now``: at once, or from the parked GET's callback). The
+   tasks that serve the rest (handshakes, WebSockets) are ``engine.tasks`` (the
+   engine owns them: ``engine.close()`` cancels what is left); a cancelled request
+   closes its TCP connection, so no client waits on an answer that will never come.
 """
 
 from __future__ import annotations
@@ -311,6 +313,22 @@ class HttpConnection(asyncio.Protocol):
             self._respond(
                 Response(404, {"Content-Type": "text/plain"}, b"Not Found"), request, keep_alive
             )
+            return
+        # an open polling session's GET or POST is answered without a task (rule 8)
+        answered = False
+
+        def answer(response: Response) -> None:
+            nonlocal answered
+            answered = True
+            self._respond(response, request, keep_alive)
+
+        try:
+            if self.engine.answer_now(_Exchange(request, body, self), body, answer):
+                return
+        except Exception:
+            log.exception("engine request %s failed", request.path)
+            if not answered:
+                self._respond(Response(500), request, keep_alive)
             return
         self.engine.tasks.spawn(self._serve(request, body, keep_alive))
 

@@ -281,6 +281,56 @@ class EngineServer(EventEmitter):
             return await transport.handle_post(exchange, headers)
         return Response(500, headers)
 
+    def answer_now(
+        self, exchange: HttpExchange, body: bytes, answer: Callable[[Response], None]
+    ) -> bool:
+        """``handle_http`` without a coroutine, for a host that holds the whole body.
+
+        The requests of an open polling session (a GET, a POST) need nothing awaited
+        when no middleware is installed: this answers them through ``answer``, at once
+        or, for a GET that parks, when its payload is ready (a callback on the poll,
+        no task). It returns False, answering nothing, for any other request (a
+        handshake, OPTIONS, with middlewares): the host then calls ``handle_http``.
+        The outcomes are ``handle_http``'s, in the same order of checks.
+        """
+        request = exchange.request
+        method = request.method
+        if self._middlewares or (method != "GET" and method != "POST"):
+            return False
+        if not _query(request).get("sid"):
+            return False  # a handshake (or a refusal of one): allow_request may await
+        headers = self.cors.headers(request.headers)
+        try:
+            conn = self._check(request, False)
+        except _Refused as refused:
+            answer(self._refuse(request, refused, headers, False))
+            return True
+        transport = conn.transport if conn is not None else None
+        if not isinstance(transport, PollingTransport):
+            answer(Response(400, headers))  # a plain request for a websocket session
+            return True
+        if method == "POST":
+            answer(transport.take_post(request, body, headers))
+            return True
+        fut = transport.start_get(exchange)
+        if fut is None:
+            answer(Response(400, headers))
+            return True
+
+        def finish(done: asyncio.Future[tuple[str, bool]]) -> None:
+            try:
+                response = transport.get_response(request, done.result(), headers)
+            except Exception:  # a headers listener failed: handle_http's task would 500
+                log.exception("engine request %s failed", request.path)
+                response = Response(500)
+            answer(response)
+
+        if fut.done():
+            finish(fut)
+        else:
+            fut.add_done_callback(finish)
+        return True
+
     async def handle_websocket(self, channel: WebSocketChannel) -> Response | None:
         """Serve one WebSocket handshake under ``path`` until the socket closes (a
         driver calls this); a refusal is returned as the handshake's answer."""
@@ -316,6 +366,21 @@ class EngineServer(EventEmitter):
         return None
 
     async def _verify(self, request: Request, upgrade: bool) -> Conn | None:
+        conn = self._check(request, upgrade)
+        if conn is None and self.allow_request is not None:
+            try:
+                result = self.allow_request(request)
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception as exc:
+                raise _Refused(FORBIDDEN, {"message": str(exc) or "Forbidden"}) from exc
+            if result is False:
+                raise _Refused(FORBIDDEN, {"message": "Forbidden"})
+        return conn
+
+    def _check(self, request: Request, upgrade: bool) -> Conn | None:
+        """Node's synchronous checks, in its order: the session, or None for a valid
+        handshake (``allow_request`` is asked after, by ``_verify``)."""
         query = _query(request)
         transport = query.get("transport")
         if transport not in self.transports:
@@ -355,15 +420,6 @@ class EngineServer(EventEmitter):
             raise _Refused(BAD_REQUEST, {"name": "TRANSPORT_HANDSHAKE_ERROR"})
         if protocol != 4:
             raise _Refused(UNSUPPORTED_PROTOCOL_VERSION, {"protocol": protocol})
-        if self.allow_request is not None:
-            try:
-                result = self.allow_request(request)
-                if inspect.isawaitable(result):
-                    result = await result
-            except Exception as exc:
-                raise _Refused(FORBIDDEN, {"message": str(exc) or "Forbidden"}) from exc
-            if result is False:
-                raise _Refused(FORBIDDEN, {"message": "Forbidden"})
         return None
 
     def _refuse(

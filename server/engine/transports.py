@@ -256,9 +256,15 @@ class PollingTransport(Transport):
             if self._poll is fut:
                 self._poll_gone()
             raise
+        return self.get_response(exchange.request, (body, compress), headers)
+
+    def get_response(
+        self, request: Request, payload: tuple[str, bool], headers: dict[str, str]
+    ) -> Response:
+        """The answer of a GET once its payload is ready (what its future holds)."""
+        body, compress = payload
         headers["Content-Type"] = "text/plain; charset=UTF-8"
         headers["Cache-Control"] = "no-store"
-        request = exchange.request
         self.on_headers(headers, request)
         data = body.encode()
         if compress and self.http_compression and len(data) >= COMPRESSION_THRESHOLD:
@@ -321,7 +327,23 @@ class PollingTransport(Transport):
             raise
         finally:
             self._posting = False
-        self._on_data(b"".join(chunks).decode("utf-8", errors="replace"))
+        return self._posted(request, b"".join(chunks), headers)
+
+    def take_post(self, request: Request, body: bytes, headers: dict[str, str]) -> Response:
+        """``handle_post`` for a body the host already holds whole: no reading, so
+        nothing to await (``EngineServer.answer_now``); the same checks and answers."""
+        if self._posting:
+            self._error("data request overlap from client")
+            return Response(400, headers)
+        if request.headers.get("Content-Type") == "application/octet-stream":
+            self._error("invalid content")
+            return Response(400, headers)
+        if len(body) > self.max_http_buffer_size:
+            return Response(413, headers)
+        return self._posted(request, body, headers)
+
+    def _posted(self, request: Request, body: bytes, headers: dict[str, str]) -> Response:
+        self._on_data(body.decode("utf-8", errors="replace"))
         headers["Content-Type"] = "text/html"
         headers["Cache-Control"] = "no-store"
         self.on_headers(headers, request)

@@ -177,9 +177,11 @@ async def test_a_head_never_finished_gets_408_after_headers_timeout():
         await _still_serves(srv)
 
 
-async def test_request_tasks_belong_to_the_engine_and_close_with_it():
-    """Rule 8: a parked long-poll is a task of ``engine.tasks``; when the engine
-    closes, nothing of the driver's is left on the loop and the TCP link is closed."""
+async def test_polling_needs_no_task_and_websocket_tasks_belong_to_the_engine():
+    """Rule 8: a parked long-poll of an open session is no task at all (it is answered
+    from its poll's callback: the engine's close delivers it the close packet); a
+    WebSocket is served by a task of ``engine.tasks``, and cancelling those leaves
+    nothing of the driver's on the loop and closes the TCP link."""
     async with lean_echo() as srv:
         port = int(srv.url.rsplit(":", 1)[1])
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -189,6 +191,16 @@ async def test_request_tasks_belong_to_the_engine_and_close_with_it():
         sid = opened.split(b'"sid":"')[1].split(b'"')[0].decode()
         before = len(srv.eng.tasks)
         writer.write(get.replace(b"polling", f"polling&sid={sid}".encode()))  # parks
+        await asyncio.sleep(0.1)
+        assert len(srv.eng.tasks) == before and srv.conns[0].transport.writable
+        srv.conns[0].close()  # as engine.close() does: the parked GET carries the close
+        answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n1"), 3)
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+        writer.close()
+
+        ws_reader, ws_writer = await asyncio.open_connection("127.0.0.1", port)
+        ws_writer.write(_upgrade_request())
+        await asyncio.wait_for(ws_reader.readuntil(b"\r\n\r\n"), 3)
         for _ in range(50):
             if len(srv.eng.tasks) > before:
                 break
@@ -196,8 +208,9 @@ async def test_request_tasks_belong_to_the_engine_and_close_with_it():
         assert len(srv.eng.tasks) == before + 1
         await asyncio.wait_for(srv.eng.tasks.close(), 3)  # what engine.close() ends with
         assert len(srv.eng.tasks) == 0
-        assert await asyncio.wait_for(reader.read(), 3) == b""  # closed, not left hanging
-        writer.close()
+        rest = await asyncio.wait_for(ws_reader.read(), 3)  # the open packet, then EOF
+        assert rest.startswith(b"\x81") and ws_reader.at_eof()
+        ws_writer.close()
 
 
 def _client_frame(opcode: int, payload: bytes, *, mask: bool = True, fin: bool = True) -> bytes:
