@@ -19,7 +19,7 @@ from sioscope.inspector.widgets.table import KeyedTable
 CLIENT_COLUMNS = [
     ("CLIENT", 20),
     ("TRANSPORT", 9),
-    ("ADDRESS", 15),
+    ("ADDRESS", 17),
     ("SOCKETS", 7),
     ("NAMESPACES", 0),
     ("AGE", 6),

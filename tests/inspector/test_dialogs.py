@@ -81,3 +81,30 @@ async def test_ctrl_c_quits_from_a_confirmation(our_demo) -> None:
             assert app.return_code == 0
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize(
+    ("keys", "screen"),
+    [
+        ((), "Screen"),
+        (("enter",), "DetailScreen"),
+        (("enter", "down", "enter"), "ValueScreen"),  # a value opened from the tree
+        (("question_mark",), "HelpScreen"),
+        (("5",), "Screen"),
+        (("slash", "x"), "Screen"),
+        (("C",), "ColumnsScreen"),
+    ],
+    ids=["sockets", "detail", "value", "help", "clients", "filter", "columns"],
+)
+async def test_ctrl_c_quits_from_every_screen(keys: tuple[str, ...], screen: str) -> None:
+    from sioscope.inspector.screenshots import SampleApp
+
+    app = SampleApp(sockets=5, packets=False)
+    async with app.run_test(size=SIZE) as pilot:
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause()
+        assert type(app.screen).__name__ == screen
+        await pilot.press("ctrl+c")
+        await pilot.pause(0.1)
+        assert app.return_code == 0, (keys, type(app.screen).__name__)

@@ -56,6 +56,15 @@ async def test_status_footer_table_and_help_fit(size: tuple[int, int]) -> None:
         text = "\n".join(screen_text(app))
         assert "What it does" in text  # the table header, whole, inside the box
 
+        await pilot.press("escape", "5")  # the Clients view fits too
+        await pilot.pause(0.2)
+        lines = screen_text(app)
+        for title in ("CLIENT", "TRANSPORT", "ADDRESS", "SOCKETS", "NAMESPACES", "AGE"):
+            assert title in lines[1], lines[1]
+        assert not app.query_one("#clients").show_horizontal_scrollbar
+        mine = next(line for line in lines if sock.client_id in line)
+        assert "::ffff:10.0.0.123" in mine, mine  # a 17-character address, whole
+
 
 async def test_the_status_bar_keeps_what_matters_at_80_columns() -> None:
     app = SampleApp(sockets=5, packets=False)
