@@ -33,7 +33,7 @@ from sioscope.inspector.actions import Actions
 from sioscope.inspector.capture import Capture, CaptureError, from_journal, write_capture
 from sioscope.inspector.client import AdminClient
 from sioscope.inspector.filtering import FilterError
-from sioscope.inspector.frame import Frame, View
+from sioscope.inspector.frame import Filterable, Frame, View
 from sioscope.inspector.har import har
 from sioscope.inspector.model import Model
 from sioscope.inspector.palette import ActionsProvider
@@ -257,6 +257,9 @@ class InspectorApp(App[None]):
                 f"rooms of the sockets matching {self.model.filter.expression!r} "
                 f"({len(self.model.visible_ids())} of {len(self.model.sockets)}; ctrl+l clears)"
             )
+        own = self._view_filter()
+        if own is not None and own.filter_expression:
+            filters.append(own.filter_summary())
         if log.filter and self.view == keymod.PACKETS:
             filters.append(f"filter: {log.filter.expression} ({len(log.view)} shown)")
         if filters:
@@ -377,10 +380,18 @@ class InspectorApp(App[None]):
 
     # -- filter, sort, pause
 
+    def _view_filter(self) -> Filterable | None:
+        """The view on screen, when it has a filter of its own (Exchanges, Errors)."""
+        view: object = self._views.get(self.view)
+        return view if isinstance(view, Filterable) else None
+
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
+        own = self._view_filter()
         box.value = self._filter_before = (
-            self.model.packets.filter.expression
+            own.filter_expression
+            if own is not None
+            else self.model.packets.filter.expression
             if self.view == keymod.PACKETS
             else self.model.filter.expression
         )
@@ -398,8 +409,11 @@ class InspectorApp(App[None]):
     def apply_filter(self, expression: str) -> bool:
         """Apply to the current view; a bad expression keeps the previous filter."""
         box = self.query_one("#filter", Input)
+        own = self._view_filter()
         try:
-            if self.view == keymod.PACKETS:
+            if own is not None:
+                own.set_filter(expression)
+            elif self.view == keymod.PACKETS:
                 self.model.packets.set_filter(expression)
             else:
                 self.model.set_filter(expression)

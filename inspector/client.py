@@ -68,6 +68,8 @@ class ClientOptions:
     websocket_only: bool = False
     packets: bool = True
     """Ask for the ``sioscope:packets`` stream (ignored by servers without it)."""
+    diagnostics: bool = True
+    """Ask for ``sioscope:diagnostics`` when the server offers it."""
 
     def endpoint(self) -> tuple[str, str]:
         """(base URL, namespace) after validating the URL; ``ValueError`` says why not.
@@ -261,11 +263,17 @@ class AdminClient:
             ) from None
         self.sid = ack.data.get("sid") if isinstance(ack.data, dict) else None
         self.model.own_socket_id = self.sid
+        # The extension's own opt-in (docs/admin-extension.md), one command for both:
+        # packets are answered with ``sioscope:snapshot`` (the batches start at seq 1),
+        # diagnostics with a ``sioscope:diagnostics`` snapshot. Never in the login auth.
+        options: protocol.SubscribeOptions = {}
         if self.options.packets and self.model.has_packet_stream:
-            # The extension's own opt-in (docs/admin-extension.md): answered with
-            # ``sioscope:snapshot``, after which the batches start at seq 1. Whole
-            # payloads, so the Packets view decodes every packet and captures replay.
-            options: protocol.SubscribeOptions = {"packets": True, "payloads": True}
+            # Whole payloads, so the Packets view decodes every packet and captures replay.
+            options["packets"] = True
+            options["payloads"] = True
+        if self.options.diagnostics and self.model.has_diagnostics:
+            options["diagnostics"] = True
+        if options:
             await self._send(eio, protocol.CMD_SUBSCRIBE, options)
         self.transport = eio.transport()
         self.attempt = 0

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sioscope.inspector.records import SocketInfo
-from sioscope.inspector.units import human_age
+from sioscope.inspector.units import human_age, human_size
+from sioscope.server.admin import protocol
 
 if TYPE_CHECKING:
     from sioscope.inspector.model import Model
@@ -248,6 +249,45 @@ def _user_agent(sock: SocketInfo) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _ms(value: float) -> str:
+    return f"{value:.0f}ms" if value >= 1 or value == 0 else f"{value:.1f}ms"
+
+
+def _latency_column(column_id: str, title: str, part: str, help: str, default: bool) -> Column:
+    """A heartbeat round-trip column (last, p50 or p99 over the server's window)."""
+
+    def cell(model: Model, sock: SocketInfo) -> str:
+        lat = model.diag.latency_of(sock.client_id)
+        return _ms(getattr(lat, part)) if lat is not None else ""
+
+    def sort(model: Model, sock: SocketInfo) -> tuple[Any, ...]:
+        lat = model.diag.latency_of(sock.client_id)
+        return (0, float(getattr(lat, part))) if lat is not None else (1, 0.0)
+
+    return Column(
+        column_id,
+        title,
+        cell,
+        sort,
+        min_width=5,
+        max_width=8,
+        keep=4 if default else 6,
+        default=default,
+        feature=protocol.DIAGNOSTICS_FEATURE,
+        help=help,
+    )
+
+
+def _owed(model: Model, sock: SocketInfo) -> str:
+    owed = model.diag.owed_of(sock.client_id)
+    return "" if owed is None else "▲" + human_size(owed).replace(" ", "")
+
+
+def _owed_sort(model: Model, sock: SocketInfo) -> tuple[Any, ...]:
+    owed = model.diag.owed_of(sock.client_id)
+    return (0 if owed is None else -1, -(owed or 0))  # the slowest first, ascending
+
+
 for _column in (
     Column(
         "id",
@@ -335,6 +375,21 @@ for _column in (
         keep=4,
         default=True,
         help="time since the handshake",
+    ),
+    _latency_column("rtt", "RTT", "last", "the last heartbeat round trip (ping to pong)", True),
+    _latency_column("rtt50", "RTT50", "p50", "the median heartbeat round trip", False),
+    _latency_column("rtt99", "RTT99", "p99", "the 99th percentile heartbeat round trip", False),
+    Column(
+        "owed",
+        "OWED",
+        _owed,
+        _owed_sort,
+        min_width=4,
+        max_width=9,
+        keep=5,
+        default=True,
+        feature=protocol.DIAGNOSTICS_FEATURE,
+        help="bytes queued for a client that is not reading (over 64 KiB: slow)",
     ),
 ):
     register(_column)

@@ -11,10 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from sioscope.inspector.records import PacketRecord, SocketInfo
+
+class Matchable(Protocol):
+    """What a filter matches against: sockets, packet records, exchanges, refusals."""
+
+    def haystack(self) -> str: ...
+
+    def field_text(self, name: str) -> list[str]: ...
 
 
 class FilterError(ValueError):
@@ -69,14 +74,14 @@ class Filter:
     def __bool__(self) -> bool:
         return bool(self.terms)
 
-    def matches(self, item: SocketInfo | PacketRecord) -> bool:
+    def matches(self, item: Matchable) -> bool:
         for term in self.terms:
             values = [item.haystack()] if term.field is None else item.field_text(term.field)
             if not term.matches(values):
                 return False
         return True
 
-    def validate_fields(self, probe: SocketInfo | PacketRecord) -> None:
+    def validate_fields(self, probe: Matchable) -> None:
         """Raise ``FilterError`` now for an unknown field rather than on the first row."""
         for term in self.terms:
             if term.field is not None:

@@ -53,3 +53,19 @@ class View(Protocol):
 
     def selected_room(self) -> tuple[str, str] | None:
         """``(namespace, room)`` under the cursor, if the view has one."""
+
+
+@runtime_checkable
+class Filterable(Protocol):
+    """A view with a filter of its own (the Exchanges and Errors views): ``/`` edits it
+    instead of the socket filter."""
+
+    @property
+    def filter_expression(self) -> str:
+        """The filter now ("" when none)."""
+
+    def set_filter(self, expression: str) -> None:
+        """Compile and apply; raises ``FilterError`` and keeps the previous filter."""
+
+    def filter_summary(self) -> str:
+        """What the banner says while the filter is on (``filter: … (12 shown)``)."""

@@ -40,6 +40,7 @@ class Key:
 
 SOCKETS, ROOMS, PACKETS, DASHBOARD, DETAIL = "sockets", "rooms", "packets", "dashboard", "detail"
 CLIENTS = "clients"
+EXCHANGES, ERRORS = "exchanges", "errors"
 _SOCKETISH = frozenset({SOCKETS, DETAIL})
 
 KEYS: tuple[Key, ...] = (
@@ -61,6 +62,22 @@ KEYS: tuple[Key, ...] = (
         "Clients",
         "Views",
         "Engine.IO connections: transport, address, their sockets",
+    ),
+    Key(
+        "view.exchanges",
+        "6",
+        "view('exchanges')",
+        "Exchanges",
+        "Views",
+        "Events that asked for an ack, each with its ack and the time between",
+    ),
+    Key(
+        "view.errors",
+        "7",
+        "view('errors')",
+        "Errors",
+        "Views",
+        "Refused and failed connections; disconnect reasons over time",
     ),
     Key(
         "open",

@@ -46,6 +46,7 @@ from typing import Any
 from sioscope.inspector import columns as colmod
 from sioscope.inspector.columns import Column
 from sioscope.inspector.decoding import ENGINE_ONLY, ConnectionDecoder, Meaning, wire_payload
+from sioscope.inspector.diagnostics import DiagnosticsState
 from sioscope.inspector.filtering import Filter
 from sioscope.inspector.journal import Journal
 from sioscope.inspector.packet_log import PacketLog
@@ -150,6 +151,8 @@ class Model:
         self._pending: dict[tuple[str, str], tuple[float, int, str | None, Any]] = {}
         """(client, direction) -> a binary header's time, size, preview and fan-out id."""
         self._fanouts: dict[int, PacketRecord] = {}
+        self.diag = DiagnosticsState()
+        """``sioscope:diagnostics``, folded (``sioscope.inspector.diagnostics``)."""
         self.handlers: dict[str, Callable[..., None]] = {
             protocol.SESSION: self._on_session,
             protocol.CONFIG: self._on_config,
@@ -165,6 +168,7 @@ class Model:
             protocol.EV_SNAPSHOT: self._on_snapshot,
             protocol.EV_SNAPSHOT_PAGE: self._on_snapshot_page,
             protocol.EV_PACKETS: self._on_packets,
+            protocol.EV_DIAGNOSTICS: self._on_diagnostics,
         }
         """What :meth:`apply` dispatches to: every official event and ours (rule 9)."""
 
@@ -173,6 +177,11 @@ class Model:
     @property
     def has_packet_stream(self) -> bool:
         return protocol.PACKET_FEATURE in self.features
+
+    @property
+    def has_diagnostics(self) -> bool:
+        """The server offers ``sioscope:diagnostics`` (the inspector subscribes then)."""
+        return protocol.DIAGNOSTICS_FEATURE in self.features
 
     @property
     def development(self) -> bool:
@@ -671,6 +680,17 @@ class Model:
             del per_nsp[sock.nsp]
             if not per_nsp:
                 del self._by_client[sock.client_id]
+
+    def _on_diagnostics(self, message: dict[str, Any], *_: Any) -> None:
+        """Latency, owed bytes, exchanges, refusals (``diagnostics``); the sockets of
+        every client whose latency or owed bytes changed are touched, so their rows are
+        drawn again and a sort by those columns stays right (rule 4)."""
+        if not isinstance(message, dict):
+            raise TypeError("diagnostics: not an object")
+        changed = self.diag.apply(message, lambda cid, nsp: self._socket_of(cid, nsp) or "")
+        for cid in changed:
+            for sid in list(self._by_client.get(cid, {}).values()):
+                self._touch(sid)
 
     # -- export
 

@@ -84,6 +84,7 @@ def snapshot_events(n_sockets: int, seed: int = 7, now: float = T0) -> list[tupl
         protocol.FEATURE_AGGREGATED_EVENTS,
         protocol.FEATURE_ALL_EVENTS,
         protocol.PACKET_FEATURE,
+        protocol.DIAGNOSTICS_FEATURE,
     ]
     events: list[tuple[str, list[Any]]] = [
         (protocol.SESSION, ["0123456789abcdef"]),
@@ -160,3 +161,108 @@ def packet_batches(
                 ]
             )
         yield protocol.EV_PACKETS, [{"seq": b + 1, "dropped": 0, "records": records}]
+
+
+def diagnostics_messages(
+    sockets: list[dict[str, Any]], seconds: int = 30, seed: int = 13, end: float = T0
+) -> Iterator[tuple[str, list[Any]]]:
+    """``sioscope:diagnostics``: a snapshot, then one message a second up to ``end``, with
+    heartbeats for every client, a few exchanges (some unanswered), refusals of each kind,
+    disconnect reasons, the loop lag and two slow clients."""
+    rng = random.Random(seed)
+    clients = sorted({str(s["clientId"]) for s in sockets})
+    by_client = {str(s["clientId"]): s for s in sockets}
+    base = {cid: rng.choice((2, 3, 5, 8, 12, 40, 120)) for cid in clients}
+    agents = ("curl/8.5.0", "Mozilla/5.0 (X11; Linux x86_64)", "python-requests/2.32")
+    refusals = (
+        ("engine", 0, "Transport unknown", {"transport": "carrier-pigeon"}, None),
+        ("engine", 1, "Session ID unknown", {"sid": "Zm9vYmFy"}, None),
+        ("engine", 3, "Bad request", {"name": "TRANSPORT_MISMATCH"}, None),
+        ("middleware", None, "not authorized", {"plan": "free"}, "/chat"),
+        ("namespace", None, "Invalid namespace", None, "/nope"),
+    )
+    start = end - seconds
+    slow = rng.sample(clients, min(2, len(clients)))
+
+    def heartbeat(cid: str) -> list[Any]:
+        b = base[cid]
+        last = b + rng.randint(0, b)
+        return [cid, last, b + b // 4, b * 3, 32]
+
+    snapshot = {
+        "timestamp": int(start * 1000),
+        "snapshot": True,
+        "loopLag": None,
+        "heartbeats": [heartbeat(c) for c in clients],
+        "exchanges": [],
+        "pendingAcks": 0,
+        "refusals": [],
+        "disconnects": [],
+        "dropped": 0,
+        "slowConnections": [],
+    }
+    yield protocol.EV_DIAGNOSTICS, [snapshot]
+    for k in range(1, seconds + 1):
+        ts = start + k
+        ms = int(ts * 1000)
+        exchanges = []
+        for _ in range(rng.randint(1, 4)):
+            cid = rng.choice(clients)
+            sock = by_client[cid]
+            answered = rng.random() > 0.1
+            exchanges.append(
+                [
+                    ms - rng.randint(50, 900),
+                    cid,
+                    rng.choice(("in", "in", "out")),
+                    sock["nsp"],
+                    rng.randint(1, 300),
+                    rng.choice(("chat", "whoami", "move", "typing")),
+                    rng.randint(1, 40) if answered else None,
+                ]
+            )
+        found = []
+        if rng.random() < 0.3:
+            kind, code, message, data, nsp = rng.choice(refusals)
+            found.append(
+                {
+                    "timestamp": ms - rng.randint(0, 999),
+                    "kind": kind,
+                    "code": code,
+                    "message": message,
+                    "data": data,
+                    "nsp": nsp,
+                    "address": f"10.0.{rng.randint(0, 9)}.{rng.randint(2, 250)}",
+                    "userAgent": rng.choice(agents),
+                    "clientId": None if kind == "engine" else rng.choice(clients),
+                }
+            )
+        disconnects = [
+            {"timestamp": ms - 1000, "reason": reason, "count": rng.randint(1, 3)}
+            for reason in ("transport close", "ping timeout", "client namespace disconnect")
+            if rng.random() < 0.4
+        ]
+        yield (
+            protocol.EV_DIAGNOSTICS,
+            [
+                {
+                    "timestamp": ms,
+                    "snapshot": False,
+                    "loopLag": {
+                        "last": round(rng.uniform(0.1, 2.0), 2),
+                        "max": round(rng.uniform(1.0, 9.0), 2),
+                        "p50": 0.5,
+                        "p99": 3.0,
+                    },
+                    "heartbeats": [heartbeat(c) for c in rng.sample(clients, len(clients) // 5)],
+                    "exchanges": exchanges,
+                    "pendingAcks": rng.randint(0, 5),
+                    "refusals": found,
+                    "disconnects": disconnects,
+                    "dropped": 0,
+                    "slowConnections": [
+                        [cid, 300_000 * (i + 1) + k * 1000, i] for i, cid in enumerate(slow)
+                    ],
+                }
+            ],
+        )

@@ -39,6 +39,9 @@ def sample_model(sockets: int = 60, packets: bool = True) -> Model:
     model = Model(clock=sample.FixedClock(), journal=Journal())
     for event, args in sample.snapshot_events(sockets):
         model.apply(event, args)
+    wire = [s.to_json() for s in model.sockets.values()]
+    for event, args in sample.diagnostics_messages(wire):
+        model.apply(event, args)
     if packets:
         clients = sorted({s.client_id for s in model.sockets.values()})
         for event, args in sample.packet_batches(clients, 12, 40):
@@ -61,6 +64,8 @@ SCENES: dict[str, tuple[str, ...]] = {
     "rooms": ("2", "down", "down", "down", "down", "space"),
     "packets": ("3", "slash", *"type:message", "enter", "p"),
     "dashboard": ("4",),
+    "exchanges": ("6",),
+    "errors": ("7",),
     "help": ("question_mark",),
 }
 """Scene name -> keys pressed after start-up."""

@@ -21,6 +21,7 @@ from sioscope.inspector.records import SocketInfo
 from sioscope.inspector.screens.value import ValueScreen
 from sioscope.inspector.units import human_age
 from sioscope.inspector.widgets.footer import KeysFooter
+from sioscope.inspector.widgets.latency import LatencyPanel
 from sioscope.inspector.widgets.packet_view import PacketView
 
 TABS = ("tab-handshake", "tab-rooms", "tab-packets")
@@ -84,6 +85,7 @@ class DetailScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="summary")
+        yield LatencyPanel(id="latency")
         yield Static(id="gone")
         with TabbedContent(initial="tab-handshake"):
             with TabPane("Handshake", id="tab-handshake"), Horizontal():
@@ -132,6 +134,7 @@ class DetailScreen(Screen[None]):
         self.query_one("#summary", Static).update(
             summary(sock, self.model.clock(), server_of(self.model, sock))
         )
+        self.query_one("#latency", LatencyPanel).show(self.model, sock)
         key = (tuple(sock.rooms), json.dumps(sock.data, sort_keys=True, default=str))
         if key != self._shown:
             self._shown = key

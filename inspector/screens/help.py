@@ -16,7 +16,9 @@ FILTER_HELP = (
     "Filter grammar: words must all match · [b]lobby[/b] anywhere · [b]room:lobby[/b] one "
     "field · [b]!polling[/b] negates · [b]re:^ab[/b] regex.\n"
     "Socket fields: id room address transport nsp data client · "
-    "Packet fields: socket client dir type nsp"
+    "Packet fields: socket client dir type nsp\n"
+    "Exchange fields: socket client dir nsp event state · "
+    "Error fields: kind message address ua nsp code data client"
 )
 
 

@@ -14,6 +14,7 @@ from sioscope.inspector.frame import Frame
 from sioscope.inspector.model import Model
 from sioscope.inspector.records import SocketInfo
 from sioscope.inspector.units import human_age, human_size
+from sioscope.inspector.widgets.loop_lag import LoopLagPanel
 
 
 class Dashboard(Vertical):
@@ -39,6 +40,7 @@ class Dashboard(Vertical):
         yield Sparkline([], id="spark-conn")
         yield Static(classes="label", id="lbl-bytes")
         yield Sparkline([], id="spark-bytes")
+        yield LoopLagPanel(id="dash-loop-lag")
         with Horizontal(id="dash-tables"):
             yield Static(id="dash-servers")
             yield Static(id="dash-namespaces")
@@ -82,6 +84,7 @@ class Dashboard(Vertical):
             f"{_scale(f'{human_size(max(total, default=0))}/s')}"
         )
         self.query_one("#spark-bytes", Sparkline).data = total
+        self.query_one("#dash-loop-lag", LoopLagPanel).show(model)
         lines = ["[b]Servers[/b]"]
         for server, ok in model.server_health():
             ago = now - server.last_seen

@@ -76,12 +76,7 @@ class SocketTable(KeyedTable):
 
     def _measure(self) -> bool:
         """Widen the needs by the rows on screen; True when a width changed."""
-        needs = self._needs
-        for col in self._shown:
-            # room for the sort arrow, so sorting does not move the columns
-            need = len(col.title) + 1
-            if need > needs.get(col.id, 0):
-                needs[col.id] = need
+        needs = self._needs  # the headers' own need (and the sort arrow's) is layout's
         top = int(self.scroll_y)
         for key in self.keys[top : top + max(1, self.size.height)]:
             for col, text in zip(self._shown, self.row_cells(key), strict=True):

@@ -28,7 +28,7 @@ def test_the_model_handles_every_official_event_and_only_protocol_events() -> No
     # as the inspector grows to use them, but the table never names an event that the
     # protocol does not declare.
     assert protocol.OFFICIAL_EVENTS <= handlers, protocol.OFFICIAL_EVENTS - handlers
-    assert {protocol.EV_PACKETS, protocol.EV_SNAPSHOT} <= handlers
+    assert {protocol.EV_PACKETS, protocol.EV_SNAPSHOT, protocol.EV_DIAGNOSTICS} <= handlers
     assert handlers <= protocol.OFFICIAL_EVENTS | extension, handlers - extension
 
 
