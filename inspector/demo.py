@@ -21,11 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import engineio
 from aiohttp import web
 
 from sioscope.server import Server, Socket
 from sioscope.server.admin import instrument
+from sioscope.server.namespace import ConnectionRefused
 from sioscope.server.parser import Decoder, Packet, PacketType, encode
 
 log = logging.getLogger("sioscope.demo")
@@ -48,7 +50,7 @@ def build_server(
 def build_io(*, readonly: bool = False, ping_interval: float = 5.0) -> Server:
     """The demo server: a chat on ``/`` and ``/chat``, instrumented, auth disabled."""
     io = Server(cors_allowed_origins="*", ping_interval=ping_interval, ping_timeout=5.0)
-    instrument(io, auth=False, readonly=readonly, server_id="sioscope-demo")
+    instrument(io, auth=False, readonly=readonly, server_id="sioscope-demo", ack_timeout=5.0)
 
     def setup(socket: Socket) -> None:
         auth = socket.handshake.get("auth") or {}
@@ -70,8 +72,19 @@ def build_io(*, readonly: bool = False, ping_interval: float = 5.0) -> Server:
             socket.data["messages"] = int(socket.data.get("messages", 0)) + 1
             socket.to(str(room)).emit("chat", socket.data["user"]["name"], text)
 
+        @socket.on("whoami")
+        def whoami(ack: Any = None) -> None:
+            # An event with an ack: the Exchanges view pairs the question and the answer.
+            if callable(ack):
+                ack(socket.data["user"]["name"])
+
+    def members_only(socket: Socket) -> None:
+        # A middleware that refuses: the Errors view shows its message and data.
+        raise ConnectionRefused("not authorized", {"plan": "free"})
+
     io.on("connection", setup)
     io.of("/chat").on("connection", setup)
+    io.of("/vip").use(members_only)
     return io
 
 
@@ -86,6 +99,8 @@ class Bot:
     namespaces: list[str] = field(default_factory=lambda: ["/"])
     eio: engineio.AsyncClient | None = None
     rooms: set[str] = field(default_factory=set)
+    asked: int = 0
+    tasks: set[asyncio.Future[None]] = field(default_factory=set)
 
     async def connect(self) -> None:
         eio = engineio.AsyncClient(handle_sigint=False, request_timeout=5)
@@ -93,7 +108,13 @@ class Bot:
 
         def on_message(msg: str | bytes) -> None:
             with contextlib.suppress(Exception):
-                decoder.feed(msg)  # the bots do not care what they receive
+                packet = decoder.feed(msg)  # the bots care only for questions with an ack
+                if packet is not None and packet.type == PacketType.EVENT and packet.id is not None:
+                    if self.rng.random() < 0.9:  # one in ten is never answered
+                        reply = Packet(PacketType.ACK, packet.nsp, ["pong"], packet.id)
+                        task = asyncio.ensure_future(self._send(reply))
+                        self.tasks.add(task)  # the bot owns it; close() cancels what is left
+                        task.add_done_callback(self.tasks.discard)
 
         eio.on("message", on_message)
         transports = ["polling"] if self.polling_only else ["polling", "websocket"]
@@ -109,10 +130,17 @@ class Bot:
             await self.eio.send(part)
 
     async def act(self) -> None:
-        """One random action: chat (most often), join, leave."""
+        """One random action: chat (most often), join, leave, ask with an ack, and now
+        and then a CONNECT the server refuses (a middleware's, an unknown namespace)."""
         nsp = self.rng.choice(self.namespaces)
         roll = self.rng.random()
-        if roll < 0.6:
+        if roll < 0.1:
+            self.asked += 1
+            await self._send(Packet(PacketType.EVENT, nsp, ["whoami"], self.asked))
+        elif roll < 0.13:
+            refused = "/vip" if self.rng.random() < 0.7 else "/nope"
+            await self._send(Packet(PacketType.CONNECT, refused, {"name": self.name}))
+        elif roll < 0.6:
             room = self.rng.choice(sorted(self.rooms | {"lobby"}))
             word = self.rng.choice(("hi", "hello", "gg", "brb", "lol"))
             text = f"{word} #{self.rng.randint(1, 999)}"
@@ -127,6 +155,8 @@ class Bot:
             await self._send(Packet(PacketType.EVENT, nsp, ["leave", room]))
 
     async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
         if self.eio is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.eio.disconnect(), 2.0)
@@ -201,6 +231,10 @@ class Demo:
             for bot in self.rng.sample(self.bots, min(len(self.bots), 4)):
                 with contextlib.suppress(Exception):
                     await bot.act()
+            if self.io is not None and self.rng.random() < 0.3:
+                self._ask_someone(self.io)
+            if self.rng.random() < 0.01:
+                await self._stray_request()
             if self.bots and self.rng.random() < 0.08:
                 bot = self.rng.choice(self.bots)
                 self.bots.remove(bot)
@@ -220,6 +254,21 @@ class Demo:
             if len(self.bots) + len(away) < self.n_clients and self.rng.random() < 0.15:
                 await self._spawn(i)
                 i += 1
+
+    def _ask_someone(self, io: Server) -> None:
+        """The server asks one socket a question with an ack (and a timeout)."""
+        sockets = list(io.of("/").sockets.values())
+        if sockets:
+            target = self.rng.choice(sockets)
+            target.timeout(5).emit("ping", callback=lambda *_: None)
+
+    async def _stray_request(self) -> None:
+        """A request the engine refuses (an unknown transport), as a scanner sends."""
+        url = f"{self.url}/socket.io/?EIO=4&transport=carrier-pigeon"
+        with contextlib.suppress(Exception):
+            async with aiohttp.ClientSession(headers={"User-Agent": "demo-scanner/0.1"}) as http:
+                async with http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                    await resp.read()
 
     async def stop(self) -> None:
         if self._task is not None:
