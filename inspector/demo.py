@@ -177,6 +177,8 @@ class Demo:
         self._uvicorn: Any = None
         self._uvicorn_task: asyncio.Task[None] | None = None
         self.rng = random.Random(seed)
+        self.probe_rng = random.Random(seed + 1)
+        """For the diagnostics traffic, so the bots' lives stay what ``seed`` made them."""
         self.port = 0
         self.runner: web.AppRunner | None = None
         self.io: Server | None = None
@@ -231,9 +233,9 @@ class Demo:
             for bot in self.rng.sample(self.bots, min(len(self.bots), 4)):
                 with contextlib.suppress(Exception):
                     await bot.act()
-            if self.io is not None and self.rng.random() < 0.3:
+            if self.io is not None and self.probe_rng.random() < 0.3:
                 self._ask_someone(self.io)
-            if self.rng.random() < 0.01:
+            if self.probe_rng.random() < 0.01:
                 await self._stray_request()
             if self.bots and self.rng.random() < 0.08:
                 bot = self.rng.choice(self.bots)
@@ -259,7 +261,7 @@ class Demo:
         """The server asks one socket a question with an ack (and a timeout)."""
         sockets = list(io.of("/").sockets.values())
         if sockets:
-            target = self.rng.choice(sockets)
+            target = self.probe_rng.choice(sockets)
             target.timeout(5).emit("ping", callback=lambda *_: None)
 
     async def _stray_request(self) -> None:
