@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import statistics
 import sys
@@ -42,7 +43,13 @@ def line(name: str, values: list[float]) -> str:
     )
 
 
-async def run(sockets: int, pps: int, seconds: float, churn: int, view: str) -> None:
+VIEW_KEYS = {"sockets": "1", "rooms": "2", "packets": "3", "dashboard": "4"}
+VIEW_KEYS.update(exchanges="6", errors="7")
+
+
+async def run(
+    sockets: int, pps: int, seconds: float, churn: int, view: str, diag: bool = False
+) -> None:
     clock = sample.FixedClock()
     model = Model(clock=clock)
     events = sample.snapshot_events(sockets)
@@ -55,6 +62,22 @@ async def run(sockets: int, pps: int, seconds: float, churn: int, view: str) -> 
     ids = list(model.sockets)
     per_tick = pps // 10
     batches = sample.packet_batches(clients, per_tick, int(seconds * 10) + 10, start=clock.now)
+    # ``--diag``: one sioscope:diagnostics a second, as the server sends them: heartbeats
+    # of a fifth of the clients (five times a 25 s ping interval's share), 100 exchanges,
+    # refusals, disconnect reasons and the slow list; the socket table sorted by RTT.
+    diag_messages = iter(
+        sample.diagnostics_messages(
+            [s.to_json() for s in model.sockets.values()],
+            seconds=int(seconds) + 2,
+            end=clock.now + seconds + 1,
+            exchanges_per_s=100,
+        )
+        if diag
+        else ()
+    )
+    if diag:
+        model.apply(*next(diag_messages))  # the snapshot: every client's round trip
+        model.set_sort("rtt")
     app = InspectorApp(model, None, source="bench", flush_interval=3600)  # we drive flushes
     updates: list[float] = []
     flushes: list[float] = []
@@ -64,7 +87,7 @@ async def run(sockets: int, pps: int, seconds: float, churn: int, view: str) -> 
         app.flush()
         await pilot.pause()
         first_paint = time.perf_counter() - t0
-        await pilot.press({"sockets": "1", "packets": "3", "rooms": "2", "dashboard": "4"}[view])
+        await pilot.press(VIEW_KEYS[view])
         n = 0
         for event, args in batches:
             if n >= seconds * 10:
@@ -73,6 +96,9 @@ async def run(sockets: int, pps: int, seconds: float, churn: int, view: str) -> 
             clock.now += 0.1
             t0 = time.perf_counter()
             model.apply(event, args)
+            if diag and n % 10 == 0:
+                with contextlib.suppress(StopIteration):
+                    model.apply(*next(diag_messages))
             for _ in range(churn // 10):  # sockets come and go, rooms change
                 gone = ids.pop(rng.randrange(len(ids)))
                 model.apply("socket_disconnected", ["/", gone, "transport close", None])
@@ -92,13 +118,14 @@ async def run(sockets: int, pps: int, seconds: float, churn: int, view: str) -> 
         keys_s = time.perf_counter() - t0
     print(
         f"inspector load: {sockets} sockets, {pps} packets/s, churn {churn} sockets/s, "
-        f"view {view}, {n} updates of 100 ms"
+        f"view {view}, {n} updates of 100 ms" + (", with diagnostics" if diag else "")
     )
     print(f"{'snapshot (all_sockets) apply':<28} {snapshot_s * 1000:8.1f} ms")
     print(f"{'first paint':<28} {first_paint * 1000:8.1f} ms")
     print(line("update (model, per 100 ms)", updates))
     print(line("flush (app reconcile)", flushes))
     print(line("frame (flush + paint)", frames))
+    print(f"{'frame p95':<28} {pct([f * 1000 for f in frames], 0.95):8.2f} ms")
     print(f"{'6 keys (nav, open, back)':<28} {keys_s * 1000:8.1f} ms")
     print(f"packet ring: {len(model.packets.records)} records, sockets now {len(model.sockets)}")
 
@@ -109,12 +136,16 @@ def main() -> None:
     parser.add_argument("--pps", type=int, default=1_000, help="packets per second")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--churn", type=int, default=50, help="socket connects+leaves per second")
+    parser.add_argument("--view", choices=sorted(VIEW_KEYS), default="sockets")
     parser.add_argument(
-        "--view", choices=["sockets", "packets", "rooms", "dashboard"], default="sockets"
+        "--diag", action="store_true", help="also one sioscope:diagnostics message a second"
     )
     args = parser.parse_args()
-    for view in [args.view] if "--view" in sys.argv else ["sockets", "packets"]:
-        asyncio.run(run(args.sockets, args.pps, args.seconds, args.churn, view))
+    views = [args.view] if "--view" in sys.argv else ["sockets", "packets"]
+    if args.diag and "--view" not in sys.argv:
+        views = ["sockets", "exchanges", "errors", "dashboard"]
+    for view in views:
+        asyncio.run(run(args.sockets, args.pps, args.seconds, args.churn, view, args.diag))
 
 
 if __name__ == "__main__":

@@ -164,7 +164,11 @@ def packet_batches(
 
 
 def diagnostics_messages(
-    sockets: list[dict[str, Any]], seconds: int = 30, seed: int = 13, end: float = T0
+    sockets: list[dict[str, Any]],
+    seconds: int = 30,
+    seed: int = 13,
+    end: float = T0,
+    exchanges_per_s: int | None = None,
 ) -> Iterator[tuple[str, list[Any]]]:
     """``sioscope:diagnostics``: a snapshot, then one message a second up to ``end``, with
     heartbeats for every client, a few exchanges (some unanswered), refusals of each kind,
@@ -206,7 +210,7 @@ def diagnostics_messages(
         ts = start + k
         ms = int(ts * 1000)
         exchanges = []
-        for _ in range(rng.randint(1, 4)):
+        for _ in range(rng.randint(1, 4) if exchanges_per_s is None else exchanges_per_s):
             cid = rng.choice(clients)
             sock = by_client[cid]
             answered = rng.random() > 0.1
