@@ -76,9 +76,10 @@ class CaptureApp(InspectorApp):
         ms = max(-1, min(ms, self.capture.duration_ms))
         model = self.model
         if ms < self.cursor_ms:
-            version = model.sockets_version
+            version, rooms = model.sockets_version, model.rooms_version
             Model.__init__(model, clock=self.capture_clock)  # the views hold this object
-            model.sockets_version = version + 1
+            model.sockets_version = version + 1  # past every version a view has drawn
+            model.rooms_version = rooms + 1
             self.applied = 0
         self.applied = replay(self.capture, model, until_ms=ms, start=self.applied)
         self.cursor_ms = ms

@@ -132,6 +132,9 @@ class Model:
         self._order: list[Any] = []
         self._keyof: dict[str, Any] = {}
         self._order_for: str | None = None
+        self.rooms_version = 0
+        """Bumped when a room's members may have changed (sockets came or went, joined or
+        left): what the Rooms view redraws on, not every ``socket_updated``."""
         self.order_version = 0
         """Bumped when the sort order (or the set of sockets) changed: ``visible_ids``'
         list is rebuilt then, and only then or when the filter's answer changed."""
@@ -376,6 +379,8 @@ class Model:
         self.sockets_version += 1
         self.dirty_ids.add(sid)
         self._unchecked.add(sid)
+        if structural:
+            self.rooms_version += 1
         if len(self._unchecked) > 1000 + len(self.sockets):
             # Nobody asks for visible_ids (``sioscope record``): forget, recompute later.
             self._unchecked.clear()
@@ -433,6 +438,7 @@ class Model:
                 self.dirty_ids.add(sock.id)  # a page: only its own rows, not all so far
         self.structure_changed = True
         self.sockets_version += 1
+        self.rooms_version += 1
         self._order_for = None
 
     def _on_socket_connected(self, raw: dict[str, Any], ts: Any = None, *_: Any) -> None:
@@ -454,6 +460,7 @@ class Model:
             deep_merge(sock.data, partial["data"])
         if isinstance(partial.get("rooms"), list):
             sock.rooms = [str(r) for r in partial["rooms"]]
+            self.rooms_version += 1
         if isinstance(partial.get("handshake"), dict):
             deep_merge(sock.handshake, partial["handshake"])
         sock.changed()
@@ -472,6 +479,7 @@ class Model:
         if sock is None or room in sock.rooms:
             return
         sock.rooms.append(str(room))
+        self.rooms_version += 1
         sock.changed()
         self._touch(sock.id)
 
@@ -480,6 +488,7 @@ class Model:
         if sock is None or room not in sock.rooms:
             return
         sock.rooms.remove(room)
+        self.rooms_version += 1
         sock.changed()
         self._touch(sock.id)
 

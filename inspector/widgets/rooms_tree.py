@@ -2,8 +2,9 @@
 
 The tree is brought up to date in place (it holds at most ``ROOM_LEAF_LIMIT`` leaves
 per room, so that stays cheap) at most once a second or when the model changed, and only
-when the socket set or the socket filter did; nodes that stay are kept, so what was
-expanded and the node under the cursor survive every update. A socket's own-id room is
+when room membership (``Model.rooms_version``) or what passes the socket filter did;
+nodes that stay are kept, so what was expanded and the node under the cursor survive
+every update. A socket's own-id room is
 not listed: it holds that socket only.
 """
 
@@ -48,7 +49,11 @@ class RoomsTree(Tree[Any]):
     def sync(self, frame: Frame) -> None:
         if not (frame.tick or frame.dirty):
             return
-        drawn = (self.model.sockets_version, self.model.filter.expression)
+        model = self.model
+        # The tree shows room membership: a socket_updated that changes data only (most
+        # of them) leaves it alone. Under a filter, what passes it counts too.
+        passing = id(model.visible_ids()) if model.filter else None
+        drawn = (model.rooms_version, model.filter.expression, passing)
         if drawn != self._drawn:
             self._drawn = drawn
             self.rebuild()

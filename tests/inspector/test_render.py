@@ -91,6 +91,34 @@ async def test_rows_added_while_the_range_waits_are_reached_by_end() -> None:
         assert table.virtual_size.height == len(table.keys) + 1
 
 
+async def test_the_rooms_tree_redraws_on_membership_not_on_data() -> None:
+    """1,000 socket_updated a second (data only) rebuilt the Rooms tree on every flush."""
+    from sioscope.inspector.widgets.rooms_tree import RoomsTree
+
+    model = sample_model(200)
+    app = InspectorApp(model, None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.pause(0.2)
+        tree = app.query_one(RoomsTree)
+        rebuilds: list[int] = []
+        original = tree.rebuild
+        tree.rebuild = lambda: (rebuilds.append(1), original())[1]  # type: ignore[method-assign]
+        sid = next(iter(model.sockets))
+        for n in range(5):
+            model.apply("socket_updated", [{"id": sid, "nsp": "/", "data": {"n": n}}])
+            app.mark_dirty()  # what the client does after each event
+            app.flush()
+        assert rebuilds == []
+        model.apply("room_joined", ["/", "brand-new-room", sid, None])
+        app.mark_dirty()
+        app.flush()
+        assert rebuilds == [1]
+        await pilot.pause(0.1)
+        labels = [str(n.label) for n in tree.root.children[0].children]
+        assert any(label.startswith("brand-new-room") for label in labels)
+
+
 def footer_keys(footer: Footer) -> list[tuple[str, str, bool, bool]]:
     """(key, label, disabled, is the palette key) of each key widget, in order."""
     return [
