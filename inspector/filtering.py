@@ -1,9 +1,10 @@
 """The filter grammar shared by the socket table and the packet log.
 
 One grammar for both views, so a user learns it once; an item only has to offer
-``haystack()`` (free text) and ``field_text(name)`` (one field, or ``FilterError`` for a
-name it does not have). An expression is compiled and checked once when it is set, so
-a bad regex or an unknown field is reported then rather than on the first row.
+``haystack()`` (free text, lower-cased by the item) and ``field_text(name)`` (one
+field, or ``FilterError`` for a name it does not have). An expression is compiled and
+checked once when it is set, so a bad regex or an unknown field is reported then rather
+than on the first row.
 """
 
 from __future__ import annotations
@@ -33,12 +34,18 @@ class _Term:
     text: str | None
     regex: re.Pattern[str] | None
 
-    def matches(self, values: Iterable[str]) -> bool:
+    def matches(self, values: Iterable[str], lowered: bool = False) -> bool:
+        """``lowered``: the values are lower-cased already (a haystack is)."""
         if self.regex is not None:
             hit = any(self.regex.search(v) for v in values)
         else:
             assert self.text is not None
-            hit = any(self.text in v.lower() for v in values)
+            text = self.text
+            hit = (
+                any(text in v for v in values)
+                if lowered
+                else any(text in v.lower() for v in values)
+            )
         return hit != self.negate
 
 
@@ -76,8 +83,10 @@ class Filter:
 
     def matches(self, item: Matchable) -> bool:
         for term in self.terms:
-            values = [item.haystack()] if term.field is None else item.field_text(term.field)
-            if not term.matches(values):
+            if term.field is None:  # the haystack is lower-cased once, when it is built
+                if not term.matches((item.haystack(),), lowered=True):
+                    return False
+            elif not term.matches(item.field_text(term.field)):
                 return False
         return True
 

@@ -110,6 +110,8 @@ class KeyedTable(ScrollView, can_focus=True):
         self._painted: dict[int, tuple[str | None, str, int]] = {}
         """Screen line -> (key, text, cursor style) as last painted (rule 1)."""
         self._sized_at = 0.0
+        self._base: Style | None = None
+        self._strips: dict[str, Strip] = {}
 
     # -- data
 
@@ -285,13 +287,20 @@ class KeyedTable(ScrollView, can_focus=True):
         their overflow showed an empty horizontal scrollbar."""
         return self.scrollable_content_region.width or self.size.width
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = None
+        self._strips.clear()
+
     def render_line(self, y: int) -> Strip:
         width = self.content_width
         key, text, cursor = wanted = self._wanted(y, width)
         self._painted[y] = wanted
         if y == 0:
             return Strip([Segment(text, self.get_component_rich_style("keyed-table--header"))])
-        base = self.rich_style
+        if self._base is None:  # the widget's style, once per style change (not per line)
+            self._base = self.rich_style
+        base = self._base
         if key is None:
             if text:
                 return Strip([Segment(text, base + Style(dim=True))])
@@ -301,7 +310,13 @@ class KeyedTable(ScrollView, can_focus=True):
             if cursor == 1:
                 style = style + Style(dim=True)
             return Strip([Segment(text, style)])
-        return Strip([Segment(text, base)])
+        strip = self._strips.get(key)
+        if strip is None or strip.text != text:
+            # One Strip per row kept: Textual caches its crops and filters on the Strip.
+            strip = self._strips[key] = Strip([Segment(text, base)])
+            if len(self._strips) > 4 * max(100, self.size.height):
+                self._strips = {key: strip}
+        return strip
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
