@@ -135,6 +135,10 @@ class Model:
         self.rooms_version = 0
         """Bumped when a room's members may have changed (sockets came or went, joined or
         left): what the Rooms view redraws on, not every ``socket_updated``."""
+        self.visible_version = 0
+        """Bumped each time ``visible_ids`` makes a new list (the order or what passes the
+        filter changed)."""
+        self._rooms: tuple[object, dict[str, dict[str, list[str]]]] | None = None
         self.order_version = 0
         """Bumped when the sort order (or the set of sockets) changed: ``visible_ids``'
         list is rebuilt then, and only then or when the filter's answer changed."""
@@ -200,20 +204,30 @@ class Model:
     def rooms(self, filtered: bool = False) -> dict[str, dict[str, list[str]]]:
         """namespace -> room -> socket ids, own-id rooms included, everything sorted.
 
-        ``filtered`` keeps only the sockets that pass the socket filter.
+        ``filtered`` keeps only the sockets that pass the socket filter. Cached until
+        membership (``rooms_version``) or what passes the filter changes: 10,000 sockets
+        cost ~40 ms, once, not on every view switch. The result is shared: read it only.
         """
         out: dict[str, dict[str, list[str]]] = {}
         sockets: Iterable[SocketInfo] = self.sockets.values()
-        if filtered and self.filter:
-            sockets = [self.sockets[i] for i in self.visible_ids()]
+        narrowed = filtered and bool(self.filter)
+        if narrowed:
+            visible = self.visible_ids()
+        key = (self.rooms_version, narrowed, self.visible_version if narrowed else None)
+        if self._rooms is not None and self._rooms[0] == key:
+            return self._rooms[1]
+        if narrowed:
+            sockets = [self.sockets[i] for i in visible]
         for sock in sockets:
             per_nsp = out.setdefault(sock.nsp, {})
             for room in sock.rooms:
                 per_nsp.setdefault(room, []).append(sock.id)
-        return {
+        result = {
             nsp: {room: sorted(ids) for room, ids in sorted(rooms.items())}
             for nsp, rooms in sorted(out.items())
         }
+        self._rooms = (key, result)
+        return result
 
     def namespaces(self) -> dict[str, int]:
         """Socket count per namespace: from the socket list, else summed from stats."""
@@ -359,6 +373,7 @@ class Model:
         self._unchecked.clear()
         self._visible = ids
         self._visible_key = key
+        self.visible_version += 1
         return self._visible
 
     def take_changes(self) -> tuple[set[str], bool]:

@@ -52,7 +52,10 @@ class RoomsTree(Tree[Any]):
         model = self.model
         # The tree shows room membership: a socket_updated that changes data only (most
         # of them) leaves it alone. Under a filter, what passes it counts too.
-        passing = id(model.visible_ids()) if model.filter else None
+        passing = None
+        if model.filter:
+            model.visible_ids()  # brings visible_version up to date
+            passing = model.visible_version
         drawn = (model.rooms_version, model.filter.expression, passing)
         if drawn != self._drawn:
             self._drawn = drawn

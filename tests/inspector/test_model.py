@@ -418,3 +418,18 @@ def test_rates_do_not_fall_to_zero_between_two_stats(model: Model) -> None:
             shown.append(model.series["packetsIn"].last(now))
     assert shown[4:] == [100.0] * len(shown[4:]), shown
     assert max(model.series["packetsIn"].values(T0 + 8)) == 100.0
+
+
+def test_rooms_are_cached_until_membership_or_the_filter_changes(model: Model) -> None:
+    model.apply("all_sockets", [[wire_socket("a", rooms=["a", "r"]), wire_socket("b")]])
+    first = model.rooms(filtered=True)
+    assert first["/"]["r"] == ["a"]
+    model.apply("socket_updated", [{"id": "a", "nsp": "/", "data": {"n": 1}}])
+    assert model.rooms(filtered=True) is first  # data only: the same rooms
+    model.apply("room_joined", ["/", "r", "b", None])
+    assert model.rooms(filtered=True)["/"]["r"] == ["a", "b"]
+    model.set_filter("b")
+    assert model.rooms(filtered=True)["/"]["r"] == ["b"]
+    assert model.rooms()["/"]["r"] == ["a", "b"]  # unfiltered: everyone
+    model.set_filter("")
+    assert model.rooms(filtered=True)["/"]["r"] == ["a", "b"]
