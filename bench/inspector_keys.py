@@ -21,6 +21,9 @@ the headless one skips; only the write to a pty is left out. Keys measured:
 Before the keys, ``steady_cpu``: the inspector's CPU seconds per second over 3 s of only
 following the server (the budget left for keys is what this leaves of a core).
 
+The collector is tuned as ``sioscope inspect`` tunes it (``tune_collector``) unless
+``--default-gc``.
+
 ``--method pilot`` times as the first version of this script did: ``Pilot.press`` and a
 ``pause(0)``. Pilot waits for the process to go idle after each key (``wait_for_idle``:
 20 ms slices until one uses under 1 ms of CPU, at most 1 s, twice), so under a steady
@@ -131,7 +134,9 @@ class FrameProbe:
         return shown - started
 
 
-async def drive(url: str, expect: int, presses: int, method: str = "frame") -> dict[str, Any]:
+async def drive(
+    url: str, expect: int, presses: int, method: str = "frame", collector: bool = True
+) -> dict[str, Any]:
     from sioscope.inspector.app import InspectorApp
     from sioscope.inspector.client import AdminClient, ClientOptions
     from sioscope.inspector.model import Model
@@ -141,6 +146,10 @@ async def drive(url: str, expect: int, presses: int, method: str = "frame") -> d
     await client.connect()
     client.start()
     app = InspectorApp(model, client, source=url)
+    if collector:
+        from sioscope.server.collector import tune_collector
+
+        tune_collector()  # as ``sioscope inspect`` does before it runs the app
     out: dict[str, list[float]] = {"down": [], "view": [], "filter key": [], "sort": []}
     try:
         async with app.run_test(size=(200, 60)) as pilot:
@@ -204,7 +213,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.server == "crowd":
         crowd = await start_crowd(args.sockets, pps=args.pps, node=args.node)
         try:
-            result = await drive(crowd.url, crowd.sockets, args.presses, args.method)
+            result = await drive(
+                crowd.url, crowd.sockets, args.presses, args.method, not args.default_gc
+            )
         finally:
             await stop_crowd(crowd)
         server = f"crowd of {crowd.sockets} sockets, {args.pps} events/s"
@@ -222,7 +233,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         info = await _first_json_line(proc, 120)
         url = f"http://127.0.0.1:{info['port']}"
-        result = await drive(url, int(args.clients * 0.9), args.presses, args.method)
+        result = await drive(
+            url, int(args.clients * 0.9), args.presses, args.method, not args.default_gc
+        )
     finally:
         with contextlib.suppress(Exception):
             await _stop(proc)
@@ -238,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--presses", type=int, default=30)
     parser.add_argument("--node", default="node")
     parser.add_argument("--method", choices=("frame", "pilot"), default="frame")
+    parser.add_argument(
+        "--default-gc", action="store_true", help="leave the collector as Python sets it"
+    )
     args = parser.parse_args(argv)
     print(json.dumps(asyncio.run(run(args))))
     return 0

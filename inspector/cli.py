@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from sioscope import __version__
 from sioscope.inspector.client import AdminClient, AdminConnectError, ClientOptions
 from sioscope.inspector.model import Model
+from sioscope.server.collector import tune_collector
 
 if TYPE_CHECKING:
     from sioscope.inspector.traffic import Traffic
@@ -190,6 +191,10 @@ async def inspect(
         export_drains=export_drains,
         source=options.url,
     )
+    # The inspector holds every socket of the server (10,000 and more) for as long as it
+    # runs: the collector's default thresholds walked them all in full collections of
+    # up to ~190 ms, often, which a key pressed then waited for (docs/benchmarks.md).
+    tune_collector()
     try:
         await app.run_async()
     finally:
@@ -261,6 +266,7 @@ def open_capture(path: Path) -> int:
         return _fail(str(exc))
     from sioscope.inspector.capture_app import CaptureApp
 
+    tune_collector()  # as for inspect: a capture's sockets live as long as the app
     CaptureApp(capture, name=path.name).run()
     return 0
 

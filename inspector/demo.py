@@ -27,6 +27,7 @@ from aiohttp import web
 
 from sioscope.server import Server, Socket
 from sioscope.server.admin import instrument
+from sioscope.server.collector import tune_collector
 from sioscope.server.namespace import ConnectionRefused
 from sioscope.server.parser import Decoder, Packet, PacketType, encode
 
@@ -342,6 +343,7 @@ async def run_demo(clients: int = 36, readonly: bool = False, host: str = "aioht
     client.start()
     source = f"demo {demo.url}" + (" (asgi)" if host == "asgi" else "")
     app = InspectorApp(model, client, readonly=readonly, source=source)
+    tune_collector()  # as ``sioscope inspect`` does (sioscope.inspector.cli), for both sides
     try:
         await app.run_async()
     finally:
