@@ -60,7 +60,11 @@ from sioscope.server.admin.control import Control
 from sioscope.server.admin.diagnostics_observer import DiagnosticsObserver
 from sioscope.server.admin.engine_observer import EngineObserver
 from sioscope.server.admin.namespace_observer import NamespaceObserver
-from sioscope.server.admin.serialize import DEFAULT_REDACTED_HEADERS, describe_socket
+from sioscope.server.admin.serialize import (
+    DEFAULT_REDACTED_HEADERS,
+    crosses_servers,
+    describe_socket,
+)
 from sioscope.server.admin.stats import EventBuffer, server_stats
 from sioscope.server.admin.stream import PacketLog, Subscriber
 from sioscope.server.admin.subscriptions import (
@@ -223,7 +227,9 @@ class Admin:
             io.on("new_namespace", self.diagnostics.observe)
         io.on("close", self.close)  # io.close() stops our timers too
         if self.development:
-            observer = NamespaceObserver(self.nsp, self.backpressure, self.redact)
+            observer = NamespaceObserver(
+                self.nsp, self.backpressure, self.redact, server_id=self.server_id
+            )
             for nsp in list(io.namespaces.values()):
                 observer.observe(nsp)
             io.on("new_namespace", observer.observe)
@@ -310,10 +316,11 @@ class Admin:
         if not wants_pages(socket.handshake.get("query")):
             socket.emit(protocol.ALL_SOCKETS, await self.all_sockets())
             return
-        listed: list[tuple[Any, str]] = []
+        listed: list[tuple[Any, str, str | None]] = []
         for nsp in list(self.io.namespaces.values()):
             if nsp is not self.nsp:
-                listed.extend((s, nsp.name) for s in await nsp.fetch_sockets())
+                tag = self._server_tag(nsp)
+                listed.extend((s, nsp.name, tag) for s in await nsp.fetch_sockets())
         total, size = len(listed), protocol.SNAPSHOT_PAGE_SIZE
         for number, start in enumerate(range(0, max(total, 1), size)):
             if not socket.connected:
@@ -323,8 +330,8 @@ class Admin:
                 "last": start + size >= total,
                 "total": total,
                 "sockets": [
-                    describe_socket(s, name, self.redact)
-                    for s, name in listed[start : start + size]
+                    describe_socket(s, name, self.redact, tag)
+                    for s, name, tag in listed[start : start + size]
                     if getattr(s, "connected", True)  # a RemoteSocket is a snapshot
                 ],
             }
@@ -338,9 +345,15 @@ class Admin:
         for nsp in list(self.io.namespaces.values()):
             if nsp is self.nsp:
                 continue
+            tag = self._server_tag(nsp)
             for socket in await nsp.fetch_sockets():
-                out.append(describe_socket(socket, nsp.name, self.redact))
+                out.append(describe_socket(socket, nsp.name, self.redact, tag))
         return out
+
+    def _server_tag(self, nsp: Any) -> str | None:
+        """Our ``server_id`` when ``nsp`` spans a cluster (sockets then name their
+        server, ``serverId``), else None: a lone server's wire stays Node's."""
+        return self.server_id if crosses_servers(nsp.adapter) else None
 
     # -- server_stats ------------------------------------------------------------------
 

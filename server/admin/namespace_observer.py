@@ -8,7 +8,10 @@ or sends an event, and disconnects. Rules:
    ``join-room`` / ``leave-room``, the socket's ``on_any`` / ``on_any_outgoing`` /
    ``disconnect`` and its connection's ``upgrade``. ``socket.data`` (a public, writable
    attribute) is replaced by a :class:`TrackedDict` holding the same items, as Node
-   replaces it with a Proxy.
+   replaces it with a Proxy, plus Node's ``_admin`` entry (``clientId``, ``transport``,
+   and our ``serverId`` in a cluster), so the other servers of a cluster, Node's
+   admin-ui included, can describe our sockets. Like Node's, it is lost when the
+   application replaces ``socket.data`` as a whole.
 2. Nothing is built for nobody: each listener first asks whether an admin client may
    listen (``Backpressure.listening``: one connected here, or any with a cluster
    adapter) and returns at once when not (a serialisation costs more than the event
@@ -27,7 +30,13 @@ from typing import Any
 
 from sioscope.server.admin import protocol
 from sioscope.server.admin.backpressure import Backpressure
-from sioscope.server.admin.serialize import describe_socket, iso_now, serialize_data
+from sioscope.server.admin.serialize import (
+    admin_tag,
+    crosses_servers,
+    describe_socket,
+    iso_now,
+    serialize_data,
+)
 from sioscope.server.admin.tracked import TrackedDict
 
 
@@ -42,11 +51,17 @@ class NamespaceObserver:
     """Reports the sockets of the observed namespaces to the admin namespace ``admin_nsp``."""
 
     def __init__(
-        self, admin_nsp: Any, backpressure: Backpressure, redact_headers: frozenset[str]
+        self,
+        admin_nsp: Any,
+        backpressure: Backpressure,
+        redact_headers: frozenset[str],
+        *,
+        server_id: str | None = None,
     ) -> None:
         self.admin_nsp = admin_nsp
         self.backpressure = backpressure
         self.redact = redact_headers
+        self.server_id = server_id
 
     def observe(self, nsp: Any) -> None:
         """Start reporting ``nsp`` (a no-op for the admin namespace itself)."""
@@ -87,21 +102,26 @@ class NamespaceObserver:
             }
             broadcast(protocol.SOCKET_UPDATED, update)
 
+        conn = socket.conn
+        clustered = crosses_servers(nsp.adapter)
+        server_id = self.server_id if clustered else None
+        tag = admin_tag(conn.id, conn.transport.name, server_id)
         previous = socket.data
         if isinstance(previous, dict) and not isinstance(previous, TrackedDict):
-            # Node re-assigns every key a middleware set through its Proxy, which emits
-            # one socket_updated per key with the data so far: the same, in order.
+            # Node starts the Proxy with ``_admin`` (a plain object: changing it reports
+            # nothing), then re-assigns every key a middleware set, which emits one
+            # socket_updated per key with the data so far: the same, in order.
             tracked = TrackedDict({}, data_changed)
+            dict.__setitem__(tracked, "_admin", tag)
             socket.data = tracked
             for key, value in previous.items():
                 tracked[key] = value
         if listening():
-            described = describe_socket(socket, name, self.redact)
+            described = describe_socket(socket, name, self.redact, server_id)
             broadcast(protocol.SOCKET_CONNECTED, described, iso_now())
 
-        conn = socket.conn
-
         def upgraded(transport: Any) -> None:
+            tag["transport"] = transport.name  # Node's socket.data._admin.transport = ...
             update: protocol.SocketUpdate = {"id": sid, "nsp": name, "transport": transport.name}
             broadcast(protocol.SOCKET_UPDATED, update)
 

@@ -148,7 +148,8 @@ class SerializedSocket(TypedDict):
     """One socket in ``all_sockets`` and ``socket_connected``.
 
     ``clientId`` and ``transport`` are None for a socket of another server of a cluster
-    (a remote socket carries no connection)."""
+    that keeps no ``socket.data._admin``. ``serverId`` (an extension, in a cluster only)
+    names the server the socket lives on, when known."""
 
     id: str
     clientId: str | None
@@ -157,6 +158,7 @@ class SerializedSocket(TypedDict):
     data: dict[str, Any]
     handshake: SerializedHandshake
     rooms: list[str]
+    serverId: NotRequired[str]
 
 
 class SocketUpdate(TypedDict):

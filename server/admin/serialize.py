@@ -97,7 +97,7 @@ def _text(value: Any) -> str:
 
 
 def serialize_data(data: Any) -> dict[str, Any]:
-    """``socket.data`` for the wire (Node drops its private ``_admin`` key; we never add it)."""
+    """``socket.data`` for the wire, without the private ``_admin`` key (as Node)."""
     if not isinstance(data, Mapping):
         return {}
     return {_text(k): json_safe(v) for k, v in data.items() if k != "_admin"}
@@ -151,27 +151,59 @@ def serialize_socket(
     }
 
 
-def describe_socket(socket: Any, nsp_name: str, redact_headers: frozenset[str]) -> SerializedSocket:
+def crosses_servers(adapter: Any) -> bool:
+    """Whether ``adapter`` shares its namespace with other servers: the cluster adapters
+    (Node's and ours) carry a ``uid``, the in-memory ones do not."""
+    return isinstance(getattr(adapter, "uid", None), str)
+
+
+def admin_tag(client_id: str, transport: str, server_id: str | None) -> dict[str, Any]:
+    """``socket.data._admin``: what a Node admin-ui server keeps there (``clientId``,
+    the first 12 characters of the Engine.IO id, and ``transport``), so the sockets of
+    a sioscope server fetched by a Node one of the same cluster show right in Node's
+    UI; plus ``serverId`` (an extension: Node reads only the first two), so a sioscope
+    admin can tell which server a fetched socket lives on."""
+    tag: dict[str, Any] = {"clientId": client_id[:12], "transport": transport}
+    if server_id is not None:
+        tag["serverId"] = server_id
+    return tag
+
+
+def describe_socket(
+    socket: Any, nsp_name: str, redact_headers: frozenset[str], server_id: str | None = None
+) -> SerializedSocket:
     """:func:`serialize_socket` of a live ``Socket``, or of a ``RemoteSocket`` (another
     server of a cluster), which carries no connection: its ``clientId`` and ``transport``
-    are what a Node admin-ui server keeps in ``socket.data._admin``, else None."""
+    are what its server keeps in ``socket.data._admin`` (Node's admin-ui and ours),
+    else None.
+
+    With ``server_id`` (given in a cluster), the socket also names its server
+    (``serverId``, an extension the official UI ignores): ``server_id`` for a local
+    socket, ``_admin.serverId`` for a remote one of a sioscope server (a Node server's
+    sockets carry none, and get no ``serverId``)."""
     conn = getattr(socket, "conn", None)
+    data = socket.data
+    own = data.get("_admin") if isinstance(data, dict) else None
+    if not isinstance(own, dict):
+        own = {}
+    located: Any = None
     if conn is not None:
         client_id, transport = conn.id[:12], conn.transport.name
+        located = server_id
     else:
-        data = socket.data
-        node_admin = data.get("_admin") if isinstance(data, dict) else None
-        if isinstance(node_admin, dict):
-            client_id, transport = node_admin.get("clientId"), node_admin.get("transport")
-        else:
-            client_id, transport = None, None
-    return serialize_socket(
+        client_id, transport = own.get("clientId"), own.get("transport")
+        if server_id is not None:
+            located = own.get("serverId")
+    described = serialize_socket(
         socket_id=socket.id,
         client_id=client_id,
         transport=transport,
         nsp=nsp_name,
-        data=socket.data,
+        data=data,
         handshake=socket.handshake,
         rooms=socket.rooms,
         redact_headers=redact_headers,
     )
+    if isinstance(located, str):
+        described["serverId"] = located
+    return described

@@ -49,6 +49,15 @@ async def test_an_admin_on_one_server_sees_and_drives_the_whole_cluster(
             remote = next(s for s in listed if s["id"] == on_b)
             assert remote["rooms"] == [on_b]
             assert remote["handshake"]["url"].startswith("/socket.io/")
+            # each socket names its server (serverId: B's from its socket.data._admin),
+            # and B's carries its client id and transport across as Node's do
+            assert {s["id"]: s.get("serverId") for s in listed} == {
+                on_a: "server-a",
+                on_b: "server-b",
+            }
+            assert remote["transport"] == "websocket"
+            assert remote["clientId"] == io_b.of("/").sockets[on_b].conn.id[:12]
+            assert "_admin" not in remote["data"]
 
             # B's server_stats reach the admin connected to A.
             for server_id in ("server-a", "server-b"):
@@ -58,6 +67,7 @@ async def test_an_admin_on_one_server_sees_and_drives_the_whole_cluster(
             later = await clients.connect("later-on-b", url_b)
             connected = await admin.wait_for("socket_connected", lambda s, *_: s["id"] == later)
             assert connected[0]["nsp"] == "/"
+            assert connected[0]["serverId"] == "server-b"
             await admin.wait_for("room_joined", lambda nsp, room, sid, *_: sid == later)
 
             # Commands reach B's sockets.
@@ -100,9 +110,13 @@ async def test_admins_of_a_mixed_cluster_see_each_other_servers(
                 (listed,) = await admin.wait_for("all_sockets")
                 by_id = {s["id"]: s for s in listed if s["nsp"] == "/"}
                 assert set(by_id) == {on_py, on_node}, server_url
-                # Node's admin-ui keeps clientId/transport in socket.data._admin: ours
-                # reads them from a Node socket; Node finds none in ours.
-                assert by_id[on_node]["transport"] == "websocket"
+                # Node's admin-ui keeps clientId/transport in socket.data._admin, and so
+                # do we: each admin reads them from the other server's sockets.
+                for sid in (on_node, on_py):
+                    assert by_id[sid]["transport"] == "websocket", (server_url, sid)
+                    assert len(by_id[sid]["clientId"]) == 12, (server_url, sid)
+                    assert "_admin" not in by_id[sid]["data"]
+                assert by_id[on_py]["clientId"] == io.of("/").sockets[on_py].conn.id[:12]
                 for server_id in ("py-server", "node-server"):
                     await admin.wait_for(
                         "server_stats", lambda s, sid=server_id: s["serverId"] == sid
