@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from sioscope.inspector import cluster
 from sioscope.inspector import columns as colmod
 from sioscope.inspector.columns import Column
 from sioscope.inspector.decoding import ENGINE_ONLY, ConnectionDecoder, Meaning, wire_payload
@@ -100,6 +101,8 @@ class Model:
         self.sort_reverse = False
         self.columns: list[str] = colmod.default_columns()
         """The Sockets table's chosen column ids (``columns``), in display order."""
+        self.server_column_offered = False
+        """SERVER joined the columns once (``cluster`` rule 2): not again."""
         self._sort_col: Column | None = None
         self.sockets_version = 0
         self.dirty_ids: set[str] = set()
@@ -571,13 +574,17 @@ class Model:
             for n in stats.get("namespaces", [])
             if isinstance(n, dict)
         }
-        server.last_seen = now
         self.servers[sid] = server
+        counts: dict[str, float] = {}
         for agg in stats.get("aggregatedEvents", []):
             if not isinstance(agg, dict) or agg.get("type") not in AGGREGATED_SERIES:
                 continue
             second = int(parse_timestamp(agg.get("timestamp"), now))
-            self.series[AGGREGATED_SERIES[agg["type"]]].add(second, float(agg.get("count", 0)))
+            series = AGGREGATED_SERIES[agg["type"]]
+            self.series[series].add(second, float(agg.get("count", 0)))
+            counts[series] = counts.get(series, 0.0) + float(agg.get("count", 0))
+        server.observe(now, counts)  # last_seen, the measured interval, per-server rates
+        cluster.offer_server_column(self)
         for name in AGGREGATED_SERIES.values():  # the stats cover every second until now
             self.series[name].cover(int(now) - 1)
         ws, polling = self.clients()

@@ -18,6 +18,12 @@ from sioscope.inspector.filtering import FilterError
 HEALTH_TIMEOUT = 10.0
 """Seconds without ``server_stats`` after which a server is unhealthy (official UI rule)."""
 
+STALE_INTERVALS = 3
+"""Stats intervals without ``server_stats`` after which a server is marked stale."""
+
+DEFAULT_STATS_INTERVAL = 2.0
+"""Node's ``server_stats`` period: what a server's interval is taken to be at first."""
+
 
 def parse_timestamp(value: object, default: float) -> float:
     """An admin timestamp (ISO string or epoch ms) as epoch seconds; ``default`` if absent."""
@@ -79,6 +85,9 @@ class SocketInfo:
     handshake: dict[str, Any]
     issued: float
     """Connection time, epoch seconds (``handshake.issued``), for the age column."""
+    server_id: str = ""
+    """The server the socket lives on, when its server names it (``serverId``, sent
+    by sioscope servers in a cluster); empty otherwise."""
     _haystack: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -99,6 +108,7 @@ class SocketInfo:
             data=data if isinstance(data, dict) else {},
             handshake=handshake,
             issued=parse_timestamp(handshake.get("issued"), now),
+            server_id=str(raw.get("serverId") or ""),
         )
 
     def changed(self) -> None:
@@ -123,6 +133,7 @@ class SocketInfo:
                     self.address,
                     *self.rooms,
                     compact_json(self.data),
+                    self.server_id,
                 ]
             ).lower()
         return self._haystack
@@ -143,8 +154,10 @@ class SocketInfo:
             return [compact_json(self.data)]
         if name in ("client", "clientid"):
             return [self.client_id]
+        if name in ("server", "serverid"):
+            return [self.server_id]
         raise FilterError(
-            f"unknown field {name!r} (id, room, address, transport, nsp, data, client)"
+            f"unknown field {name!r} (id, room, address, transport, nsp, data, client, server)"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -157,6 +170,7 @@ class SocketInfo:
             "data": self.data,
             "handshake": self.handshake,
             "rooms": self.rooms,
+            **({"serverId": self.server_id} if self.server_id else {}),
         }
 
 
@@ -278,6 +292,24 @@ class ServerInfo:
     polling_clients: int = 0
     namespaces: dict[str, int] = field(default_factory=dict)
     last_seen: float = 0.0
+    interval: float = DEFAULT_STATS_INTERVAL
+    """Seconds between two of its ``server_stats``, as measured (a moving average)."""
+    rates: dict[str, float] = field(default_factory=dict)
+    """Per-second rates of its last stats: ``packetsIn``, ``bytesOut``, ..."""
 
     def healthy(self, now: float) -> bool:
         return now - self.last_seen < HEALTH_TIMEOUT
+
+    def stale(self, now: float) -> bool:
+        """Whether :data:`STALE_INTERVALS` of its intervals passed without stats."""
+        return now - self.last_seen > STALE_INTERVALS * self.interval
+
+    def observe(self, now: float, counts: dict[str, float]) -> None:
+        """One ``server_stats`` arrived at ``now`` with these event counts (summed per
+        series): measure the interval, keep the rates, and mark it seen."""
+        if self.last_seen:
+            gap = now - self.last_seen
+            if 0.05 < gap < 60.0:  # a first or resumed report says nothing of the period
+                self.interval = 0.7 * self.interval + 0.3 * gap
+        self.rates = {name: count / self.interval for name, count in counts.items()}
+        self.last_seen = now

@@ -15,7 +15,7 @@ from sioscope.inspector.widgets.footer import KeysFooter
 FILTER_HELP = (
     "Filter grammar: words must all match · [b]lobby[/b] anywhere · [b]room:lobby[/b] one "
     "field · [b]!polling[/b] negates · [b]re:^ab[/b] regex.\n"
-    "Socket fields: id room address transport nsp data client · "
+    "Socket fields: id room address transport nsp data client server · "
     "Packet fields: socket client dir type nsp\n"
     "Exchange fields: socket client dir nsp event state · "
     "Error fields: kind message address ua nsp code data client"

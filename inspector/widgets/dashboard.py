@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Sparkline, Static
 
+from sioscope.inspector import cluster
 from sioscope.inspector.frame import Frame
 from sioscope.inspector.model import Model
 from sioscope.inspector.records import SocketInfo
-from sioscope.inspector.units import human_age, human_size
+from sioscope.inspector.units import human_size
 from sioscope.inspector.widgets.loop_lag import LoopLagPanel
 
 
@@ -85,17 +86,7 @@ class Dashboard(Vertical):
         )
         self.query_one("#spark-bytes", Sparkline).data = total
         self.query_one("#dash-loop-lag", LoopLagPanel).show(model)
-        lines = ["[b]Servers[/b]"]
-        for server, ok in model.server_health():
-            ago = now - server.last_seen
-            state = "[green]healthy[/]" if ok else "[red]unhealthy[/]"
-            lines.append(
-                f"{server.server_id}  {server.hostname} pid {server.pid}"
-                f"  up {human_age(server.uptime)}"
-                f"  clients {server.clients}  seen {ago:.0f}s ago  {state}"
-            )
-        if len(lines) == 1:
-            lines.append("[dim]no server_stats yet (sent every 2 s)[/dim]")
+        lines = cluster.server_lines(model)  # per server, the cluster, stale marks
         self.query_one("#dash-servers", Static).update("\n".join(lines))
         ns = ["[b]Namespaces[/b]"] + [f"{n}  {c}" for n, c in model.namespaces().items()]
         self.query_one("#dash-namespaces", Static).update("\n".join(ns))
