@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 from sioscope.inspector.web import DEFAULT_PORT, is_web_child, parse_port
 
 MAX_DEMO_CLIENTS = 1000  # each is a real connection in this process
+MAX_CLUSTER_SERVERS = 8  # servers of demo --cluster, each with its own Redis connections
 
 
 def _add_web_options(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=("aiohttp", "asgi"),
         default="aiohttp",
         help="serve the demo on aiohttp (default) or as an ASGI app on uvicorn",
+    )
+    demo.add_argument(
+        "--cluster",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N servers (2-8) on one local redis-server, the clients spread across them",
     )
     _add_web_options(demo)
     insp = sub.add_parser(
@@ -363,11 +371,17 @@ def main(argv: list[str] | None = None) -> int:
                 return _fail(f"--clients must be between 0 and {MAX_DEMO_CLIENTS}")
             if args.host_driver == "asgi" and importlib.util.find_spec("uvicorn") is None:
                 return _fail("--host-driver asgi needs uvicorn: pip install 'sioscope[asgi]'")
+            if args.cluster and not 2 <= args.cluster <= MAX_CLUSTER_SERVERS:
+                return _fail(f"--cluster must be between 2 and {MAX_CLUSTER_SERVERS} servers")
+            if args.cluster and args.host_driver != "aiohttp":
+                return _fail("--cluster runs on the aiohttp host driver only")
             if web:
                 from sioscope.inspector.web import serve
 
                 return serve(argv, port, None, "sioscope demo")
-            return asyncio.run(run_demo(args.clients, args.readonly, args.host_driver))
+            return asyncio.run(
+                run_demo(args.clients, args.readonly, args.host_driver, cluster=args.cluster)
+            )
         if args.command == "open":
             return open_capture(args.file)
         if args.command == "har":

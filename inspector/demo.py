@@ -17,6 +17,7 @@ import contextlib
 import logging
 import random
 import socket as socket_module
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,10 +49,18 @@ def build_server(
     return app, io
 
 
-def build_io(*, readonly: bool = False, ping_interval: float = 5.0) -> Server:
-    """The demo server: a chat on ``/`` and ``/chat``, instrumented, auth disabled."""
-    io = Server(cors_allowed_origins="*", ping_interval=ping_interval, ping_timeout=5.0)
-    instrument(io, auth=False, readonly=readonly, server_id="sioscope-demo", ack_timeout=5.0)
+def build_io(
+    *,
+    readonly: bool = False,
+    ping_interval: float = 5.0,
+    server_id: str = "sioscope-demo",
+    adapter: Any = None,
+) -> Server:
+    """The demo server: a chat on ``/`` and ``/chat``, instrumented, auth disabled; with
+    ``adapter`` (a cluster adapter factory) one server of ``sioscope demo --cluster``."""
+    options: dict[str, Any] = {} if adapter is None else {"adapter": adapter}
+    io = Server(cors_allowed_origins="*", ping_interval=ping_interval, ping_timeout=5.0, **options)
+    instrument(io, auth=False, readonly=readonly, server_id=server_id, ack_timeout=5.0)
 
     def setup(socket: Socket) -> None:
         auth = socket.handshake.get("auth") or {}
@@ -191,6 +200,20 @@ class Demo:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
+        await self.serve()
+        await self.populate()
+
+    async def populate(self) -> None:
+        """Connect the bots and start their life (once the servers listen)."""
+        await asyncio.gather(*(self._spawn(i) for i in range(self.n_clients)))
+        self._task = asyncio.ensure_future(self._life())
+
+    def spawn_url(self, i: int) -> str:
+        """The server the ``i``-th new bot connects to (a cluster demo spreads them)."""
+        return self.url
+
+    async def serve(self) -> None:
+        """Start the demo's server."""
         if self.host == "asgi":
             self.io = build_io(readonly=self.readonly)
             await self._start_uvicorn(self.io)
@@ -203,14 +226,12 @@ class Demo:
             site = web.TCPSite(self.runner, "127.0.0.1", 0)
             await site.start()
             self.port = int(self.runner.addresses[0][1])
-        await asyncio.gather(*(self._spawn(i) for i in range(self.n_clients)))
-        self._task = asyncio.ensure_future(self._life())
 
     async def _spawn(self, i: int) -> None:
         name = f"{self.rng.choice(NAMES)}{i}"
         namespaces = ["/", "/chat"] if self.rng.random() < 0.3 else ["/"]
         bot = Bot(
-            self.url,
+            self.spawn_url(i),
             name,
             random.Random(self.rng.random()),
             polling_only=self.rng.random() < 0.15,
@@ -222,6 +243,11 @@ class Demo:
             log.warning("demo bot %s could not connect: %s", name, exc)
             return
         self.bots.append(bot)
+
+    def reconnect_url(self, bot: Bot) -> str:
+        """Where a bot that left comes back: the same server (a cluster demo sends it
+        to another one)."""
+        return bot.url
 
     async def _life(self) -> None:
         """Ticks ~5 times a second: bots chat and move; some leave (half of them come
@@ -248,6 +274,7 @@ class Demo:
                 away.remove(entry)
                 bot = entry[1]
                 bot.rooms.clear()
+                bot.url = self.reconnect_url(bot)
                 try:
                     await bot.connect()  # the same user again: a new socket id
                 except Exception as exc:
@@ -323,15 +350,28 @@ class Demo:
             await asyncio.sleep(0.01)
 
 
-async def run_demo(clients: int = 36, readonly: bool = False, host: str = "aiohttp") -> int:
-    """Start the demo (its server on ``host``) and open the inspector on it; returns the
-    exit status."""
+async def run_demo(
+    clients: int = 36, readonly: bool = False, host: str = "aiohttp", cluster: int = 0
+) -> int:
+    """Start the demo (its server on ``host``; with ``cluster``, that many servers on
+    one local Redis: ``cluster_demo``) and open the inspector on it; returns the exit
+    status."""
     from sioscope.inspector.app import InspectorApp
     from sioscope.inspector.client import AdminClient, AdminConnectError, ClientOptions
+    from sioscope.inspector.cluster_demo import ClusterDemo, MissingRedis
     from sioscope.inspector.model import Model
 
-    demo = Demo(clients, readonly=readonly, host=host)
-    await demo.start()
+    demo = (
+        ClusterDemo(cluster, clients, readonly=readonly)
+        if cluster
+        else Demo(clients, readonly=readonly, host=host)
+    )
+    try:
+        await demo.start()
+    except MissingRedis as exc:
+        await demo.stop()
+        print(f"sioscope: {exc}", file=sys.stderr)
+        return 1
     model = Model()
     client = AdminClient(ClientOptions(demo.url), model)
     try:
@@ -342,6 +382,8 @@ async def run_demo(clients: int = 36, readonly: bool = False, host: str = "aioht
         return 1
     client.start()
     source = f"demo {demo.url}" + (" (asgi)" if host == "asgi" else "")
+    if cluster:
+        source = f"demo cluster of {cluster} (attached to {demo.url})"
     app = InspectorApp(model, client, readonly=readonly, source=source)
     tune_collector()  # as ``sioscope inspect`` does (sioscope.inspector.cli), for both sides
     try:
