@@ -117,8 +117,8 @@ def sockets_per_server(model: Model) -> dict[str, int]:
 def _rates(server: ServerInfo) -> str:
     r = server.rates
     return (
-        f"pkts {r.get('packetsIn', 0.0):.0f}/{r.get('packetsOut', 0.0):.0f}/s"
-        f"  bytes {human_size(r.get('bytesIn', 0.0))}/{human_size(r.get('bytesOut', 0.0))}/s"
+        f"   in {r.get('packetsIn', 0.0):.0f} pkt/s {human_size(r.get('bytesIn', 0.0))}/s"
+        f"   out {r.get('packetsOut', 0.0):.0f} pkt/s {human_size(r.get('bytesOut', 0.0))}/s"
     )
 
 
@@ -128,14 +128,16 @@ def server_lines(model: Model) -> list[str]:
     servers = sorted(model.servers.values(), key=lambda s: s.server_id)
     if not servers:
         return ["[b]Servers[/b]", "[dim]no server_stats yet (sent every 2 s)[/dim]"]
-    listed = bool(model.sockets)  # development mode: count the listed sockets
+    placed = sockets_per_server(model)
+    # the listed sockets when they are placed (development mode, sioscope servers),
+    # else each server's own count from its stats (production mode, Node's servers)
+    listed = any(sid != UNKNOWN for sid in placed)
 
     def sockets_of(server: ServerInfo) -> int:
         if listed:
             return placed.get(server.server_id, 0)
-        return sum(server.namespaces.values())  # production: the server's own count
+        return sum(server.namespaces.values())
 
-    placed = sockets_per_server(model) if listed else {}
     stale = [s for s in servers if s.stale(now)]
     title = f"[b]Servers[/b] {len(servers)}"
     if stale:
@@ -147,11 +149,12 @@ def server_lines(model: Model) -> list[str]:
             state = f"[red]stale: no stats for {human_age(silent)}[/]"
         else:
             state = f"[green]reporting[/] ({silent:.0f}s ago)"
-        sockets = sockets_of(server)
         lines.append(
-            f"{server.server_id}  {server.hostname} pid {server.pid}  up {human_age(server.uptime)}"
-            f"  clients {server.clients}  sockets {sockets}  {_rates(server)}  {state}"
+            f"{server.server_id}  {state}  {server.hostname}:{server.pid}"
+            f"  up {human_age(server.uptime)}  clients {server.clients}"
+            f"  sockets {sockets_of(server)}"
         )
+        lines.append(_rates(server))
     if len(servers) > 1:
         live = [s for s in servers if not s.stale(now)]
         total = ServerInfo("cluster")
@@ -159,9 +162,9 @@ def server_lines(model: Model) -> list[str]:
             total.clients += server.clients
             for key, value in server.rates.items():
                 total.rates[key] = total.rates.get(key, 0.0) + value
-        sockets = sum(sockets_of(s) for s in live)
         lines.append(
             f"[b]cluster[/b]  {len(live)} of {len(servers)} reporting  clients {total.clients}"
-            f"  sockets {sockets}  {_rates(total)}"
+            f"  sockets {sum(sockets_of(s) for s in live)}"
         )
+        lines.append(_rates(total))
     return lines
