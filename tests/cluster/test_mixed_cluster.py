@@ -51,18 +51,23 @@ async def start(cluster: Cluster, redis_server: RedisServer, kind: str = "sharde
     return node, io, clients, ids
 
 
-async def _prime_node_stream_reader(io: Server, clients: Any) -> None:
+async def _prime_node_stream_reader(
+    io: Server, clients: Any, targets: dict[str, str] | None = None
+) -> None:
     """Node's streams adapter reads ``$`` until it got its first entry, so an entry we
     add while its loop is between two reads is lost (a race seen under load). Once one
-    of ours reached its client, it reads from a concrete id and misses nothing."""
-    for _ in range(20):
-        io.emit("prime")
-        try:
-            await clients.wait_for(is_type("event", name="n1", event="prime"), timeout=0.5)
-            return
-        except AssertionError:
-            continue
-    raise AssertionError("Node's streams adapter never read our entries")
+    of ours reached its client, it reads from a concrete id and misses nothing.
+    ``targets``: namespace -> a client of the Node server on it (``n1`` on ``/``)."""
+    for nsp, name in (targets or {"/": "n1"}).items():
+        for _ in range(20):
+            io.of(nsp).emit("prime")
+            try:
+                await clients.wait_for(is_type("event", name=name, event="prime"), timeout=0.5)
+                break
+            except AssertionError:
+                continue
+        else:
+            raise AssertionError(f"Node's streams adapter never read our entries on {nsp}")
 
 
 async def _count_is(io: Server, n: int) -> bool:
