@@ -271,6 +271,7 @@ class AdminClient:
             # Whole payloads, so the Packets view decodes every packet and captures replay.
             options["packets"] = True
             options["payloads"] = True
+            options["servers"] = "all"  # every server of a cluster (a lone one ignores it)
         if self.options.diagnostics and self.model.has_diagnostics:
             options["diagnostics"] = True
         if options:

@@ -125,6 +125,8 @@ class Model:
             )
         }
         self.seq_expected: int | None = None
+        self.remote_seq: dict[str, int] = {}
+        """Next ``seq`` of each other server's batches (the stream across a cluster)."""
         self.resync_needed = False
         self.gaps = 0
         self.snapshots = 0
@@ -599,10 +601,19 @@ class Model:
 
     def _on_packets(self, batch: dict[str, Any], *_: Any) -> None:
         seq = int(batch.get("seq", 0))
-        if self.seq_expected is not None and seq != self.seq_expected:
-            self.gaps += 1
-            self.resync_needed = True
-        self.seq_expected = seq + 1
+        remote = batch.get("serverId")
+        if isinstance(remote, str):
+            # another server of the cluster: its own sequence (docs/admin-extension.md);
+            # a gap there is counted, but a resync of ours would not restart it
+            expected = self.remote_seq.get(remote)
+            if expected is not None and seq != expected:
+                self.gaps += 1
+            self.remote_seq[remote] = seq + 1
+        else:
+            if self.seq_expected is not None and seq != self.seq_expected:
+                self.gaps += 1
+                self.resync_needed = True
+            self.seq_expected = seq + 1
         self.dropped += int(batch.get("dropped", 0) or 0)
         records = []
         for rec in batch.get("records", []):

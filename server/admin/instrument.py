@@ -69,6 +69,7 @@ from sioscope.server.admin.stats import EventBuffer, server_stats
 from sioscope.server.admin.stream import PacketLog, Subscriber
 from sioscope.server.admin.subscriptions import (
     Subscriptions,
+    auth_servers,
     wants_diagnostics,
     wants_packets,
 )
@@ -210,7 +211,7 @@ class Admin:
         self.engine_observer = EngineObserver(
             self.buffer,
             self.log,
-            self.stream.subscribers,
+            self.stream.readers,
             stream=packet_stream,
             on_connection=self._start_stats,
             diagnostics=self.diagnostics,
@@ -288,8 +289,7 @@ class Admin:
         socket.emit(protocol.CONFIG, config)
         auth = socket.handshake.get("auth")
         if self.packet_stream and wants_packets(auth):
-            self.stream.subscribe(socket)
-            self.stream.snapshot(socket)
+            self.stream.start(socket, auth_servers(auth))
         if self.diagnostics is not None and wants_diagnostics(auth):
             self.diagnostics.subscribe(socket)
         if self.development:

@@ -201,12 +201,15 @@ class ServerStats(TypedDict):
 
 class SubscribeOptions(TypedDict):
     """``sioscope:subscribe``'s argument, and the ``sioscope`` field of the auth payload:
-    at least one of the two keys."""
+    at least one of ``packets`` and ``diagnostics``. ``servers`` (with ``packets``):
+    the servers of a cluster whose packets to stream, ``"all"`` or their ids; without
+    it, the one the admin is connected to."""
 
     packets: NotRequired[bool]
     payloads: NotRequired[bool]
     """With ``packets``: whole payloads and fan-out ids in each record."""
     diagnostics: NotRequired[bool]
+    servers: NotRequired[Literal["all"] | list[str]]
 
 
 class SnapshotPage(TypedDict):
@@ -235,11 +238,28 @@ payload subscriber's records add ``payload`` (text, ``{"base64": ...}`` or null)
 
 
 class PacketBatch(TypedDict):
-    """``sioscope:packets``: one batch of the stream of one admin socket."""
+    """``sioscope:packets``: one batch of the stream of one admin socket. A batch from
+    another server of the cluster names it (``serverId``) and has its own ``seq``."""
 
     seq: int
     dropped: int
     records: list[WireRecord]
+    serverId: NotRequired[str]
+
+
+class ClusterStreamRequest(TypedDict):
+    """What a server asks the others of its cluster (``CLUSTER_STREAM``, a server-side
+    emit on the admin namespace) for one of its admin sockets: start (``on``, renewed
+    before its lease ends) or stop streaming ``servers``' packets to ``admin``."""
+
+    admin: str
+    servers: Literal["all"] | list[str]
+    on: bool
+
+
+CLUSTER_STREAM = "sioscope:cluster_stream"
+"""The server-to-server event of the packet stream across a cluster (never sent to an
+admin client)."""
 
 
 class EmitAckReply(TypedDict):

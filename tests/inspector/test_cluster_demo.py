@@ -54,6 +54,16 @@ async def test_three_servers_on_one_redis_seen_whole_by_the_inspector() -> None:
         await _until(lambda: set(placed().values()) == names and set(model.servers) == names)
         assert "server" in model.columns  # the SERVER column joined by itself
 
+        # the packet stream of every server reaches the inspector attached to demo-1
+        def streamed_from() -> set[str]:
+            return {
+                server_of(model, model.sockets[r.socket_id])
+                for r in model.packets.view
+                if r.socket_id in model.sockets
+            }
+
+        await _until(lambda: streamed_from() == names)
+
         # a bot that leaves comes back on another server, and the inspector sees it move
         bot = next(b for b in demo.bots if b.url == demo.urls[1])
         await bot.close()

@@ -137,3 +137,20 @@ async def test_the_app_shows_the_server_column_and_the_cluster_dashboard() -> No
         await pilot.pause()
         servers = str(app.query_one("#dash-servers", Static).render())
         assert "s2" in servers and "stale" in servers and "2 of 3 reporting" in servers
+
+
+def test_batches_of_other_servers_keep_their_own_sequence() -> None:
+    model, _clock = cluster_model()
+    model.apply("sioscope:snapshot", [{"seq": 0, "serverId": "s1"}])
+    record = [1_795_556_800_000, "c", "in", "message", 3, '2["x"]']
+    for batch in (
+        {"seq": 1, "dropped": 0, "records": [record]},
+        {"seq": 1, "dropped": 0, "records": [record], "serverId": "s2"},
+        {"seq": 2, "dropped": 0, "records": [record]},
+        {"seq": 2, "dropped": 0, "records": [record], "serverId": "s2"},
+        {"seq": 1, "dropped": 0, "records": [record], "serverId": "s3"},
+    ):
+        model.apply("sioscope:packets", [batch])
+    assert model.gaps == 0 and not model.resync_needed
+    model.apply("sioscope:packets", [{"seq": 5, "dropped": 0, "records": [], "serverId": "s2"}])
+    assert model.gaps == 1 and not model.resync_needed  # counted; our resync cannot mend it
