@@ -255,6 +255,8 @@ class ClusterStreamRequest(TypedDict):
     admin: str
     servers: Literal["all"] | list[str]
     on: bool
+    payloads: NotRequired[bool]
+    """Whole payloads in the records (``{"payloads": true}``), as the admin asked here."""
 
 
 CLUSTER_STREAM = "sioscope:cluster_stream"

@@ -139,6 +139,7 @@ class Subscriptions:
         self.asked: dict[str, Servers] = {}
         """Our admin socket id -> the servers it asked to stream from (rule 6)."""
         self._paused: set[str] = set()  # asked ones paused while backlogged here
+        self._whole: set[str] = set()  # our admin sockets that asked for whole payloads
         self._renewed = 0.0
         self.flush_task: asyncio.Task[None] | None = None
         self._drain_acks: dict[str, Callable[[], None]] = {}  # admin socket id -> listener
@@ -194,6 +195,11 @@ class Subscriptions:
             self.unsubscribe(socket)
         if payloads is not None and socket.id in self.subscribers:
             self.subscribers[socket.id].payloads = payloads
+        if payloads is not None and packets is not True:  # told the others on renewal
+            if payloads:
+                self._whole.add(socket.id)
+            else:
+                self._whole.discard(socket.id)
         if self.diagnostics is not None:
             if diagnostics is True:
                 self.diagnostics.subscribe(socket)
@@ -205,6 +211,10 @@ class Subscriptions:
         ``socket`` unless ``servers`` leaves it out, and the other servers' it names
         (rule 6). A new local subscription is announced with a snapshot marker."""
         local = servers is None or servers == "all" or self.server_id in servers
+        if payloads:
+            self._whole.add(socket.id)
+        else:
+            self._whole.discard(socket.id)
         if local and socket.id not in self.subscribers:
             self.subscribe(socket, payloads=payloads)
             self.snapshot(socket)  # a new sequence starts: say so, as at connect
@@ -227,6 +237,7 @@ class Subscriptions:
         """Stop streaming to ``socket`` (a no-op if it does not subscribe), from the
         other servers too."""
         self._unsubscribe_here(socket)
+        self._whole.discard(socket.id)
         self.ask_servers(socket, None)
 
     def _unsubscribe_here(self, socket: Any) -> None:
@@ -257,6 +268,8 @@ class Subscriptions:
 
     def _ask(self, admin: str, servers: Servers, on: bool) -> None:
         request: protocol.ClusterStreamRequest = {"admin": admin, "servers": servers, "on": on}
+        if on and admin in self._whole:
+            request["payloads"] = True  # the other servers' records as whole as ours
         try:
             self.nsp.server_side_emit(protocol.CLUSTER_STREAM, request)
         except Exception as err:  # no cluster, or its Redis away: nothing to ask
@@ -278,11 +291,13 @@ class Subscriptions:
         expires = time.monotonic() + LEASE
         entry = self.remote.get(admin)
         if entry is None:
-            entry = self.remote[admin] = _Remote(Subscriber(self.log), expires)
+            cursor = Subscriber(self.log, payloads=request.get("payloads") is True)
+            entry = self.remote[admin] = _Remote(cursor, expires)
             self.readers["remote " + admin] = entry.cursor
             self._ensure_flushing()
         else:
             entry.expires = expires
+            entry.cursor.payloads = request.get("payloads") is True
 
     def _ensure_flushing(self) -> None:
         if self.flush_task is None and not self._closed:

@@ -104,3 +104,37 @@ async def test_a_remote_cursor_ends_when_its_lease_is_not_renewed(
         await wait_until(lambda: set(stream.remote) == {"gone"})
         await wait_until(lambda: not stream.remote)
         await wait_until(lambda: stream.flush_task is None)  # nothing left: the task ended
+
+
+async def test_whole_payloads_come_from_the_other_servers_too(
+    node_bin: str, redis_server: RedisServer
+) -> None:
+    clients = Clients(await NodePeer.start(node_bin, "cluster-clients.js"))
+    admin = AdminClient()
+    try:
+        async with (
+            sioscope_server(redis_server.url, setup=_setup("server-a")) as (_io_a, url_a),
+            sioscope_server(redis_server.url, setup=_setup("server-b")) as (io_b, url_b),
+        ):
+            await clients.connect("on-b", url_b)
+            await admin.connect(url_a, auth={})
+            options = {"packets": True, "payloads": True, "servers": "all"}
+            await admin.command(protocol.CMD_SUBSCRIBE, options)
+            await wait_until(lambda: len(io_b.instrument.stream.remote) == 1)
+            await clients.peer.call("emit", name="on-b", event="whole", args=["x" * 300])
+
+            def whole() -> list[Any]:
+                return [
+                    r
+                    for b in _batches(admin, "server-b")
+                    for r in b["records"]
+                    if len(r) > 6 and isinstance(r[6], str) and "whole" in r[6]
+                ]
+
+            await wait_until(lambda: bool(whole()))
+            (record,) = whole()
+            assert record[6].endswith("x" * 300 + '"]') and len(record[5]) == 120
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+        await clients.peer.close()
