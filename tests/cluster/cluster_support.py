@@ -1,8 +1,10 @@
 """Plumbing of the mixed-cluster tests: Node servers with the real npm adapters, real
 socket.io-client clients, and sioscope servers, all on one real ``redis-server``.
 
-``NodeServer`` drives ``tests/interop/cluster-node.js`` (commands on stdin, one JSON
-line per observation on stdout); ``NodeClients`` drives ``recovery-clients.js``. Both
+``NodeServer`` drives ``tests/interop/cluster-node-server.js``, the one Node server
+harness of the cluster tests (its commands and observations are JSON lines, see
+``jsonlines.js``; ``peers.NodePeer`` drives the same script with its own command names),
+under the names these tests use; ``NodeClients`` drives ``recovery-clients.js``. Both
 keep every record, so a test waits for what it expects with ``wait_for(predicate)``.
 """
 
@@ -35,10 +37,14 @@ class _NodeProcess:
         assert self.proc.stdout is not None
         while line := await self.proc.stdout.readline():
             try:
-                self.records.append(json.loads(line))
+                self.records.append(self._record(json.loads(line)))
             except ValueError:
                 continue
             self._changed.set()
+
+    def _record(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """One line as the tests read it."""
+        return raw
 
     def send(self, command: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
@@ -76,23 +82,63 @@ class _NodeProcess:
 
 
 class NodeServer(_NodeProcess):
-    """A Node socket.io server with ``@socket.io/redis-adapter`` (sharded) or streams."""
+    """A Node socket.io server with one of the npm adapters (``cluster-node-server.js``),
+    its observations as ``{"type": "connection" | "disconnect" | "serverSide", ...}``
+    records (a server-side event's ``args`` start with its name) and its commands under
+    the names below (see :meth:`run`)."""
 
     _ids = itertools.count()
 
     def __init__(self, proc: asyncio.subprocess.Process, first: dict[str, Any]) -> None:
         super().__init__(proc)
         self.url = f"http://127.0.0.1:{first['port']}"
-        self.uid: str = first["uid"]
+        self.uid: str = first["uids"]["/"]
 
-    async def run(self, op: str, **args: Any) -> Any:
-        """Run one command; its result, or ``AssertionError`` with Node's error text."""
+    def _record(self, raw: dict[str, Any]) -> dict[str, Any]:
+        if "event" not in raw:
+            return {"type": "result", **raw}  # an answer: {id, result | error}
+        record = {"type": raw["event"], **{k: v for k, v in raw.items() if k != "event"}}
+        if record["type"] == "serverSide":
+            record["args"] = [record.pop("name"), *record["args"]]
+        return record
+
+    async def _call(self, op: str, **args: Any) -> Any:
         command_id = next(self._ids)
         self.send({"id": command_id, "op": op, **args})
         record = await self.wait_for(lambda r: r.get("type") == "result" and r["id"] == command_id)
         if "error" in record:
             raise NodeError(record["error"])
         return record["result"]
+
+    async def run(self, op: str, **args: Any) -> Any:
+        """Run one command; its result, or ``NodeError`` with Node's error text.
+
+        ``emit`` (``flags.timeout``: with acks, ``{err, responses}``), ``fetchSockets``,
+        ``socketsJoin``, ``socketsLeave``, ``disconnectSockets``, ``serverSideEmit``
+        (``args`` = event and its arguments; ``ack``: ``{err, responses}``),
+        ``serverCount``, ``socketEmit`` and ``remoteEmit`` (``timeout``: its reply)."""
+        if op == "emit":
+            flags = dict(args.pop("flags", None) or {})
+            if "timeout" in flags:
+                timeout = flags.pop("timeout")
+                got = await self._call("emitWithAck", flags=flags, timeout=timeout, **args)
+                return {"err": got["error"], "responses": got["responses"]}
+            await self._call("emit", flags=flags, **args)
+            return True
+        if op == "serverSideEmit":
+            event, *rest = args.pop("args")
+            got = await self._call("serverSideEmit", event=event, args=rest, **args)
+            return {"err": got["error"], "responses": got["responses"]} if args.get("ack") else True
+        if op == "remoteEmit":
+            ack = args.get("timeout") is not None
+            got = await self._call("remote", action="emitWithAck" if ack else "emit", **args)
+            if not ack:
+                return True
+            if got["error"] is not None:
+                raise NodeError(got["error"])
+            return got["responses"]
+        result = await self._call(op, **args)
+        return True if result is None else result
 
 
 class NodeError(Exception):
@@ -158,11 +204,15 @@ class Cluster:
         self._redis: list[Any] = []
 
     async def node_server(self, adapter: str, redis_url: str, **options: Any) -> NodeServer:
+        config = {
+            "adapter": adapter,
+            "redisUrl": redis_url,
+            "serverSide": ["ping", "note"],  # python_app's: ping answers ["pong", arg]
+            "serverSideReply": "pong",
+            **options,
+        }
         proc, first = await start_node_script(
-            self.node_bin,
-            "cluster-node.js",
-            json.dumps({"adapter": adapter, "redisUrl": redis_url, **options}),
-            timeout=WAIT,
+            self.node_bin, "cluster-node-server.js", json.dumps(config), timeout=WAIT
         )
         server = NodeServer(proc, first)
         self._nodes.append(server)

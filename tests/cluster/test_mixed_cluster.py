@@ -16,7 +16,8 @@ from tests.redis_server import RedisServer
 
 
 def python_app(io: Server) -> None:
-    """The same application as cluster-node.js's: rooms and data from auth, a "ping"."""
+    """The same application as cluster-node-server.js's (as the mixed tests start it):
+    rooms and data from auth, a "ping" answered ["pong", arg]."""
 
     @io.on("connection")
     def on_connection(socket: Any) -> None:

@@ -1,14 +1,20 @@
 // A Node socket.io 4.8 server in a Redis cluster, with a real npm cluster adapter: the
-// Node peer of the mixed-cluster tests (a sioscope server on the same Redis beside it).
+// one Node peer of the cluster tests (a sioscope server on the same Redis beside it).
 //
 //   node cluster-node-server.js '<options json>'
 //
-// options: {adapter: "classic" (default) | "sharded" | "streams", redisUrl, nsps: ["/"],
-//   key, requestsTimeout, publishOnSpecificResponseChannel (classic), serverSide: [event
-//   names this server listens to with io.of(nsp).on(...)], admin: a serverId to
-//   instrument the server with @socket.io/admin-ui (auth off, development mode)}.
-// First stdout line: {"port": N, "uids": {nsp: adapter uid}}. Then JSON lines (see
-// jsonlines.js): observations {event: "connection"|"disconnect"|"serverSide", ...} and
+// options: {adapter: "classic" (default) | "sharded" | "streams" | "memory" (no Redis),
+//   redisUrl, nsps: ["/"] (alias: namespaces), adapterOptions: {...} (passed to
+//   createShardedAdapter / the streams createAdapter as is), key, requestsTimeout,
+//   publishOnSpecificResponseChannel (classic), recovery: {maxDisconnectionDuration,
+//   skipMiddlewares} (connectionStateRecovery), serverSide: [event names this server
+//   listens to with io.of(nsp).on(...)], serverSideReply: "echo" (default: the ack gets
+//   {server: "node", name, args}) | "pong" (the ack gets ["pong", args[0]]), admin: a
+//   serverId to instrument the server with @socket.io/admin-ui (auth off, development)}.
+// A connection joins handshake.auth.rooms and takes auth.data as socket.data (unless it
+// was recovered). First stdout line: {"port": N, "uids": {nsp: adapter uid}}. Then JSON
+// lines (see jsonlines.js): observations {event: "connection" (nsp, id, recovered,
+// rooms, data) | "disconnect" (nsp, id, reason) | "serverSide" (nsp, name, args)} and
 // answers to the commands below. Every command takes `nsp` (default "/"); targets are
 // `rooms`, `except` (lists) and `flags` ({volatile, local, compress}); `timeout` is ms.
 //
@@ -21,12 +27,11 @@
 //   socketsJoin {room} / socketsLeave {room} / disconnectSockets {close}
 //   serverSideEmit {event, args, ack}       -> ack ? {error, responses} : null
 //   serverCount / allRooms / uid
-//   join {sid, room} / leave {sid, room} / setData {sid, data} / rooms {sid}: on a
-//           socket of this server
+//   join {sid, room} / leave {sid, room} / setData {sid, data} / rooms {sid} /
+//   socketEmit {sid, event, args}: on a socket of this server
 //
 // A server-side event (names in options.serverSide) is reported as {event:
-// "serverSide", nsp, name, args}; when it carries an ack the reply is
-// {server: "node", name, args}.
+// "serverSide", nsp, name, args} and acked as serverSideReply says.
 "use strict";
 const http = require("node:http");
 const { Server } = require("socket.io");
@@ -34,25 +39,34 @@ const { createClient } = require("redis");
 const { encode, out, serve } = require("./jsonlines");
 
 const options = JSON.parse(process.argv[2] || "{}");
-const nsps = options.nsps || ["/"];
+const nsps = options.nsps || options.namespaces || ["/"];
 
 async function makeAdapter() {
   const kind = options.adapter || "classic";
+  if (kind === "memory") return { adapter: undefined, clients: [] };
   const pub = createClient({ url: options.redisUrl });
   pub.on("error", (err) => out({ event: "redisError", message: err.message }));
-  if (kind === "classic") {
-    const { createAdapter } = require("@socket.io/redis-adapter");
-    const sub = pub.duplicate();
-    sub.on("error", (err) => out({ event: "redisError", message: err.message }));
-    await Promise.all([pub.connect(), sub.connect()]);
-    return createAdapter(pub, sub, {
-      key: options.key,
-      requestsTimeout: options.requestsTimeout,
-      publishOnSpecificResponseChannel: options.publishOnSpecificResponseChannel,
-    });
+  const adapterOptions = options.adapterOptions || {};
+  if (kind === "streams") {
+    const { createAdapter } = require("@socket.io/redis-streams-adapter");
+    await pub.connect();
+    return { adapter: createAdapter(pub, adapterOptions), clients: [pub] };
   }
-  // TODO(streams): "sharded" (createShardedAdapter) and "streams" (redis-streams-adapter).
-  throw new Error(`adapter ${kind} not wired yet`);
+  const sub = pub.duplicate();
+  sub.on("error", (err) => out({ event: "redisError", message: err.message }));
+  await Promise.all([pub.connect(), sub.connect()]);
+  if (kind === "sharded") {
+    const { createShardedAdapter } = require("@socket.io/redis-adapter");
+    return { adapter: createShardedAdapter(pub, sub, adapterOptions), clients: [pub, sub] };
+  }
+  if (kind !== "classic") throw new Error(`unknown adapter ${kind}`);
+  const { createAdapter } = require("@socket.io/redis-adapter");
+  const adapter = createAdapter(pub, sub, {
+    key: options.key,
+    requestsTimeout: options.requestsTimeout,
+    publishOnSpecificResponseChannel: options.publishOnSpecificResponseChannel,
+  });
+  return { adapter, clients: [pub, sub] };
 }
 
 function target(nspOrOp, cmd) {
@@ -86,7 +100,11 @@ function withAck(emitter, args, timeout) {
 
 async function main() {
   const httpServer = http.createServer();
-  const io = new Server(httpServer, { adapter: await makeAdapter(), pingInterval: 1000 });
+  const { adapter } = await makeAdapter();
+  const serverOptions = { pingInterval: 1000 };
+  if (adapter) serverOptions.adapter = adapter;
+  if (options.recovery) serverOptions.connectionStateRecovery = options.recovery;
+  const io = new Server(httpServer, serverOptions);
   if (options.admin) {
     const { instrument } = require("@socket.io/admin-ui");
     instrument(io, { auth: false, serverId: options.admin, mode: "development" });
@@ -94,16 +112,24 @@ async function main() {
   const uids = {};
   for (const name of nsps) {
     const nsp = io.of(name);
-    uids[name] = nsp.adapter.uid;
+    uids[name] = nsp.adapter.uid || null;
     nsp.on("connection", (socket) => {
-      out({ event: "connection", nsp: name, id: socket.id });
+      const auth = socket.handshake.auth || {};
+      if (!socket.recovered) {
+        if (auth.rooms) socket.join(auth.rooms);
+        if (auth.data) socket.data = auth.data;
+      }
+      out({ event: "connection", nsp: name, id: socket.id, recovered: socket.recovered,
+        rooms: [...socket.rooms], data: encode(socket.data) });
       socket.on("disconnect", (reason) => out({ event: "disconnect", nsp: name, id: socket.id, reason }));
     });
     for (const event of options.serverSide || []) {
       nsp.on(event, (...args) => {
         const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
         out({ event: "serverSide", nsp: name, name: event, args: encode(args) });
-        if (ack) ack({ server: "node", name: event, args });
+        if (!ack) return;
+        if (options.serverSideReply === "pong") ack(["pong", args[0]]);
+        else ack({ server: "node", name: event, args });
       });
     }
   }
@@ -147,6 +173,7 @@ async function main() {
     leave: (cmd) => { local(cmd).leave(cmd.room); },
     setData: (cmd) => { local(cmd).data = cmd.data; },
     rooms: (cmd) => [...local(cmd).rooms],
+    socketEmit: (cmd) => { local(cmd).emit(cmd.event, ...(cmd.args || [])); },
   });
   httpServer.listen(0, "127.0.0.1", () => out({ port: httpServer.address().port, uids }));
 }
