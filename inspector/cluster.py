@@ -25,6 +25,7 @@ client through the cluster adapter, Node's admin-ui included. Rules:
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 from sioscope.inspector.columns import Column, register
@@ -89,7 +90,9 @@ def offer_server_column(model: Model) -> None:
     if model.server_column_offered or len(model.servers) < 2:
         return
     named: set[str] = set()
-    for sock in model.sockets.values():
+    # a bounded look (called on every server_stats): a cluster of sioscope servers
+    # names every socket, so the first ones tell
+    for sock in itertools.islice(model.sockets.values(), 2_000):
         if sock.server_id:
             named.add(sock.server_id)
             if len(named) > 1:
