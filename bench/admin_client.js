@@ -21,7 +21,10 @@ const socket = io(url + "/admin", {
   reconnection: false,
   forceNew: true,
 });
-socket.on("sioscope:snapshot", () => process.stdout.write(JSON.stringify({ ready: true }) + "\n"));
+socket.on("sioscope:snapshot", () => {
+  clearTimeout(watchdog); // subscribed: the client lives until stdin closes
+  process.stdout.write(JSON.stringify({ ready: true }) + "\n");
+});
 socket.on("sioscope:packets", (batch) => {
   counts.batches++;
   counts.records += batch.records.length;
@@ -37,10 +40,11 @@ socket.on("connect_error", (err) => {
   process.stdout.write(JSON.stringify({ error: err.message }) + "\n");
   process.exit(1);
 });
-setTimeout(() => {
+const watchdog = setTimeout(() => {
   process.stdout.write(JSON.stringify({ error: "not subscribed in time" }) + "\n");
   process.exit(1);
-}, 15000).unref();
+}, 15000);
+watchdog.unref();
 process.stdin.on("end", () => {
   socket.close();
   process.stdout.write(JSON.stringify(counts) + "\n");

@@ -167,3 +167,42 @@ def test_a_full_tick_stops_registering_questions_but_still_pairs_answers() -> No
     assert len(acks.take()) == d.MAX_EXCHANGES
     acks.expire(10_000)
     assert acks.take() == []  # nothing falsely unanswered
+
+
+def test_slow_connections_scan_a_slice_a_tick_and_keep_the_known_ones_fresh() -> None:
+    """At 10,000 connections a pass over all of them each second was most of what the
+    diagnostics cost the server: a tick reads at most SLOW_SCAN of them, plus the known
+    slow ones; a new slow one is found within a round, one that caught up leaves at once."""
+    from types import SimpleNamespace
+
+    from sioscope.server.admin.diagnostics_observer import SLOW_SCAN, DiagnosticsObserver
+
+    reads = 0
+
+    class Conn:
+        def __init__(self, cid: str) -> None:
+            self.id, self.dropped_packets, self.owed = cid, 0, 0
+
+        @property
+        def owed_bytes(self) -> int:
+            nonlocal reads
+            reads += 1
+            return self.owed
+
+    clients = {f"c{i:011d}x": Conn(f"c{i:011d}x") for i in range(SLOW_SCAN * 5 // 2)}
+    observer = DiagnosticsObserver(SimpleNamespace(clients=clients), None, None, None)
+    last = list(clients.values())[-1]
+    last.owed = 500_000
+    found_at = None
+    for tick in range(1, 4):
+        reads = 0
+        slow = observer.slow_connections()
+        assert reads <= SLOW_SCAN + len(slow) + 1
+        if slow and found_at is None:
+            found_at = tick
+    assert found_at == 3  # the third slice holds it
+    last.owed = 2_000_000
+    reads = 0
+    assert observer.slow_connections()[0][1] == 2_000_000  # fresh, though not in this slice
+    last.owed = 0
+    assert observer.slow_connections() == []  # caught up: gone at once
