@@ -222,6 +222,10 @@ class Client:
         self._onclose("forced server close")
 
     def _onclose(self, reason: str, description: Any = None) -> None:
+        # Node's client.destroy(): the Conn no longer holds this Client, so a closed
+        # connection is freed by reference counting, not left to the collector
+        self.conn.off("data", self._ondata)
+        self.conn.off("close", self._onclose)
         if self._connect_timer is not None:
             self._connect_timer.cancel()
             self._connect_timer = None

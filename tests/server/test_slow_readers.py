@@ -359,3 +359,41 @@ def test_limit_send_buffer_takes_uvloop_transports_and_listeners() -> None:
         return inherited, capped
 
     assert uvloop.run(main()) == (2 * 64 * 1024, 2 * 32 * 1024)
+
+
+async def test_a_closed_connection_leaves_no_cycle_through_conn_and_client() -> None:
+    """The Client takes its listeners off the Conn when it closes (Node's
+    ``client.destroy()``), so a closed connection's Conn, Client and Socket are freed
+    by reference counting: a storm of handshakes and closes leaves the collector no
+    walk over them (before, each closed connection left ~36 objects in a cycle)."""
+    import gc
+
+    from sioscope.server.engine.httptools import serve as serve_lean
+
+    io = Server()
+    bench_app(io)
+    listener = await serve_lean(io.engine, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(3):
+            peer = await RawWs.open(base)
+            await peer.send("0")
+            assert (await peer.recv()).startswith("0{")  # type: ignore[union-attr]
+            await peer.close()
+        for _ in range(100):
+            if not io.engine.clients:
+                break
+            await asyncio.sleep(0.02)
+        assert not io.engine.clients
+        gc.collect()
+        left = {type(o).__name__ for o in gc.garbage} & {"Conn", "Client", "Socket"}
+        assert not left, left
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+        await asyncio.wait_for(io.close(), WAIT)
+        listener.close()
