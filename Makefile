@@ -44,7 +44,10 @@ typecheck: $(BIN)/sioscope
 bench: $(BIN)/sioscope $(INTEROP)/node_modules/.package-lock.json
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-screenshots: $(BIN)/sioscope
+# screenshots/*.svg (and the README's gallery) from the real app on sample data, then
+# screenshots/web.png: the demo's --web page in headless Chromium.
+screenshots: $(BIN)/sioscope $(INTEROP)/node_modules/.package-lock.json
+	$(BIN)/python scripts/screenshot_web.py
 	$(BIN)/python -m sioscope.inspector.screenshots
 
 # docs/demo.cast: `sioscope demo` driven through a tour of the views in a pty (asciinema v2).

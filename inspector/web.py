@@ -105,6 +105,9 @@ def serve(argv: list[str], port: int, password: str | None, title: str) -> int:
 
         def initialize_logging(self) -> None:
             logging.basicConfig(level=logging.WARNING, format="sioscope web: %(message)s")
+            # On ctrl+c the loop closes while the tabs' apps are still quitting (each was
+            # told to); asyncio's child watcher then warns about every one of them.
+            logging.getLogger("asyncio").setLevel(logging.ERROR)
 
         async def on_startup(self, app: Any) -> None:
             print(f"sioscope: serving {title} on {url(port)} (ctrl+c stops)", flush=True)

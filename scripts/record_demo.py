@@ -49,7 +49,8 @@ STEPS: list[tuple[float, str]] = [
     (2.0, "p"),  # paused: arrivals are counted
     (1.5, "p"),
     (0.8, "4"),  # Dashboard
-    (2.5, "1"),
+    (2.5, "VIEWS"),  # every further view the app has (5, 6, ...), 2.5 s each
+    (0.0, "1"),
     (0.8, "/"),  # filter the sockets
     (0.3, "room:lobby !polling"),
     (0.6, "enter"),
@@ -58,6 +59,26 @@ STEPS: list[tuple[float, str]] = [
     (2.5, "escape"),
     (1.0, "q"),
 ]
+
+
+def further_views() -> list[str]:
+    """The view keys past 1-4 (as keys.py has them now), in order."""
+    from sioscope.inspector.keys import KEYS
+
+    keys = {k.key for k in KEYS if k.action.startswith("view(") and k.key.isdigit()}
+    return sorted(k for k in keys if k not in "1234")
+
+
+def tour() -> list[tuple[float, str]]:
+    """``STEPS`` with ``VIEWS`` replaced by a visit to each further view."""
+    steps: list[tuple[float, str]] = []
+    for wait, keys in STEPS:
+        if keys == "VIEWS":
+            steps += [(wait, view) for view in further_views()]
+            steps.append((wait, ""))  # stay on the last one as long
+        else:
+            steps.append((wait, keys))
+    return steps
 
 
 def record(out: Path, clients: int, wait_for: bytes = b"sockets") -> int:
@@ -81,7 +102,7 @@ def record(out: Path, clients: int, wait_for: bytes = b"sockets") -> int:
     pending, pending_at = "", 0.0
     start = time.monotonic()
     seen = b""
-    steps = list(STEPS)
+    steps = tour()
     next_at: float | None = None  # when the next step is due (after the app is up)
     started = False
     deadline = start + 120
@@ -116,7 +137,8 @@ def record(out: Path, clients: int, wait_for: bytes = b"sockets") -> int:
                 flush(now)
             if next_at is not None and steps and now >= next_at:
                 _, keys = steps.pop(0)
-                os.write(master, KEYS.get(keys, keys).encode())
+                if keys:
+                    os.write(master, KEYS.get(keys, keys).encode())
                 next_at = now + steps[0][0] if steps else None
             if proc.poll() is not None:
                 break

@@ -44,6 +44,6 @@ def test_the_script_tours_only_keys_the_app_has() -> None:
     bound = {k for key in KEYS for k in key.key.split(",")}
     names = {"question_mark": "?", "slash": "/"}
     bound |= {names.get(k, k) for k in bound}
-    typed = [keys for _, keys in record_demo.STEPS if len(keys) == 1 or keys in record_demo.KEYS]
+    typed = [keys for _, keys in record_demo.tour() if len(keys) == 1 or keys in record_demo.KEYS]
     singles = [k for k in typed if len(k) == 1 and k not in record_demo.KEYS]
     assert set(singles) <= bound, set(singles) - bound

@@ -72,9 +72,12 @@ async def web_server(*args: str, env: dict[str, str] | None = None) -> AsyncIter
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    await asyncio.sleep(0.5)
-    alive = [pid for pid in children if psutil.pid_exists(pid) and _running(pid)]
-    assert not alive, f"apps left running after the web server stopped: {alive}"
+    for _ in range(100):  # each app was told to quit; under load that takes a moment
+        alive = [pid for pid in children if psutil.pid_exists(pid) and _running(pid)]
+        if not alive:
+            break
+        await asyncio.sleep(0.1)
+    assert not alive, f"apps left running 10 s after the web server stopped: {alive}"
 
 
 def _running(pid: int) -> bool:

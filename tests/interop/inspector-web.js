@@ -6,13 +6,14 @@
 // of its WebSocket (the app's terminal output), with escape sequences taken out.
 //
 // usage: node inspector-web.js '<json config>'
-//   {url, chromium, profileDir, expect: [text...], key, after: [text...], screenshot?}
+//   {url, chromium, profileDir, expect: [text...], key?, after?: [text...],
+//    settle?: ms to wait before the screenshot, screenshot?: PNG path}
 // Prints one JSON line per step ({"step": ...}) and finally {"ok": true} or {"error": ...}.
 "use strict";
 const { chromium } = require("playwright-core");
 
 const cfg = JSON.parse(process.argv[2]);
-const STEP_MS = 20000;
+const STEP_MS = 40000; // generous: the suite runs on a loaded 2-core machine
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 // CSI and OSC sequences, then any other ESC + one character.
 const ESCAPES = /\x1b\[[0-?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-_]/g;
@@ -21,7 +22,7 @@ async function main() {
   const context = await chromium.launchPersistentContext(cfg.profileDir, {
     executablePath: cfg.chromium,
     headless: true,
-    viewport: { width: 1280, height: 800 },
+    viewport: { width: 1200, height: 720 },
     args: [
       "--no-sandbox",
       "--disable-gpu",
@@ -67,14 +68,16 @@ async function main() {
     await page.waitForSelector("body.-first-byte .xterm-screen");
     out({ step: "the app rendered in the page", saw: cfg.expect });
 
-    await page.click(".xterm-screen"); // focus the terminal, as a user would
-    sinceKey = "";
-    await page.keyboard.press(cfg.key);
-    await waitFor(() => sinceKey, cfg.after, `after pressing ${cfg.key}`);
-    out({ step: "a key typed in the page reached the app", key: cfg.key, saw: cfg.after });
+    if (cfg.key) {
+      await page.click(".xterm-screen"); // focus the terminal, as a user would
+      sinceKey = "";
+      await page.keyboard.press(cfg.key);
+      await waitFor(() => sinceKey, cfg.after, `after pressing ${cfg.key}`);
+      out({ step: "a key typed in the page reached the app", key: cfg.key, saw: cfg.after });
+    }
 
     if (cfg.screenshot) {
-      await page.waitForTimeout(500);
+      await page.waitForTimeout(cfg.settle || 500);
       await page.screenshot({ path: cfg.screenshot });
       out({ step: "screenshot", path: cfg.screenshot });
     }
