@@ -72,6 +72,7 @@ AGGREGATED_SERIES = {
 }
 """``server_stats.aggregatedEvents`` type -> the model's series it adds to."""
 
+_NO_HEADER = object()
 FANOUT_MEMORY = 4096
 """Fan-out ids remembered: a broadcast's records arrive within a batch or two."""
 
@@ -160,6 +161,8 @@ class Model:
         """A paged snapshot has begun and its last page is still to come."""
         self.snapshot_total = 0
         self._decoders: dict[tuple[str, str], ConnectionDecoder] = {}
+        """(client, direction) -> its decoder, once it sent a binary packet."""
+        self._text_decoder = ConnectionDecoder()
         self._pending: dict[tuple[str, str], tuple[float, int, str | None, Any]] = {}
         """(client, direction) -> a binary header's time, size, preview and fan-out id."""
         self._fanouts: dict[int, PacketRecord] = {}
@@ -648,32 +651,42 @@ class Model:
                 engine_only=kind == protocol.KIND_DRAIN,
             )
         meaning: Meaning | None = None
+        fanout_of_header: Any = _NO_HEADER
         if ptype == "message":
+            payload = wire_payload(rec[6]) if len(rec) > 6 else None
             key = (cid, str(kind))
             decoder = self._decoders.get(key)
-            if decoder is None:
+            text = payload if payload is not None else preview
+            if decoder is None and type(text) is str and text[:1] not in ("5", "6"):
+                # A packet without attachments never leaves a decoder waiting: one
+                # shared decoder serves them, so a connection costs nothing until it
+                # sends a binary packet.
+                decoder = self._text_decoder
+            elif decoder is None:
                 decoder = self._decoders[key] = ConnectionDecoder()
-            payload = wire_payload(rec[6]) if len(rec) > 6 else None
-            pending = self._pending.get(key)
             meaning = decoder.feed(payload, preview, size)
             if meaning is None:  # a binary packet waits for its attachments
+                pending = self._pending.get(key)
                 if pending is None:
                     self._pending[key] = (stamp, size, preview, rec[7] if len(rec) > 7 else None)
                 else:
                     p_stamp, p_size, p_preview, p_fanout = pending
                     self._pending[key] = (p_stamp, p_size + size, p_preview, p_fanout)
                 return None
-            if pending is not None:  # the last attachment: the packet is its header's
-                del self._pending[key]
-                stamp, p_size, preview, fanout = pending
-                size += p_size
-                rec = [*rec[:7], fanout]
+            if decoder is not self._text_decoder:
+                pending = self._pending.pop(key, None)
+                if pending is not None:  # the last attachment: the packet is its header's
+                    stamp, p_size, preview, fanout_of_header = pending
+                    size += p_size
         # A message names its namespace; other packets (ping, pong, upgrade…) belong to
         # the client's only socket when it has one, else to the client.
         nsp = meaning.nsp if meaning is not None and meaning.sio else None
         sid = self._socket_of(cid, nsp)
         sock = self.sockets.get(sid) if sid else None
-        fanout = rec[7] if len(rec) > 7 and isinstance(rec[7], int) else None
+        if fanout_of_header is not _NO_HEADER:
+            fanout = fanout_of_header if isinstance(fanout_of_header, int) else None
+        else:
+            fanout = rec[7] if len(rec) > 7 and isinstance(rec[7], int) else None
         if fanout is not None:
             group = self._fanouts.get(fanout)
             if group is not None:  # one more recipient of one encoding (rule 10)
