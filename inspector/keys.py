@@ -262,7 +262,8 @@ KEYS: tuple[Key, ...] = (
         "export",
         "Export",
         "Data",
-        "Write the sockets (JSON) and the packet log (JSONL) to --export-dir (~/sioscope-exports)",
+        "Write the sockets (JSON) and a capture of the session (for sioscope open, har, replay) "
+        "to --export-dir (~/sioscope-exports)",
         show=False,
     ),
     Key(

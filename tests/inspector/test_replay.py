@@ -241,3 +241,39 @@ async def test_replay_against_nodes_socketio_server(
         assert proc.stdin is not None
         proc.stdin.close()
         await asyncio.wait_for(proc.wait(), 10)
+
+
+async def test_a_node_capture_has_events_only_and_still_exports_and_replays(
+    node_admin: Any, tmp_path: Path
+) -> None:
+    """Node's admin-ui sends no packet stream: a socket's traffic is its events (no ack
+    ids, no Engine.IO packets), which HAR shows and replay sends, in order."""
+    from sioscope.inspector.capture import CaptureWriter, RecordingModel
+    from sioscope.inspector.client import AdminClient, ClientOptions
+
+    path = tmp_path / "node.jsonl"
+    writer = CaptureWriter(
+        path, source=node_admin.url, namespace="/admin", started_ms=int(time.time() * 1000)
+    )
+    model = RecordingModel(writer)
+    client = AdminClient(ClientOptions(node_admin.url, username="admin", password="s3cret"), model)
+    try:
+        await client.connect()
+        client.start()
+        await asyncio.sleep(1.5)  # clients[0] says "hi" every 200 ms
+    finally:
+        await client.close()
+        writer.close()
+    chatty = node_admin.sockets[0]
+    traffic = socket_traffic(read_capture(path), chatty)
+    assert not traffic.streamed and traffic.packets
+    messages = har(traffic)["log"]["entries"][0]["_webSocketMessages"]
+    assert {(m["type"], m["data"]) for m in messages} == {("send", '42["chat","hi"]')}
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+    async with running_server() as srv:
+        srv.io.on("connection", lambda s: s.on_any(lambda e, *a: seen.append((e, a))))
+        status, _, err = await _sioscope(
+            "replay", str(path), "--socket", chatty, srv.url, "--speed", "4", "--linger", "0.3"
+        )
+    assert status == 0, err
+    assert seen == [("chat", ("hi",))] * len(messages)
