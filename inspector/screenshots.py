@@ -71,6 +71,7 @@ SCENES: dict[str, tuple[str, ...]] = {
     "detail": ("down", "down", "enter"),
     "rooms": ("2", "down", "down", "down", "down", "space"),
     "packets": ("3", "slash", *"type:message", "enter", "p"),
+    "packet": ("3", "up", "enter"),
     "dashboard": ("4",),
     "clients": ("5",),
     "exchanges": ("6",),

@@ -61,8 +61,9 @@ def _jsonable(value: Any, attachments: list[bytes]) -> Any:
 def describe(rec: PacketRecord) -> dict[str, Any]:
     """Everything the screen shows, as data: ``summary`` lines, ``json`` (pretty
     arguments or None), ``attachments`` (bytes each), ``wire`` (the frames' text)."""
-    t = time.gmtime(rec.ts)
-    when = time.strftime("%Y-%m-%d %H:%M:%S", t) + f".{int((rec.ts % 1) * 1000):03d} UTC"
+    whole_ms = round(rec.ts * 1000)
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole_ms // 1000))
+    when += f".{whole_ms % 1000:03d} UTC"
     kind = rec.sio or rec.type
     title = f"{kind} {rec.event}" if rec.event is not None else kind
     lines = [f"[b]{title}[/b]   {DIRECTIONS.get(rec.direction, rec.direction)}   {when}"]

@@ -29,8 +29,11 @@ Row = PacketRecord | tuple[PacketRecord, int]
 
 
 def stamp(ts: float, utc: bool = True) -> str:
-    t = time.gmtime(ts) if utc else time.localtime(ts)
-    return f"{time.strftime('%H:%M:%S', t)}.{int((ts % 1) * 1000):03d}"
+    """``HH:MM:SS.mmm``, rounded to the millisecond (a stream's times are whole ms,
+    which a float of seconds holds as .7999...)."""
+    whole_ms = round(ts * 1000)
+    t = time.gmtime(whole_ms // 1000) if utc else time.localtime(whole_ms // 1000)
+    return f"{time.strftime('%H:%M:%S', t)}.{whole_ms % 1000:03d}"
 
 
 def format_record(rec: PacketRecord, utc: bool = True) -> str:
@@ -75,11 +78,11 @@ class PacketView(ScrollView, can_focus=True):
         Binding("enter", "open", "Open", show=False),
     ]
     DEFAULT_CSS = """
-    PacketView { height: 1fr; }
+    PacketView { height: 1fr; overflow-x: hidden; }
     PacketView > .packet-view--in { color: $success; }
     PacketView > .packet-view--out { color: $warning; }
     PacketView > .packet-view--info { color: $text-muted; }
-    PacketView > .packet-view--cursor { background: $accent 40%; }
+    PacketView > .packet-view--cursor { text-style: bold reverse; }
     """
     COMPONENT_CLASSES = {  # noqa: RUF012
         "packet-view--in",
