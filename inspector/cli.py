@@ -341,8 +341,6 @@ def replay_capture(args: argparse.Namespace) -> int:
     except (CaptureError, ValueError) as exc:
         return _fail(str(exc))
     the_plan = plan(traffic)
-    if not the_plan.sends and not the_plan.skipped:
-        print(f"sioscope: {args.socket} sent nothing after its CONNECT", file=sys.stderr)
     replayer = Replayer(
         the_plan, base, path=args.path, speed=args.speed, linger=args.linger, out=print
     )

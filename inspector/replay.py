@@ -183,7 +183,9 @@ class Replayer:
                 OSError,
                 TimeoutError,
             ) as exc:
-                why = str(exc) or type(exc).__name__
+                # python-engineio's ConnectionError carries (message, response) as args
+                first = exc.args[0] if exc.args else None
+                why = first if isinstance(first, str) else (str(exc) or type(exc).__name__)
                 raise ReplayError(f"cannot reach {base} (path /{self.path}): {why}") from None
             return await self._session(eio)
         finally:
