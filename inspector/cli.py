@@ -294,6 +294,9 @@ async def probe(options: ClientOptions) -> int:
     return 0
 
 
+NO_STREAM = "the capture has no packet stream (not a sioscope server)"
+
+
 def _traffic(path: Path, socket_id: str) -> Traffic:
     """The socket's traffic in the capture at ``path``; ``CaptureError`` says why not."""
     from sioscope.inspector.capture import read_capture
@@ -313,6 +316,8 @@ def write_har(path: Path, socket_id: str, output: Path | None) -> int:
         traffic = _traffic(path, socket_id)
     except CaptureError as exc:
         return _fail(str(exc))
+    if not traffic.streamed:
+        print(f"sioscope: {NO_STREAM}: the HAR holds its events only", file=sys.stderr)
     output = output or Path(f"{socket_id}.har")
     try:
         output.write_text(json.dumps(har(traffic), indent=1))
@@ -340,6 +345,8 @@ def replay_capture(args: argparse.Namespace) -> int:
         traffic = _traffic(args.file, args.socket)
     except (CaptureError, ValueError) as exc:
         return _fail(str(exc))
+    if not traffic.streamed:
+        print(f"sioscope: {NO_STREAM}: replaying its events, without ack ids", file=sys.stderr)
     the_plan = plan(traffic)
     replayer = Replayer(
         the_plan, base, path=args.path, speed=args.speed, linger=args.linger, out=print

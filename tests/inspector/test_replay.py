@@ -11,6 +11,7 @@ import base64
 import gzip
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -84,7 +85,7 @@ async def recorded(tmp_path: Path) -> AsyncIterator[tuple[Running, ChatLog, Path
         _chat(srv, seen)
         proc = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "sioscope", "record", srv.url, "-o", str(out)),
-            *("--username", "admin", "--password-env", "SIOSCOPE_TEST_PW", "--duration", "4"),
+            *("--username", "admin", "--password-env", "SIOSCOPE_TEST_PW", "--duration", "60"),
             env={**os.environ, "SIOSCOPE_TEST_PW": PASSWORD},
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
@@ -108,7 +109,18 @@ async def recorded(tmp_path: Path) -> AsyncIterator[tuple[Running, ChatLog, Path
         await user.emit("message-with-ack", 7, namespace="/", callback=lambda *a: None)
         await asyncio.sleep(0.3)
         await user.disconnect()
-        await asyncio.wait_for(proc.wait(), 15)  # --duration 4: it ends, writing the rest
+        # Every record handed to the recorder (its cursor at the ring's head), then
+        # ctrl+c: the recorder writes what it holds and ends.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        subs = srv.admin.stream.subscribers
+        while loop.time() < deadline and not (
+            subs and all(s.cursor == s.log.head for s in subs.values())
+        ):
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # the last batch crosses the wire
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.wait(), 15)
         assert [e for e, _, _ in seen.events] == ["hello", "bin", "bye"]
         seen.events.clear()
         seen.connects.clear()
@@ -276,4 +288,8 @@ async def test_a_node_capture_has_events_only_and_still_exports_and_replays(
             "replay", str(path), "--socket", chatty, srv.url, "--speed", "4", "--linger", "0.3"
         )
     assert status == 0, err
+    assert err.splitlines()[0] == (
+        "sioscope: the capture has no packet stream (not a sioscope server): "
+        "replaying its events, without ack ids"
+    )
     assert seen == [("chat", ("hi",))] * len(messages)
