@@ -29,7 +29,9 @@ times a second. Rules:
    module the server writes them from.
 10. Stream records become Socket.IO packets (``decoding``: the server's own parser, one
     decoder per connection and direction); the out records of one encoding (the same
-    fan-out id, docs/admin-extension.md) are one line with every recipient.
+    fan-out id, docs/admin-extension.md) are one line with every recipient. Node sends
+    no such id: consecutive ``event_sent`` of one timestamp, namespace and arguments to
+    different sockets (how it reports a broadcast) are one line too.
 
 What the model holds lives in modules of its own (under ``sioscope.inspector``): the
 record types in ``records``, the filter grammar (rule 5) in ``filtering``, the packet
@@ -168,6 +170,8 @@ class Model:
         self._fanouts: dict[int, PacketRecord] = {}
         self.diag = DiagnosticsState()
         """``sioscope:diagnostics``, folded (``sioscope.inspector.diagnostics``)."""
+        self._node_fanouts: dict[tuple[str, str, str], PacketRecord] = {}
+        """The latest Node event_sent line, which the next one may join (rule 10)."""
         self.handlers: dict[str, Callable[..., None]] = {
             protocol.SESSION: self._on_session,
             protocol.CONFIG: self._on_config,
@@ -521,25 +525,37 @@ class Model:
             return
         sock = self.sockets.get(str(sid))
         text = compact_json(args)
+        if direction == "out":
+            # Node reports a broadcast as one event_sent per recipient, with one timestamp
+            # and the same arguments: the same event to several sockets in one
+            # millisecond is shown as one fan-out line (rule 10), as our stream's are.
+            key = (str(nsp), str(ts), text)
+            group = self._node_fanouts.get(key)
+            if group is not None and group.socket_id != str(sid):
+                if not group.recipients:
+                    group.recipients.append((group.socket_id, group.client_id))
+                if all(r[0] != str(sid) for r in group.recipients):
+                    group.recipients.append((str(sid), sock.client_id if sock else ""))
+                    self.packets.version += 1
+                    return
         first = args[0] if isinstance(args, list) and args else None
         name = first if isinstance(first, str) else None
-        self.packets.append(
-            [
-                PacketRecord(
-                    ts=parse_timestamp(ts, self.clock()),
-                    client_id=sock.client_id if sock else "",
-                    direction=direction,
-                    type="event",
-                    size=len(text.encode()),
-                    preview=text[:120],
-                    socket_id=str(sid),
-                    nsp=str(nsp),
-                    sio="EVENT",
-                    event=name,
-                    args=args[1:] if name is not None else args,
-                )
-            ]
+        rec = PacketRecord(
+            ts=parse_timestamp(ts, self.clock()),
+            client_id=sock.client_id if sock else "",
+            direction=direction,
+            type="event",
+            size=len(text.encode()),
+            preview=text[:120],
+            socket_id=str(sid),
+            nsp=str(nsp),
+            sio="EVENT",
+            event=name,
+            args=args[1:] if name is not None else args,
         )
+        if direction == "out" and ts is not None:
+            self._node_fanouts = {(str(nsp), str(ts), text): rec}  # only the latest
+        self.packets.append([rec])
 
     def _on_event_received(self, nsp: str, sid: str, args: list[Any], ts: Any = None) -> None:
         self._event_record("in", nsp, sid, args, ts)

@@ -243,3 +243,17 @@ async def test_H_writes_the_selected_sockets_traffic_as_har(tmp_path) -> None:
     mine = [r for r in app.model.packets.records if r.client_id == sock.client_id]
     assert messages and len(messages) == len([r for r in mine if r.nsp in ("", sock.nsp)])
     assert said[-1] == f"{len(messages)} messages of {sock.id} written to {path}"
+
+
+def test_nodes_broadcast_one_event_sent_per_socket_is_one_fanout_row() -> None:
+    model = Model(clock=Clock())
+    model.apply("config", [{"supportedFeatures": ["AGGREGATED_EVENTS", "ALL_EVENTS"]}])
+    model.apply("all_sockets", [[wire_socket(s) for s in ("s1", "s2", "s3")]])
+    at = "2026-11-24T21:46:57.353Z"
+    for sid in ("s1", "s2", "s3"):
+        model.apply("event_sent", ["/", sid, ["news", 1], at])
+    model.apply("event_sent", ["/", "s1", ["news", 1], "2026-11-24T21:46:57.354Z"])
+    model.apply("event_sent", ["/", "s2", ["news", 1], "2026-11-24T21:46:57.354Z"])
+    model.apply("event_sent", ["/", "s2", ["other"], "2026-11-24T21:46:57.354Z"])
+    rows = [(r.event, r.count) for r in model.packets.view]
+    assert rows == [("news", 3), ("news", 2), ("other", 1)]

@@ -275,7 +275,11 @@ async def test_emit_to_a_room_from_the_rooms_view_on_node(node_admin: NodeAdminS
         await pilot.press(*"alert 1", "enter")
 
         def receivers() -> set[str]:
-            return {r.socket_id for r in model.packets.records if r.event == "alert"}
+            alerts = [r for r in model.packets.records if r.event == "alert"]
+            return {sid for r in alerts for sid in ([r.socket_id] + [x for x, _ in r.recipients])}
 
         await wait_for(lambda: receivers() == set(node_admin.sockets))  # every lobby member
+        # Node reported one event_sent per member, one timestamp: one fan-out line.
+        (alert,) = [r for r in model.packets.records if r.event == "alert"]
+        assert alert.count == len(node_admin.sockets) > 1
         await client.close()
