@@ -30,8 +30,8 @@ times a second. Rules:
 10. Stream records become Socket.IO packets (``decoding``: the server's own parser, one
     decoder per connection and direction); the out records of one encoding (the same
     fan-out id, docs/admin-extension.md) are one line with every recipient. Node sends
-    no such id: consecutive ``event_sent`` of one timestamp, namespace and arguments to
-    different sockets (how it reports a broadcast) are one line too.
+    no such id: consecutive ``event_sent`` of one namespace and arguments to different
+    sockets within ``NODE_FANOUT_MS`` (how it reports a broadcast) are one line too.
 
 What the model holds lives in modules of its own (under ``sioscope.inspector``): the
 record types in ``records``, the filter grammar (rule 5) in ``filtering``, the packet
@@ -75,6 +75,8 @@ AGGREGATED_SERIES = {
 """``server_stats.aggregatedEvents`` type -> the model's series it adds to."""
 
 _NO_HEADER = object()
+NODE_FANOUT_MS = 20
+"""How far apart Node's event_sent of one broadcast may be stamped (one loop)."""
 FANOUT_MEMORY = 4096
 """Fan-out ids remembered: a broadcast's records arrive within a batch or two."""
 
@@ -170,7 +172,7 @@ class Model:
         self._fanouts: dict[int, PacketRecord] = {}
         self.diag = DiagnosticsState()
         """``sioscope:diagnostics``, folded (``sioscope.inspector.diagnostics``)."""
-        self._node_fanouts: dict[tuple[str, str, str], PacketRecord] = {}
+        self._node_fanouts: dict[tuple[str, str], PacketRecord] = {}
         """The latest Node event_sent line, which the next one may join (rule 10)."""
         self.handlers: dict[str, Callable[..., None]] = {
             protocol.SESSION: self._on_session,
@@ -526,12 +528,17 @@ class Model:
         sock = self.sockets.get(str(sid))
         text = compact_json(args)
         if direction == "out":
-            # Node reports a broadcast as one event_sent per recipient, with one timestamp
-            # and the same arguments: the same event to several sockets in one
-            # millisecond is shown as one fan-out line (rule 10), as our stream's are.
-            key = (str(nsp), str(ts), text)
+            # Node reports a broadcast as one event_sent per recipient, one after the
+            # other with the same arguments (and times a loop apart): such a run within
+            # NODE_FANOUT_MS is shown as one fan-out line (rule 10), as our stream's are.
+            key = (str(nsp), text)
             group = self._node_fanouts.get(key)
-            if group is not None and group.socket_id != str(sid):
+            stamp = parse_timestamp(ts, self.clock())
+            if (
+                group is not None
+                and group.socket_id != str(sid)
+                and 0 <= stamp - group.ts <= NODE_FANOUT_MS / 1000
+            ):
                 if not group.recipients:
                     group.recipients.append((group.socket_id, group.client_id))
                 if all(r[0] != str(sid) for r in group.recipients):
@@ -553,8 +560,8 @@ class Model:
             event=name,
             args=args[1:] if name is not None else args,
         )
-        if direction == "out" and ts is not None:
-            self._node_fanouts = {(str(nsp), str(ts), text): rec}  # only the latest
+        if direction == "out":
+            self._node_fanouts = {(str(nsp), text): rec}  # only the latest
         self.packets.append([rec])
 
     def _on_event_received(self, nsp: str, sid: str, args: list[Any], ts: Any = None) -> None:

@@ -252,8 +252,8 @@ def test_nodes_broadcast_one_event_sent_per_socket_is_one_fanout_row() -> None:
     at = "2026-11-24T21:46:57.353Z"
     for sid in ("s1", "s2", "s3"):
         model.apply("event_sent", ["/", sid, ["news", 1], at])
-    model.apply("event_sent", ["/", "s1", ["news", 1], "2026-11-24T21:46:57.354Z"])
-    model.apply("event_sent", ["/", "s2", ["news", 1], "2026-11-24T21:46:57.354Z"])
-    model.apply("event_sent", ["/", "s2", ["other"], "2026-11-24T21:46:57.354Z"])
+    model.apply("event_sent", ["/", "s1", ["news", 1], "2026-11-24T21:46:58.354Z"])
+    model.apply("event_sent", ["/", "s2", ["news", 1], "2026-11-24T21:46:58.355Z"])  # 1 ms on
+    model.apply("event_sent", ["/", "s2", ["other"], "2026-11-24T21:46:58.355Z"])
     rows = [(r.event, r.count) for r in model.packets.view]
     assert rows == [("news", 3), ("news", 2), ("other", 1)]
