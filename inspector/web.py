@@ -29,6 +29,7 @@ import os
 import shlex
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -121,6 +122,7 @@ def serve(argv: list[str], port: int, password: str | None, title: str) -> int:
         title=title,
         public_url=url(port),
     )
+    sys.unraisablehook = _quiet_closed_loop_transports(sys.unraisablehook)
     try:
         server.serve()
     except OSError as exc:  # taken between the check and the bind
@@ -128,6 +130,31 @@ def serve(argv: list[str], port: int, password: str | None, title: str) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _quiet_closed_loop_transports(
+    previous: Callable[[Any], object],
+) -> Callable[[Any], object]:
+    """An unraisable-exception hook that drops one known case and passes on the rest.
+
+    On ctrl+c, aiohttp's runner closes the loop while the tabs' app processes are still
+    quitting; their subprocess transports are collected afterwards, and asyncio's
+    ``BaseSubprocessTransport.__del__`` then raises ``RuntimeError: Event loop is closed``,
+    which Python prints as a traceback on stderr at exit. The children were already told
+    to quit, so nothing is lost: only that message goes, every other one is shown."""
+
+    def hook(unraisable: Any) -> None:
+        value = unraisable.exc_value
+        where = getattr(unraisable.object, "__qualname__", "")
+        if (
+            isinstance(value, RuntimeError)
+            and str(value) == "Event loop is closed"
+            and where.endswith("SubprocessTransport.__del__")
+        ):
+            return
+        previous(unraisable)
+
+    return hook
 
 
 def _fail(message: str) -> int:
