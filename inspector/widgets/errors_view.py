@@ -17,14 +17,13 @@ On a server without the extension the view says so in one line.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.widgets import Static
 
 from sioscope.inspector.diagnostics import RefusalRecord, RingView, feature_note
-from sioscope.inspector.frame import Frame
 from sioscope.inspector.model import Model
 from sioscope.inspector.records import SocketInfo
 from sioscope.inspector.widgets.exchanges_view import clock_text
+from sioscope.inspector.widgets.ring_table import RingTableView
 from sioscope.inspector.widgets.table import KeyedTable
 
 ERROR_TABLE_ID = "error-table"
@@ -41,7 +40,6 @@ COLUMNS = [
     ("DATA", 24),
 ]
 _PROBE = RefusalRecord(0, 0.0, "", None, "", None, None, "", "", "")
-_UNSEEN = object()
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
@@ -53,7 +51,7 @@ def spark(values: list[float]) -> str:
     return "".join(BLOCKS[min(8, round(v / top * 8))] for v in values)
 
 
-class ErrorsView(Vertical):
+class ErrorsView(RingTableView[RefusalRecord]):
     """A summary line, the refusals table and the disconnect-reason breakdown."""
 
     DEFAULT_CSS = """
@@ -61,20 +59,16 @@ class ErrorsView(Vertical):
     ErrorsView #disconnect-reasons { height: auto; padding: 0 1; border-top: solid $primary; }
     """
 
+    SUMMARY_ID = "errors-summary"
+    TABLE_ID = ERROR_TABLE_ID
+
     def __init__(self, model: Model, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.model = model
-        self.rows = RingView(model.diag.refusals, _PROBE)
-        self._drawn: object = _UNSEEN
+        super().__init__(model, RingView(model.diag.refusals, _PROBE), id=id)
 
     def compose(self) -> ComposeResult:
         yield Static(id="errors-summary")
         yield KeyedTable(COLUMNS, self.cells, empty="no refused connections", id=ERROR_TABLE_ID)
         yield Static(id="disconnect-reasons")
-
-    @property
-    def table(self) -> KeyedTable:
-        return self.query_one(f"#{ERROR_TABLE_ID}", KeyedTable)
 
     def cells(self, key: str) -> tuple[str, ...]:
         rec = self.rows.by_key.get(key)
@@ -116,40 +110,10 @@ class ErrorsView(Vertical):
             lines.append(f"{style}{reason:<28} {total:>7}  {line}{end}")
         return "\n".join(lines)
 
-    def sync(self, frame: Frame) -> None:
-        diag = self.model.diag
-        drawn = (diag.version, self.rows.filter.expression, self.model.config_received)
-        if drawn == self._drawn and not frame.tick:
-            return
-        self._drawn = drawn
-        self.query_one("#errors-summary", Static).update(self.summary())
-        note = feature_note(self.model.features, self.model.config_received)
-        if note:
-            self.table.empty = note
-        self.table.set_keys(self.rows.keys())
+    def sync_more(self) -> None:
         self.query_one("#disconnect-reasons", Static).update(self.breakdown())
 
-    def invalidate(self) -> None:
-        self._drawn = _UNSEEN
-
-    # -- Filterable
-
-    @property
-    def filter_expression(self) -> str:
-        return self.rows.filter.expression
-
-    def set_filter(self, expression: str) -> None:
-        self.rows.set_filter(expression)
-        self._drawn = _UNSEEN
-
-    def filter_summary(self) -> str:
-        return f"filter: {self.rows.filter.expression} ({len(self.rows)} shown)"
-
     # -- selection
-
-    def selected_record(self) -> RefusalRecord | None:
-        key = self.table.cursor_key
-        return self.rows.by_key.get(key) if key else None
 
     def selected_socket(self) -> SocketInfo | None:
         return None

@@ -15,13 +15,12 @@ import time
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.widgets import Static
 
 from sioscope.inspector.diagnostics import ExchangeRecord, RingView, feature_note
-from sioscope.inspector.frame import Frame
 from sioscope.inspector.model import Model
 from sioscope.inspector.records import SocketInfo
+from sioscope.inspector.widgets.ring_table import RingTableView
 from sioscope.inspector.widgets.table import KeyedTable
 
 EXCHANGE_TABLE_ID = "exchange-table"
@@ -37,7 +36,6 @@ COLUMNS = [
     ("ANSWER", 14),
 ]
 _PROBE = ExchangeRecord(0, 0.0, "", "", "", "", 0, None, None)
-_UNSEEN = object()
 
 
 def clock_text(ts: float) -> str:
@@ -51,26 +49,22 @@ def answer_text(rec: ExchangeRecord, timeout_note: str = "NO ACK") -> str:
     return f"{rec.elapsed_ms:.0f} ms" if rec.elapsed_ms >= 1 else "<1 ms"
 
 
-class ExchangesView(Vertical):
+class ExchangesView(RingTableView[ExchangeRecord]):
     """A summary line over the table of exchanges."""
 
     DEFAULT_CSS = """
     ExchangesView #exchanges-summary { height: 1; padding: 0 1; color: $text-muted; }
     """
 
+    SUMMARY_ID = "exchanges-summary"
+    TABLE_ID = EXCHANGE_TABLE_ID
+
     def __init__(self, model: Model, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.model = model
-        self.rows = RingView(model.diag.exchanges, _PROBE)
-        self._drawn: object = _UNSEEN
+        super().__init__(model, RingView(model.diag.exchanges, _PROBE), id=id)
 
     def compose(self) -> ComposeResult:
         yield Static(id="exchanges-summary")
         yield KeyedTable(COLUMNS, self.cells, empty="no exchanges yet", id=EXCHANGE_TABLE_ID)
-
-    @property
-    def table(self) -> KeyedTable:
-        return self.query_one(f"#{EXCHANGE_TABLE_ID}", KeyedTable)
 
     def cells(self, key: str) -> tuple[str, ...]:
         rec = self.rows.by_key.get(key)
@@ -100,40 +94,7 @@ class ExchangesView(Vertical):
             + (f" · [red]{diag.dropped} lost to the server's bounds[/]" if diag.dropped else "")
         )
 
-    def sync(self, frame: Frame) -> None:
-        diag = self.model.diag
-        drawn = (diag.version, self.rows.filter.expression, self.model.config_received)
-        if drawn == self._drawn and not frame.tick:
-            return
-        self._drawn = drawn
-        self.query_one("#exchanges-summary", Static).update(self.summary())
-        note = feature_note(self.model.features, self.model.config_received)
-        table = self.table
-        if note:
-            table.empty = note
-        self.table.set_keys(self.rows.keys())
-
-    def invalidate(self) -> None:
-        self._drawn = _UNSEEN
-
-    # -- Filterable
-
-    @property
-    def filter_expression(self) -> str:
-        return self.rows.filter.expression
-
-    def set_filter(self, expression: str) -> None:
-        self.rows.set_filter(expression)
-        self._drawn = _UNSEEN
-
-    def filter_summary(self) -> str:
-        return f"filter: {self.rows.filter.expression} ({len(self.rows)} shown)"
-
     # -- selection
-
-    def selected_record(self) -> ExchangeRecord | None:
-        key = self.table.cursor_key
-        return self.rows.by_key.get(key) if key else None
 
     def selected_socket(self) -> SocketInfo | None:
         rec = self.selected_record()
