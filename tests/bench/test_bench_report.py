@@ -62,13 +62,18 @@ def test_failed_runs_are_shown_not_dropped():
     assert "| echo | sioscope | failed: no ready line" in table
 
 
-def test_targets_absolute_and_relative_to_node():
-    records = [rec("node", cpu=40.0), rec("sioscope", cpu=44.0)]
+def test_the_goal_table_checks_node_python_socketio_and_p99():
+    records = [
+        rec("node", cpu=40.0, p99_ms=10.0),
+        rec("pysio", cpu=150.0),
+        rec("sioscope-lean", cpu=36.0, p99_ms=12.0),
+    ]
     text = report.targets(report.aggregate(records))
     row = next(line for line in text.splitlines() if line.startswith("| echo"))
     cells = [c.strip() for c in row.split("|")]
-    assert cells[4] == "no"  # 44 µs > the absolute 16 µs target
-    assert cells[7] == "1.10x" and cells[8] == "yes"  # within 16/13.2 = 1.21x of Node
+    assert cells[2:4] == ["0.90x", "yes"]  # 36 µs against Node's 40
+    assert cells[4:6] == ["4.17x", "yes"]  # python-socketio's 150 µs is >= 4x
+    assert cells[6:9] == ["1.20x", "no", "no"]  # but its p99 is above Node's
 
 
 def test_the_table_goes_between_the_markers_only(tmp_path):
