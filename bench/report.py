@@ -164,7 +164,7 @@ def targets(agg: dict[tuple[str, str], dict[str, Any]], server: str = "sioscope-
         node = agg.get((res, "node"), {})
         pysio = agg.get((res, "pysio"), {})
         vs_node = ours["cost"] / node["cost"] if node.get("cost") else None
-        vs_pysio = pysio["cost"] / ours["cost"] if pysio.get("cost") else None
+        vs_pysio = pysio["cost"] / ours["cost"] if pysio.get("cost") and ours["cost"] else None
         p99 = None
         if res not in NO_P99_GOAL and ours.get("p99_ms") and node.get("p99_ms"):
             p99 = ours["p99_ms"] / node["p99_ms"]
