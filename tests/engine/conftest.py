@@ -19,9 +19,11 @@ from aiohttp import web
 
 from sioscope.server.engine import Conn, EngineServer
 from sioscope.server.engine.asgi import ASGIApp
+from sioscope.server.engine.httptools import serve
 from tests.asgi_hosts import UVICORN, serve_asgi
 
 AIOHTTP = "aiohttp"
+LEAN = "httptools"  # the engine's own host (server/engine/httptools.py)
 ENGINE_HOSTS = [AIOHTTP, UVICORN]
 
 
@@ -112,6 +114,13 @@ async def running_echo(
         if host == AIOHTTP:
             srv, runner = await start_echo(handler_cancellation, control, server_class, **options)
             stack.push_async_callback(runner.cleanup)
+        elif host == LEAN:
+            eng = server_class(**_options(options))
+            listener = await serve(eng, "127.0.0.1", 0)
+            stack.push_async_callback(listener.wait_closed)
+            stack.callback(listener.close)
+            srv = EchoServer(eng, f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}")
+            _trace(srv, control)
         else:
             eng = server_class(**_options(options))
             url = await stack.enter_async_context(

@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 import websockets
 
-from .conftest import ENGINE_HOSTS, running_echo
+from .conftest import ENGINE_HOSTS, LEAN, running_echo
 from .helpers import conn_trace, node_engine_server
 
 pytestmark = [pytest.mark.interop, pytest.mark.asyncio(loop_scope="module")]
@@ -335,9 +335,10 @@ async def node_target(node_bin) -> AsyncIterator[Target]:
             reader.cancel()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=ENGINE_HOSTS)
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=[*ENGINE_HOSTS, LEAN])
 async def our_target(request: pytest.FixtureRequest) -> AsyncIterator[Target]:
-    """Our echo server on each driver in turn: the same scenarios, the same answers."""
+    """Our echo server on each driver in turn (the httptools host too, whose polling
+    path answers without a task): the same scenarios, the same answers."""
     async with running_echo(control=True, host=request.param) as srv:
 
         async def reason(sid: str) -> tuple[str, list[dict[str, Any]]]:
