@@ -24,6 +24,11 @@ Rules:
 6. ``native`` is the host's own object (an ``aiohttp.web.Request``, or the ASGI
    scope ``dict``), for what this type does not carry; code that reads it is tied to
    one host.
+7. Nothing is parsed before it is read: ``headers`` builds its name index on the
+   first lookup, ``query`` is split from ``query_string`` on first use, and
+   ``query_dict`` (the engine's view, rule 2) once. Most requests of an open polling
+   session are answered from the sid, the transport and one or two headers, so
+   building every view up front was most of what a ``Request`` cost.
 """
 
 from __future__ import annotations
@@ -44,16 +49,22 @@ class _MultiMapping(Mapping[str, str]):
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
         self._pairs: list[tuple[str, str]] = list(pairs)
-        self._index: dict[str, str] = {}
-        for name, value in reversed(self._pairs):
-            self._index[self._key(name)] = value
+        self._index: dict[str, str] | None = None  # built by the first lookup (rule 7)
+
+    def _lookup(self) -> dict[str, str]:
+        """The name index (first value wins), built once, on the first lookup."""
+        index = self._index
+        if index is None:
+            key = self._key
+            index = self._index = {key(name): value for name, value in reversed(self._pairs)}
+        return index
 
     @staticmethod
     def _key(name: str) -> str:
         return name
 
     def __getitem__(self, name: str) -> str:
-        return self._index[self._key(name)]
+        return self._lookup()[self._key(name)]
 
     @overload
     def get(self, name: str, /) -> str | None: ...
@@ -62,10 +73,10 @@ class _MultiMapping(Mapping[str, str]):
     def get(self, name: str, /, default: object = None) -> object:
         """The first value of ``name``, or ``default`` (a dict lookup: ``Mapping.get``
         would raise and catch ``KeyError`` for every absent name)."""
-        return self._index.get(self._key(name), default)
+        return self._lookup().get(self._key(name), default)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self._key(name) in self._index
+        return isinstance(name, str) and self._key(name) in self._lookup()
 
     def __iter__(self) -> Iterator[str]:
         """Every name, repeats included, in order (as a multidict iterates)."""
@@ -137,12 +148,13 @@ class Request(MutableMapping[Any, Any]):
     """
 
     __slots__ = (
+        "_query",
+        "_query_dict",
         "_state",
         "headers",
         "method",
         "native",
         "path",
-        "query",
         "query_string",
         "raw_path",
         "remote",
@@ -166,13 +178,32 @@ class Request(MutableMapping[Any, Any]):
         self.path = path
         self.query_string = query_string
         self.raw_path = raw_path if raw_path is not None else _target(path, query_string)
-        self.query = Query.parse(query_string)
+        self._query: Query | None = None  # rule 7: split on first use
+        self._query_dict: dict[str, str] | None = None
         self.headers = headers
         self.remote = remote
         self.scheme = scheme
         self.secure = scheme in ("https", "wss")
         self.native = native
-        self._state: dict[Any, Any] = {}
+        self._state: dict[Any, Any] | None = None  # most requests never store anything
+
+    @property
+    def query(self) -> Query:
+        """Every pair of the query string, in order (rule 2), parsed on first use."""
+        query = self._query
+        if query is None:
+            query = self._query = Query.parse(self.query_string)
+        return query
+
+    @property
+    def query_dict(self) -> dict[str, str]:
+        """The query as the engine reads it, Node's ``Object.fromEntries(searchParams)``:
+        the last value of a repeated key wins (rule 2). Computed once, shared by every
+        check of the request; do not mutate it."""
+        found = self._query_dict
+        if found is None:
+            found = self._query_dict = _last_values(self.query_string)
+        return found
 
     @property
     def content_length(self) -> int | None:
@@ -188,25 +219,44 @@ class Request(MutableMapping[Any, Any]):
     # -- application data (rule 5) -----------------------------------------------------
 
     def __getitem__(self, key: Any) -> Any:
+        if self._state is None:
+            raise KeyError(key)
         return self._state[key]
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        if self._state is None:
+            self._state = {}
         self._state[key] = value
 
     def __delitem__(self, key: Any) -> None:
+        if self._state is None:
+            raise KeyError(key)
         del self._state[key]
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._state)
+        return iter(self._state or ())
 
     def __len__(self) -> int:
-        return len(self._state)
+        return len(self._state) if self._state is not None else 0
 
     def __eq__(self, other: object) -> bool:
         return self is other
 
     def __hash__(self) -> int:
         return id(self)
+
+
+def _last_values(query_string: str) -> dict[str, str]:
+    """``query_string`` as a dict, the last value of a key winning (``Query.parse``'s
+    pairs, without the list in between for the engine's own plain queries)."""
+    if "%" in query_string or "+" in query_string:
+        return dict(parse_qsl(query_string, keep_blank_values=True))
+    found: dict[str, str] = {}
+    for part in query_string.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            found[name] = value
+    return found
 
 
 def _target(path: str, query_string: str) -> str:

@@ -58,11 +58,6 @@ AllowRequest = Callable[[Request], Any]
 Middleware = Callable[[Request], Any]
 
 
-def _query(request: Request) -> dict[str, str]:
-    """The query string with the last value of a repeated key winning, as in Node."""
-    return dict(request.query.items())
-
-
 class _Refused(Exception):
     """A request refused with one of Node's error codes."""
 
@@ -297,7 +292,7 @@ class EngineServer(EventEmitter):
         method = request.method
         if self._middlewares or (method != "GET" and method != "POST"):
             return False
-        if not _query(request).get("sid"):
+        if not request.query_dict.get("sid"):
             return False  # a handshake (or a refusal of one): allow_request may await
         headers = self.cors.headers(request.headers)
         try:
@@ -349,7 +344,7 @@ class EngineServer(EventEmitter):
         refused_handshake = await channel.accept(extra)
         if refused_handshake is not None:
             return refused_handshake
-        if _query(request).get("transport") != "websocket":
+        if request.query_dict.get("transport") != "websocket":
             await channel.close()
             return None
         transport = WebSocketTransport(channel)
@@ -381,7 +376,7 @@ class EngineServer(EventEmitter):
     def _check(self, request: Request, upgrade: bool) -> Conn | None:
         """Node's synchronous checks, in its order: the session, or None for a valid
         handshake (``allow_request`` is asked after, by ``_verify``)."""
-        query = _query(request)
+        query = request.query_dict
         transport = query.get("transport")
         if transport not in self.transports:
             raise _Refused(UNKNOWN_TRANSPORT, {"transport": transport})
@@ -452,7 +447,7 @@ class EngineServer(EventEmitter):
         """Node's ``initial_headers`` (handshake only) and ``headers``: listeners may
         add or change response headers before they are sent. The ``cookie`` option's
         ``Set-Cookie`` (the sid, for sticky load balancing) goes on the handshake."""
-        if "sid" not in request.query:
+        if "sid" not in request.query_dict:
             if self.cookie is not None:
                 headers["Set-Cookie"] = self.cookie.serialize(sid)
             if self.has_listeners("initial_headers"):

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from sioscope.server.engine import Headers, Query, Request
 
 NO_AIOHTTP = textwrap.dedent(
@@ -63,3 +65,24 @@ def test_request_headers_and_query_keep_every_pair():
     request["user"] = "alice"
     assert request["user"] == "alice"
     assert list(request) == ["user"]
+
+
+def test_request_views_are_built_on_first_use_and_agree_with_the_pairs():
+    """Headers index and query are lazy (request.py, rule 7): what they answer must be
+    what the eager versions did, the engine's ``query_dict`` the last value of a key."""
+    for query_string in ("EIO=4&transport=polling&sid=a&sid=b&x", "sid=%41b&t=a+b&sid=c"):
+        request = Request(
+            method="POST",
+            path="/",
+            query_string=query_string,
+            headers=Headers([("Origin", "o"), ("origin", "p")]),
+            remote=None,
+            scheme="http",
+        )
+        assert request.query_dict == dict(request.query.items())
+        assert request.query_dict is request.query_dict  # computed once
+    assert request.query_dict == {"sid": "c", "t": "a b"}
+    assert request.headers.get("ORIGIN") == "o" and "origin" in request.headers
+    assert len(request) == 0 and list(request) == [] and "k" not in request
+    with pytest.raises(KeyError):
+        del request["k"]
