@@ -124,24 +124,48 @@ _CLOSED_PARSER = httptools.HttpRequestParser(object())
 """What a closed connection's parser becomes: it is never fed again."""
 
 
+_STATUS_LINES: dict[int, bytes] = {}
+_LINES: dict[tuple[str, str], bytes] = {}
+"""Header lines already checked and encoded, by (name, value): a polling response's
+headers are nearly always the same few pairs. Bounded by ``_LINES_MAX``; never holds
+``Content-Length`` (rule 3 looks for it)."""
+_LINES_MAX = 256
+
+
+def _header_line(name: str, value: str) -> bytes:
+    line = f"{name}: {value}\r\n"
+    if "\r" in line[:-2] or "\n" in line[:-2]:
+        raise ValueError(f"header {name!r} contains CR or LF")
+    return line.encode("latin-1")
+
+
 def encode_response(response: Response, keep_alive: bool, head: bool = False) -> bytes:
     """The bytes of one HTTP/1.1 response (rule 3); ``ValueError`` on an unsafe header."""
     status = response.status
-    parts = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Unknown"))]
+    first = _STATUS_LINES.get(status)
+    if first is None:
+        first = b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Unknown"))
+        if status in _REASONS:
+            _STATUS_LINES[status] = first
+    parts = [first]
     has_length = False
-    for name, value in response.headers.items():
-        line = f"{name}: {value}\r\n"
-        if "\r" in line[:-2] or "\n" in line[:-2]:
-            raise ValueError(f"header {name!r} contains CR or LF")
-        if not has_length and name.lower() == "content-length":
-            has_length = True
-        parts.append(line.encode("latin-1"))
+    lines = _LINES
+    for item in response.headers.items():
+        line = lines.get(item)
+        if line is None:
+            name, value = item
+            line = _header_line(name, value)
+            if name.lower() == "content-length":
+                has_length = True
+            elif len(lines) < _LINES_MAX:
+                lines[item] = line
+        parts.append(line)
     body = response.body or b""
+    end = b"\r\n" if keep_alive else b"Connection: close\r\n\r\n"
     if not has_length and status not in _NO_BODY:
-        parts.append(b"Content-Length: %d\r\n" % len(body))
-    if not keep_alive:
-        parts.append(b"Connection: close\r\n")
-    parts.append(b"\r\n")
+        parts.append(b"Content-Length: %d\r\n%s" % (len(body), end))
+    else:
+        parts.append(end)
     if body and not head:
         parts.append(body)
     return b"".join(parts)
