@@ -85,6 +85,7 @@ _RECEIVE_HIGH = 64
 """Queued WebSocket messages above which reading pauses until the core catches up."""
 
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+_METHODS = {m.encode(): m for m in ("GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH")}
 _NO_BODY = frozenset({101, 204, 304})
 
 
@@ -172,14 +173,25 @@ def encode_response(response: Response, keep_alive: bool, head: bool = False) ->
 
 
 class _Exchange:
-    """``HttpExchange``: a complete request; the body is read in one chunk (rule 1)."""
+    """``HttpExchange``: a complete request; the body is read in one chunk (rule 1).
 
-    __slots__ = ("_body", "_conn", "request")
+    ``answer`` writes its response (``EngineServer.answer_now``'s callback): a bound
+    method of the exchange, not a closure built per request."""
 
-    def __init__(self, request: Request, body: bytes, conn: HttpConnection) -> None:
+    __slots__ = ("_body", "_conn", "answered", "keep_alive", "request")
+
+    def __init__(
+        self, request: Request, body: bytes, conn: HttpConnection, keep_alive: bool
+    ) -> None:
         self.request = request
         self._body = body
         self._conn = conn
+        self.keep_alive = keep_alive
+        self.answered = False
+
+    def answer(self, response: Response) -> None:
+        self.answered = True
+        self._conn._respond(response, self.request, self.keep_alive)
 
     def gone(self) -> bool:
         return self._conn.lost
@@ -205,8 +217,10 @@ class HttpConnection(asyncio.Protocol):
         self._url = b""
         self._headers: list[tuple[str, str]] = []
         self._head_size = 0
-        self._body: list[bytes] = []
+        self._body = b""  # the first chunk; any others in _chunks (rule 1)
+        self._chunks: list[bytes] | None = None
         self._body_size = 0
+        self._expect = False  # an Expect header came: look at it once the head is in
         # requests parsed and waiting for their turn (rule 2), and the one in flight
         self._queue: collections.deque[tuple[Request, bytes, bool]] = collections.deque()
         self._busy = False
@@ -267,53 +281,74 @@ class HttpConnection(asyncio.Protocol):
         self._url = b""
         self._headers = []
         self._head_size = 0
-        self._body = []
+        self._body = b""
+        self._chunks = None
         self._body_size = 0
+        self._expect = False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        self._grow(len(url))
+        self._head_size += len(url)
+        if self._head_size > MAX_HEAD:
+            raise ValueError("request head too large")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
-        self._grow(len(name) + len(value))
+        self._head_size += len(name) + len(value)
+        if self._head_size > MAX_HEAD:
+            raise ValueError("request head too large")
+        if len(name) == 6 and name.lower() == b"expect":
+            self._expect = True
 
     def on_body(self, body: bytes) -> None:
-        if self._body_size <= self._limit:  # keep one chunk past the limit: the core's 413
-            self._body.append(body)
-            self._body_size += len(body)
+        size = self._body_size
+        if size <= self._limit:  # keep one chunk past the limit: the core's 413
+            if not size:
+                self._body = body
+            elif self._chunks is None:
+                self._chunks = [self._body, body]
+            else:
+                self._chunks.append(body)
+            self._body_size = size + len(body)
 
     def on_message_complete(self) -> None:
         parser = self._parser
-        request = self._request(parser.get_method().decode("ascii"))
+        method = parser.get_method()
+        request = self._request(_METHODS.get(method) or method.decode("ascii"))
         if parser.should_upgrade():  # feed_data raises HttpParserUpgrade next
             self._upgrading = request
             return
-        self._queue.append((request, b"".join(self._body), bool(parser.should_keep_alive())))
-        if not self._busy:
-            self._next()
-        else:
+        chunks = self._chunks
+        body = self._body if chunks is None else b"".join(chunks)
+        keep_alive = bool(parser.should_keep_alive())
+        if self._busy:
+            self._queue.append((request, body, keep_alive))
             self.pause_reading()  # a pipelining client waits for its turn (rule 2)
+        else:
+            self._serve(request, body, keep_alive)
 
     def on_headers_complete(self) -> None:
         self._head_since = None
         # a client that asks before sending its body (curl does, past 1 KiB) gets its go
-        if any(n.lower() == "expect" and v.lower() == "100-continue" for n, v in self._headers):
+        if self._expect and any(
+            n.lower() == "expect" and v.lower() == "100-continue" for n, v in self._headers
+        ):
             self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
-    def _grow(self, size: int) -> None:
-        self._head_size += size
-        if self._head_size > MAX_HEAD:
-            raise ValueError("request head too large")
-
     def _request(self, method: str) -> Request:
-        url = httptools.parse_url(self._url)
-        raw_path = self._url.decode("latin-1")
+        raw = self._url
+        if raw[:1] == b"/" and b"#" not in raw:
+            # origin-form, what clients send: split here (parse_url is for the rest)
+            path_bytes, _, query = raw.partition(b"?")
+        else:
+            url = httptools.parse_url(raw)
+            path_bytes, query = url.path, url.query or b""
+        path = path_bytes.decode("latin-1")
         return Request(
             method=method,
-            path=unquote(url.path.decode("latin-1")),
-            query_string=(url.query or b"").decode("latin-1"),
-            raw_path=raw_path,
+            path=unquote(path) if "%" in path else path,
+            query_string=query.decode("latin-1"),
+            raw_path=raw.decode("latin-1"),
             headers=Headers(self._headers),
             remote=self.remote,
             scheme="http",
@@ -330,44 +365,44 @@ class HttpConnection(asyncio.Protocol):
             self._arm_idle()
             return
         request, body, keep_alive = self._queue.popleft()
-        self._busy = True
         if self._queue:
             self.pause_reading()  # pipelined requests wait for their turn
+        self._serve(request, body, keep_alive)
+
+    def _serve(self, request: Request, body: bytes, keep_alive: bool) -> None:
+        """Answer one request: at once, from a parked GET's callback, or from a task."""
+        self._busy = True
         if not request.path.startswith(self.engine.path):
             self._respond(
                 Response(404, {"Content-Type": "text/plain"}, b"Not Found"), request, keep_alive
             )
             return
         # an open polling session's GET or POST is answered without a task (rule 8)
-        answered = False
-
-        def answer(response: Response) -> None:
-            nonlocal answered
-            answered = True
-            self._respond(response, request, keep_alive)
-
+        exchange = _Exchange(request, body, self, keep_alive)
         try:
-            if self.engine.answer_now(_Exchange(request, body, self), body, answer):
+            if self.engine.answer_now(exchange, body, exchange.answer):
                 return
         except Exception:
             log.exception("engine request %s failed", request.path)
-            if not answered:
+            if not exchange.answered:
                 self._respond(Response(500), request, keep_alive)
             return
-        self.engine.tasks.spawn(self._serve(request, body, keep_alive))
+        self.engine.tasks.spawn(self._serve_task(exchange))
 
-    async def _serve(self, request: Request, body: bytes, keep_alive: bool) -> None:
+    async def _serve_task(self, exchange: _Exchange) -> None:
+        request = exchange.request
         try:
-            response = await self.engine.handle_http(_Exchange(request, body, self))
+            response = await self.engine.handle_http(exchange)
         except asyncio.CancelledError:  # the engine closed (rule 8)
             self.close_transport()
             raise
         except Exception:
             log.exception("engine request %s failed", request.path)
             response = Response(500)
-        self._respond(response, request, keep_alive)
+        self._respond(response, request, exchange.keep_alive)
 
     def _respond(self, response: Response, request: Request, keep_alive: bool) -> None:
+        """Write ``response`` to ``request`` (rule 3), then serve the next request."""
         transport = self.transport
         if self.lost or transport is None:
             return
@@ -381,7 +416,12 @@ class HttpConnection(asyncio.Protocol):
         if not keep_alive:
             transport.close()
             return
-        self._next()
+        if self._queue:
+            # a pipelined request waits for the next loop iteration, so an answer given
+            # from inside the engine (a parked GET's callback) never starts another
+            self._loop.call_soon(self._next)
+        else:
+            self._next()
 
     def _fail(self, status: int) -> None:
         """A request we cannot parse: answer it and close (rule 4)."""
