@@ -32,7 +32,7 @@ from .cookie import Cookie, CookieOption
 from .cors import CorsOrigins, CorsPolicy
 from .host import HttpExchange, Response, WebSocketChannel
 from .request import Request
-from .transports import PollingTransport, WebSocketTransport
+from .transports import PollingTransport, PollPayload, WebSocketTransport
 
 log = logging.getLogger("sioscope.engine")
 
@@ -284,8 +284,9 @@ class EngineServer(EventEmitter):
         The requests of an open polling session (a GET, a POST) need nothing awaited
         when no middleware is installed: this answers them through ``answer``, at once
         or, for a GET that parks, when its payload is ready (a callback on the poll,
-        no task). It returns False, answering nothing, for any other request (a
-        handshake, OPTIONS, with middlewares): the host then calls ``handle_http``.
+        no future, no task: ``PollingTransport.park_get``). It returns False,
+        answering nothing, for any other request (a handshake, OPTIONS, with
+        middlewares): the host then calls ``handle_http``.
         The outcomes are ``handle_http``'s, in the same order of checks.
         """
         request = exchange.request
@@ -307,23 +308,17 @@ class EngineServer(EventEmitter):
         if method == "POST":
             answer(transport.take_post(request, body, headers))
             return True
-        fut = transport.start_get(exchange)
-        if fut is None:
-            answer(Response(400, headers))
-            return True
 
-        def finish(done: asyncio.Future[tuple[str, bool]]) -> None:
+        def finish(payload: PollPayload) -> None:
             try:
-                response = transport.get_response(request, done.result(), headers)
+                response = transport.get_response(request, payload, headers)
             except Exception:  # a headers listener failed: handle_http's task would 500
                 log.exception("engine request %s failed", request.path)
                 response = Response(500)
             answer(response)
 
-        if fut.done():
-            finish(fut)
-        else:
-            fut.add_done_callback(finish)
+        if not transport.park_get(exchange, finish):
+            answer(Response(400, headers))
         return True
 
     async def handle_websocket(self, channel: WebSocketChannel) -> Response | None:

@@ -20,7 +20,8 @@ successful polling response, where Node's transport emits ``headers``.
 listeners, so a discarded transport can no longer reach the connection.
 
 Polling keeps at most one pending GET (a future the next ``send`` resolves with the
-encoded payload) and one POST in flight. WebSocket has one reader loop (the request
+encoded payload, or, on a host that answers without a task, a callback ``send`` calls:
+``park_get``) and one POST in flight. WebSocket has one reader loop (the request
 handler) and one writer coroutine per connection that drains a frame list, so no
 task is created per packet; where the host allows it (``can_write_now``), frames go
 straight to the socket with no task at all.
@@ -125,6 +126,34 @@ def _poll_watch() -> _PollWatch:
     return watch
 
 
+PollPayload = tuple[str, bool]
+"""What a parked GET is answered with: the encoded payload, and whether it may be
+compressed."""
+
+
+class _Callback:
+    """A parked GET answered by a function instead of a future (``park_get``).
+
+    It has the two methods of a future that the transport uses, so a GET parks the
+    same way whichever the host; ``set_result`` calls the function at once, where a
+    future would schedule its callbacks on the loop: no future, no done-callback and
+    no extra loop iteration per long-poll."""
+
+    __slots__ = ("_done", "_fn")
+
+    def __init__(self, fn: Callable[[PollPayload], None]) -> None:
+        self._fn = fn
+        self._done = False
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, payload: PollPayload) -> None:
+        if not self._done:
+            self._done = True
+            self._fn(payload)
+
+
 class Transport:
     """What both transports share: state, owner callbacks and the close protocol."""
 
@@ -207,7 +236,7 @@ class PollingTransport(Transport):
         self.max_http_buffer_size = max_http_buffer_size
         self.http_compression = http_compression
         self.close_timeout = close_timeout
-        self._poll: asyncio.Future[tuple[str, bool]] | None = None
+        self._poll: asyncio.Future[PollPayload] | _Callback | None = None
         self._poll_exchange: HttpExchange | None = None
         self._sweeper = _poll_watch()  # the loop's, looked up once per session
         self._watch: _PollWatch | None = None
@@ -217,32 +246,42 @@ class PollingTransport(Transport):
 
     # -- GET ---------------------------------------------------------------------------
 
-    def start_get(self, exchange: HttpExchange) -> asyncio.Future[tuple[str, bool]] | None:
+    def start_get(self, exchange: HttpExchange) -> asyncio.Future[PollPayload] | None:
         """Park a GET (the synchronous half); ``None`` means refused (overlap)."""
+        fut: asyncio.Future[PollPayload] = self._sweeper.loop.create_future()
+        return fut if self._park(exchange, fut) else None
+
+    def park_get(self, exchange: HttpExchange, on_payload: Callable[[PollPayload], None]) -> bool:
+        """Park a GET that ``on_payload`` answers, called (maybe before this returns)
+        with what ``start_get``'s future would hold; False means refused (overlap).
+
+        For a host that answers without a task (``EngineServer.answer_now``): the
+        payload goes to the response from the ``send`` that produced it."""
+        return self._park(exchange, _Callback(on_payload))
+
+    def _park(self, exchange: HttpExchange, poll: asyncio.Future[PollPayload] | _Callback) -> bool:
         if self._poll is not None:
             if _gone(self._poll_exchange):
                 self._poll_gone()  # a cancelled GET closes the session, like Node
             else:
                 self._error("overlap from client")
-            return None
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[tuple[str, bool]] = loop.create_future()
-        self._poll = fut
+            return False
+        self._poll = poll
         self._poll_exchange = exchange
         self.request = exchange.request
         self.writable = True
         self.on_ready()
         if self.writable and self._should_close is not None:
             self.send([{"type": "noop"}])
-        if not fut.done():
+        if not poll.done():
             self._watch = watch = self._sweeper
             watch.add(self)
-        return fut
+        return True
 
     async def finish_get(
         self,
         exchange: HttpExchange,
-        fut: asyncio.Future[tuple[str, bool]] | None,
+        fut: asyncio.Future[PollPayload] | None,
         headers: dict[str, str],
     ) -> Response:
         """Wait for the payload of a parked GET and answer it."""
@@ -259,7 +298,7 @@ class PollingTransport(Transport):
         return self.get_response(exchange.request, (body, compress), headers)
 
     def get_response(
-        self, request: Request, payload: tuple[str, bool], headers: dict[str, str]
+        self, request: Request, payload: PollPayload, headers: dict[str, str]
     ) -> Response:
         """The answer of a GET once its payload is ready (what its future holds)."""
         body, compress = payload
@@ -363,18 +402,17 @@ class PollingTransport(Transport):
         if self._poll is not None and _gone(self._poll_exchange):
             self._poll_gone()  # never hand packets to a client that went away
             return
-        fut = self._poll
+        poll = self._poll
         self._release_poll()
         should_close = self._should_close
         if should_close is not None:
             packets = [*packets, {"type": "close"}]
             self._should_close = None
-        if fut is not None and not fut.done():
+            should_close()  # before the answer is written, as Node's polling send does
+        if poll is not None and not poll.done():
             # Node compresses a response if any of its packets may be compressed
             compress = any(p.get("options", _COMPRESS)["compress"] for p in packets)
-            fut.set_result((encode_payload(packets), compress))
-        if should_close is not None:
-            should_close()
+            poll.set_result((encode_payload(packets), compress))
 
     def _closed(self) -> None:
         if self.writable:
