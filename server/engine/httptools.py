@@ -349,7 +349,7 @@ class HttpConnection(asyncio.Protocol):
             path=unquote(path) if "%" in path else path,
             query_string=query.decode("latin-1"),
             raw_path=raw.decode("latin-1"),
-            headers=Headers(self._headers),
+            headers=Headers.owning(self._headers),
             remote=self.remote,
             scheme="http",
             native=self,

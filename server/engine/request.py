@@ -38,6 +38,7 @@ from typing import Any, TypeVar, overload
 from urllib.parse import parse_qsl
 
 _T = TypeVar("_T")
+_M = TypeVar("_M", bound="_MultiMapping")
 
 __all__ = ["Headers", "Query", "Request"]
 
@@ -50,6 +51,15 @@ class _MultiMapping(Mapping[str, str]):
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
         self._pairs: list[tuple[str, str]] = list(pairs)
         self._index: dict[str, str] | None = None  # built by the first lookup (rule 7)
+
+    @classmethod
+    def owning(cls: type[_M], pairs: list[tuple[str, str]]) -> _M:
+        """A mapping over ``pairs`` itself, not a copy: for a driver whose list is made
+        for this request and never touched again."""
+        mapping = cls.__new__(cls)
+        mapping._pairs = pairs
+        mapping._index = None
+        return mapping
 
     def _lookup(self) -> dict[str, str]:
         """The name index (first value wins), built once, on the first lookup."""
@@ -173,12 +183,15 @@ class Request(MutableMapping[Any, Any]):
         scheme: str,
         raw_path: str | None = None,
         native: Any = None,
+        query: Query | None = None,
     ) -> None:
         self.method = method.upper()
         self.path = path
         self.query_string = query_string
         self.raw_path = raw_path if raw_path is not None else _target(path, query_string)
-        self._query: Query | None = None  # rule 7: split on first use
+        # rule 7: split on first use; a driver may pass the parsed pairs of this
+        # query_string (a Query is never changed, so requests may share one)
+        self._query: Query | None = query
         self._query_dict: dict[str, str] | None = None
         self.headers = headers
         self.remote = remote

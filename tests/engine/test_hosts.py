@@ -86,3 +86,16 @@ def test_request_views_are_built_on_first_use_and_agree_with_the_pairs():
     assert len(request) == 0 and list(request) == [] and "k" not in request
     with pytest.raises(KeyError):
         del request["k"]
+    pairs = [("A", "1")]
+    shared = Query.parse("t=1")
+    request = Request(
+        method="GET",
+        path="/",
+        query_string="t=1",
+        headers=Headers.owning(pairs),
+        remote=None,
+        scheme="http",
+        query=shared,
+    )
+    assert request.query is shared and request.headers.items() == pairs
+    assert request.headers.get("a") == "1"

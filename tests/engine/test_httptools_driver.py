@@ -297,6 +297,21 @@ def test_a_response_header_with_cr_or_lf_is_never_written():
     assert data == b"HTTP/1.1 204 No Content\r\nX-A: 1\r\nConnection: close\r\n\r\n"
 
 
+def test_encoded_header_lines_are_reused_without_changing_a_byte():
+    """encode_response keeps the lines it checked (rule 3): the second response with the
+    same headers is the same bytes, a hook's Content-Length is never doubled, and an
+    unsafe header is refused every time, not only the first."""
+    response = Response(200, {"Content-Type": "text/html", "content-length": "2"}, b"ok")
+    first = encode_response(response, keep_alive=True)
+    assert first == encode_response(response, keep_alive=True)
+    assert first == b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\ncontent-length: 2\r\n\r\nok"
+    for _ in range(2):
+        with pytest.raises(ValueError, match="CR or LF"):
+            encode_response(Response(200, {"X-Evil": "a\nb"}), keep_alive=True)
+    head = encode_response(Response(200, {"Content-Type": "text/html"}, b"ok"), True, head=True)
+    assert head == b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\n"
+
+
 async def test_serve_refuses_per_message_deflate():
     with pytest.raises(ValueError, match="permessage-deflate"):
         await serve(EngineServer(per_message_deflate=True))
