@@ -12,7 +12,7 @@ driver, the engine, the Socket.IO layer, the loop's callbacks), not system calls
 change to that code shows here within a few percent, where the scenarios need many
 interleaved rounds to see it.
 
-    python -m bench.micro                         # polling and echo, this checkout
+    python -m bench.micro                         # polling, echo and fanout, this checkout
     python -m bench.micro --ops 20000 --rounds 5 --tree ../other-checkout --tree .
 
 ``--tree DIR`` (repeatable) runs the same harness on another checkout's ``server/``
@@ -33,7 +33,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = ("polling", "echo")
+SCENARIOS = ("polling", "echo", "fanout")
+
+FANOUT_CLIENTS = 1000
+"""Sockets in room ``all`` for the ``fanout`` scenario (the end-to-end scenario's size)."""
 
 
 class MemoryTransport(asyncio.Transport):
@@ -46,9 +49,13 @@ class MemoryTransport(asyncio.Transport):
         self.reading = True
         self.waiter: asyncio.Future[None] | None = None
         self.marker = b""
+        #: ``time.perf_counter()`` of each write, when a list is set (``fanout``)
+        self.stamps: list[float] | None = None
 
     def write(self, data: Any) -> None:
         self.out += data
+        if self.stamps is not None:
+            self.stamps.append(time.perf_counter())
         waiter = self.waiter
         if waiter is not None and not waiter.done() and self.marker in self.out:
             waiter.set_result(None)
@@ -139,8 +146,8 @@ async def polling(engine: Any, ops: int) -> float:
     return time.process_time() - started
 
 
-async def echo(engine: Any, ops: int) -> float:
-    """CPU seconds for ``ops`` acks over one WebSocket."""
+async def _websocket(engine: Any) -> tuple[Any, MemoryTransport]:
+    """A WebSocket connection whose socket joined the default namespace."""
     conn, out = _connection(engine)
     key = base64.b64encode(os.urandom(16)).decode()
     conn.data_received(
@@ -153,6 +160,12 @@ async def echo(engine: Any, ops: int) -> float:
     await out.wait_for(b'"maxPayload"')
     conn.data_received(_mask(b"40"))
     await out.wait_for(b"40{")
+    return conn, out
+
+
+async def echo(engine: Any, ops: int) -> float:
+    """CPU seconds for ``ops`` acks over one WebSocket."""
+    conn, out = await _websocket(engine)
     frames = [_mask(f'42{i}["echo","hello"]'.encode()) for i in range(100)]
 
     async def one(i: int) -> None:
@@ -167,7 +180,47 @@ async def echo(engine: Any, ops: int) -> float:
     return time.process_time() - started
 
 
-def run_here(scenario: str, ops: int) -> float:
+async def fanout(engine: Any, ops: int) -> tuple[float, float, float]:
+    """CPU seconds for ``ops`` broadcasts from one socket to ``FANOUT_CLIENTS`` sockets
+    of room ``all``, and two server-side latencies of a delivery (seconds from the
+    broadcast request handed to the host to each recipient's write): the mean over
+    deliveries and the mean over broadcasts of the last one. No kernel here, so they
+    show where in the loop's pass the writes happen, not what the wire adds."""
+    sockets = [await _websocket(engine) for _ in range(FANOUT_CLIENTS)]
+    sender = sockets[0][0]
+    outs = [out for _, out in sockets]
+    frame = _mask(b'42["broadcast","hello"]')
+    offsets: list[float] = []
+    lasts: list[float] = []
+
+    async def one(measure: bool) -> None:
+        stamps: list[float] = []
+        for out in outs:
+            out.stamps = stamps
+        started = time.perf_counter()
+        sender.data_received(frame)
+        for _ in range(100):  # a few loop passes at most: bounded, never a hang
+            if len(stamps) >= FANOUT_CLIENTS:
+                break
+            await asyncio.sleep(0)
+        if len(stamps) < FANOUT_CLIENTS:
+            raise RuntimeError(f"{len(stamps)} of {FANOUT_CLIENTS} deliveries")
+        for out in outs:
+            out.out.clear()
+        if measure:
+            offsets.append(sum(stamps) / len(stamps) - started)
+            lasts.append(max(stamps) - started)
+
+    for _ in range(20):
+        await one(False)
+    started = time.process_time()
+    for _ in range(ops):
+        await one(True)
+    seconds = time.process_time() - started
+    return seconds, statistics.fmean(offsets), statistics.fmean(lasts)
+
+
+def run_here(scenario: str, ops: int) -> float | dict[str, float]:
     """µs of CPU per operation of ``scenario`` on this interpreter's ``sioscope``."""
     from bench.servers.sioscope_server import make_io, tune
 
@@ -178,12 +231,20 @@ def run_here(scenario: str, ops: int) -> float:
     except ImportError:
         factory = None
 
-    async def main() -> float:
+    async def main() -> float | dict[str, float]:
         # a harness that hangs (a response that never comes) ends, never waits forever
         asyncio.get_running_loop().call_later(300, os._exit, 3)
         io = make_io()
         tune()  # the collector tuning the bench servers do once listening
         try:
+            if scenario == "fanout":
+                broadcasts = max(1, ops // FANOUT_CLIENTS)
+                seconds, mean, last = await fanout(io.engine, broadcasts)
+                return {
+                    "cpu": seconds * 1e6 / (broadcasts * FANOUT_CLIENTS),
+                    "mean_ms": mean * 1e3,
+                    "last_ms": last * 1e3,
+                }
             seconds = await (polling if scenario == "polling" else echo)(io.engine, ops)
         finally:
             await io.close()
@@ -209,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(__file__).resolve().parent.parent
     trees = [Path(t).resolve() for t in args.tree] or [root]
     results: dict[tuple[str, str], list[float]] = {}
+    extras: dict[tuple[str, str, str], list[float]] = {}
     for scenario in args.scenarios.split(","):
         for _ in range(args.rounds):
             for tree in trees:
@@ -221,10 +283,20 @@ def main(argv: list[str] | None = None) -> int:
                 if done.returncode != 0:
                     print(done.stderr, file=sys.stderr)
                     return 1
-                results.setdefault((scenario, str(tree)), []).append(json.loads(done.stdout))
+                result = json.loads(done.stdout)
+                if isinstance(result, dict):  # fanout: CPU per delivery and latencies
+                    for name, value in result.items():
+                        if name != "cpu":
+                            extras.setdefault((scenario, str(tree), name), []).append(value)
+                    result = result["cpu"]
+                results.setdefault((scenario, str(tree)), []).append(result)
     for (scenario, tree), values in results.items():
         shown = ", ".join(f"{v:.2f}" for v in values)
         print(f"{scenario:8} {tree}: median {statistics.median(values):.2f} µs/op ({shown})")
+        for (scen, tr, name), more in extras.items():
+            if (scen, tr) == (scenario, tree):
+                shown = ", ".join(f"{v:.2f}" for v in more)
+                print(f"{'':8} {'':{len(tree)}}  {name} median {statistics.median(more):.2f} ({shown})")
     return 0
 
 
