@@ -446,3 +446,15 @@ class _WebSocket:
     def write_now(self, data: bytes | memoryview) -> None:
         assert self._raw is not None
         self._raw.write(data)
+
+    def write_if_ready(self, data: bytes) -> bool:
+        sock = self._raw
+        if (
+            sock is None
+            or self.ws.closed
+            or sock.is_closing()
+            or sock.get_write_buffer_size() > WRITE_HIGH_WATER
+        ):
+            return False
+        sock.write(data)
+        return True

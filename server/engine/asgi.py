@@ -385,3 +385,6 @@ class _WebSocket:
 
     def write_now(self, data: bytes | memoryview) -> None:  # pragma: no cover - never called
         raise NotImplementedError
+
+    def write_if_ready(self, data: bytes) -> bool:
+        return False

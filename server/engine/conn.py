@@ -136,8 +136,29 @@ class Conn(EventEmitter):
     # -- public API --------------------------------------------------------------------
 
     def send(self, data: str | bytes, *, compress: bool = True) -> None:
-        """Buffer a ``message`` packet; dropped silently unless the connection is open."""
-        self._send_packet("message", data, compress)
+        """Buffer a ``message`` packet; dropped silently unless the connection is open.
+
+        ``_send_packet`` specialised for messages (every event, ack and broadcast
+        delivery comes here; the other types are a few per minute).
+        """
+        if self._overflowed or self.ready_state == "closing" or self.ready_state == "closed":
+            return
+        packet: Packet = {"type": "message", "data": data}
+        if not compress:
+            packet["options"] = {"compress": False}
+        if "packetCreate" in self._events:
+            self.emit("packetCreate", packet)
+        transport = self.transport
+        self._buffered_bytes += len(data)
+        if self._buffered_bytes + transport.owed_bytes > self.server.max_write_buffer_size:
+            self._overflow()
+            return
+        if not transport.writable:
+            transport.prepare(packet)
+        self.write_buffer.append(packet)
+        if not self._flush_pending:
+            self._flush_pending = True
+            self._batch.add(self)
 
     write = send
 
@@ -168,6 +189,8 @@ class Conn(EventEmitter):
     # -- sending -----------------------------------------------------------------------
 
     def _send_packet(self, type_: str, data: Any = None, compress: bool = True) -> None:
+        """Buffer a packet, flushed with the others of this tick (rule 1): the general
+        path of ``send``, for every type."""
         if self.ready_state in ("closing", "closed") or self._overflowed:
             return
         packet: Packet = {"type": type_} if data is None else {"type": type_, "data": data}
@@ -245,7 +268,7 @@ class Conn(EventEmitter):
                 separators=(",", ":"),
             ),
         )
-        if server.initial_packet is not None:
+        if server.initial_packet is not None:  # flushed with the open packet
             self._send_packet("message", server.initial_packet)
         self.emit("open")  # as Node, before anyone outside could listen; kept for parity
         self._schedule_ping()
@@ -266,7 +289,8 @@ class Conn(EventEmitter):
         if type_ == "message":
             data = packet.get("data", "")
             self.emit("data", data)
-            self.emit("message", data)
+            if "message" in self._events:  # Node's alias of "data"; rarely listened to
+                self.emit("message", data)
         elif type_ == "pong":
             if self._ping_timeout_timer is not None:
                 self._ping_timeout_timer.cancel()

@@ -23,7 +23,9 @@ Rules:
    the socket (``raw_frames``) writes ready-made RFC 6455 frames at once, when its
    buffer is below the high-water mark, and ``drain`` waits until it is below it
    again (asyncio flow control); a host that cannot has ``raw_frames`` false,
-   answers ``False`` and every frame goes through ``send``.
+   answers ``False`` and every frame goes through ``send``. ``write_if_ready`` is
+   the two in one call (``can_write_now``, then ``write_now`` if it said yes), for
+   the one frame of an ack or a broadcast delivery.
 5. A driver that owns the socket of an accepted WebSocket caps its kernel send buffer
    at ``engine.websocket_send_buffer`` (``limit_send_buffer``). With the kernel's
    autotuning (up to ``tcp_wmem``'s 4 MiB by default), a client that stops reading
@@ -165,6 +167,10 @@ class WebSocketChannel(Protocol):
 
     def write_now(self, data: bytes | memoryview) -> None:
         """Write ready-made server frames straight to the socket (rule 4)."""
+        ...
+
+    def write_if_ready(self, data: bytes) -> bool:
+        """``write_now(data)`` if ``can_write_now()``; whether it wrote (rule 4)."""
         ...
 
 

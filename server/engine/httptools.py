@@ -654,7 +654,14 @@ class _WebSocket:
         conn = self._conn
         for opcode, payload in reader.feed(data):
             if opcode == TEXT or opcode == BINARY:
-                self._push(payload)
+                listener = self._listener
+                if listener is None:
+                    self._push(payload)
+                    continue
+                try:  # _push's common case inlined: a message while deliver listens
+                    listener(payload)
+                except Exception as exc:  # the reader failed: deliver raises it
+                    self._end(exc)
             elif opcode == PING:
                 if not self._close_sent:
                     conn.write(_control(0x8A, payload))  # type: ignore[arg-type]  # control payloads are bytes
@@ -786,9 +793,33 @@ class _WebSocket:
         await self._conn.drain()
 
     def can_write_now(self) -> bool:
+        # HttpConnection.writable() and buffered() inlined: asked before every frame
+        conn = self._conn
+        transport = conn.transport
         return (
-            not self.closed and self._conn.writable() and self._conn.buffered() <= WRITE_HIGH_WATER
+            not self.closed
+            and transport is not None
+            and not conn.lost
+            and not transport.is_closing()
+            and transport.get_write_buffer_size() <= WRITE_HIGH_WATER
         )
 
     def write_now(self, data: bytes | memoryview) -> None:
-        self._conn.write(data)
+        conn = self._conn
+        transport = conn.transport
+        if transport is not None and not conn.lost:  # HttpConnection.write inlined
+            transport.write(data)
+
+    def write_if_ready(self, data: bytes) -> bool:
+        conn = self._conn
+        transport = conn.transport
+        if (
+            self.closed
+            or transport is None
+            or conn.lost
+            or transport.is_closing()
+            or transport.get_write_buffer_size() > WRITE_HIGH_WATER
+        ):
+            return False
+        transport.write(data)
+        return True

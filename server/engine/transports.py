@@ -159,6 +159,10 @@ class Transport:
 
     name = ""
     handles_upgrades = False
+    #: Whether a packet handed over while ``writable`` reaches the socket within
+    #: ``send`` (a WebSocket on a host that takes ready-made frames), so the
+    #: connection may flush the first message of a tick at once (``Conn``, rule 1).
+    writes_at_once = False
 
     def __init__(self, request: Request) -> None:
         self.request = request
@@ -460,6 +464,7 @@ class WebSocketTransport(Transport):
         super().__init__(channel.request)
         self.channel = channel
         self.writable = True
+        self.writes_at_once = channel.raw_frames
         # frame bytes when channel.raw_frames, else encoded messages (str or bytes)
         self._owed: deque[Any] = deque()
         self._offset = 0  # bytes of _owed[0] already written (raw frames only)
@@ -498,7 +503,7 @@ class WebSocketTransport(Transport):
         """
         channel = self.channel
         owed = self._owed
-        if not channel.raw_frames:
+        if not self.writes_at_once:
             self.writable = False
             for packet in packets:
                 message = encode_packet(packet)
@@ -515,9 +520,8 @@ class WebSocketTransport(Transport):
                 and len(frame) <= FRAME_CHUNK
                 and self.ready_state == "open"
                 and not self._close_ws
-                and channel.can_write_now()
+                and channel.write_if_ready(frame)
             ):
-                channel.write_now(frame)
                 return
             owed.append(frame)
             self.owed_bytes += len(frame)
@@ -669,27 +673,41 @@ class WebSocketTransport(Transport):
 _last_data: object = None
 _last_frame: bytes = b""
 
+# The first two bytes of every small server frame (FIN + opcode, then the length):
+# a text ack or event of under 126 bytes is one concatenation, no header built.
+_TEXT_HEADS = tuple(bytes((0x81, size)) for size in range(126))
+_BINARY_HEADS = tuple(bytes((0x82, size)) for size in range(126))
+
 
 def _frame_of(packet: Packet) -> bytes:
+    """The frame of one packet: a text message (the hot path: every event, ack and
+    broadcast delivery) in one encode and one concatenation, the rest by the codec."""
     global _last_data, _last_frame
     data = packet.get("data")
-    is_text_message = packet["type"] == "message" and type(data) is str
-    if is_text_message and data is _last_data:
-        return _last_frame
-    frame = ws_frame(encode_packet(packet))
-    if is_text_message:
+    if type(data) is str and packet["type"] == "message":
+        if data is _last_data:
+            return _last_frame
+        payload = ("4" + data).encode()  # Engine.IO's message digit, then the data
+        size = len(payload)
+        frame = _TEXT_HEADS[size] + payload if size < 126 else _frame(0x81, payload)
         _last_data, _last_frame = data, frame
-    return frame
+        return frame
+    return ws_frame(encode_packet(packet))
 
 
 def ws_frame(data: str | bytes) -> bytes:
     """One unmasked, unfragmented server WebSocket frame (RFC 6455 section 5.2)."""
     if isinstance(data, str):
         payload = data.encode()
-        first = 0x81  # FIN + text
-    else:
-        payload = data
-        first = 0x82  # FIN + binary
+        if len(payload) < 126:
+            return _TEXT_HEADS[len(payload)] + payload
+        return _frame(0x81, payload)  # FIN + text
+    if len(data) < 126:
+        return _BINARY_HEADS[len(data)] + data
+    return _frame(0x82, data)  # FIN + binary
+
+
+def _frame(first: int, payload: bytes) -> bytes:
     size = len(payload)
     if size < 126:
         return bytes((first, size)) + payload
