@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["BroadcastOperator", "RemoteSocket", "check_reserved", "rooms_tuple"]
 
 _NO_TIMEOUT_DELAY = 0.001  # Node's setTimeout(fn, undefined)
+_EVENT = PacketType.EVENT  # a global: an Enum class attribute is ~80 ns to read
 
 log = logging.getLogger("sioscope")
 
@@ -112,7 +113,7 @@ class BroadcastOperator:
         ``responses`` each client's first ack argument, in arrival order.
         """
         check_reserved(event)
-        packet = Packet(PacketType.EVENT, "/", [event, *args])
+        packet = Packet(_EVENT, "/", [event, *args])
         if callback is None:
             adapter = self._adapter
             adapter.settle(adapter.broadcast(packet, self._opts))

@@ -202,7 +202,10 @@ class EventEmitter:
         if not listeners:
             return ()
         taken = tuple(listeners)
-        if not any(isinstance(entry, _Once) for entry in taken):
+        for entry in taken:  # a loop, not any(<genexpr>): this runs for every event
+            if isinstance(entry, _Once):
+                break
+        else:
             return taken
         for entry in taken:
             if isinstance(entry, _Once):
@@ -218,6 +221,15 @@ class EventEmitter:
         listeners = self._events.get(event)
         if not listeners:
             return False
+        if len(listeners) == 1:  # the common case, without the copy
+            listener = listeners[0]
+            try:
+                result = listener(*args)
+                if result is not None and inspect.isawaitable(result):
+                    start_awaitable(self.tasks, result)
+            except Exception:
+                log.exception("listener for %r failed", event)
+            return True
         for listener in tuple(listeners):
             try:
                 result = listener(*args)

@@ -43,7 +43,6 @@ class HandlerSpec:
     required: int = 0  # positional parameters without a default (``ack`` aside)
 
 
-_plain_specs: weakref.WeakKeyDictionary[Any, HandlerSpec] = weakref.WeakKeyDictionary()
 _bound_specs: weakref.WeakKeyDictionary[Any, HandlerSpec] = weakref.WeakKeyDictionary()
 _UNKNOWN = HandlerSpec(False, None)
 
@@ -71,16 +70,36 @@ def _compute_spec(fn: Callable[..., Any]) -> HandlerSpec:
     return HandlerSpec(ack_keyword, None if var_positional else positional, required)
 
 
+# Plain functions, the common case, keyed by a weak reference in a dict of our own
+# (what WeakKeyDictionary does, without its Python-level __getitem__ on every event):
+# a reference hashes and compares as its function, and its callback drops the entry
+# when the function goes (a socket's closure handlers go with their socket).
+_plain_by_ref: dict[weakref.ref[Any], HandlerSpec] = {}
+_ref = weakref.ref
+
+
+def _forget(ref: weakref.ref[Any]) -> None:
+    _plain_by_ref.pop(ref, None)
+
+
 def handler_spec(fn: Callable[..., Any]) -> HandlerSpec:
     """How ``fn`` takes arguments and acks; computed once per function (rule 1)."""
     func = getattr(fn, "__func__", None)
-    cache, key = (_bound_specs, func) if func is not None else (_plain_specs, fn)
-    try:
-        return cache[key]
+    if func is None:
+        try:
+            ref = _ref(fn)
+        except TypeError:  # not weak-referenceable: recomputed every time
+            return _compute_spec(fn)
+        spec = _plain_by_ref.get(ref)
+        if spec is None:
+            spec = _plain_by_ref[_ref(fn, _forget)] = _compute_spec(fn)
+        return spec
+    try:  # a bound method: cached per underlying function
+        return _bound_specs[func]
     except (KeyError, TypeError):
         spec = _compute_spec(fn)
         try:
-            cache[key] = spec
+            _bound_specs[func] = spec
         except TypeError:
             pass  # not weak-referenceable: recomputed next time
         return spec

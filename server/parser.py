@@ -67,6 +67,7 @@ try:  # pragma: no cover - which branch runs depends on the environment
 
     _OPTS = orjson.OPT_NON_STR_KEYS
     _orjson_dumps: Any = orjson.dumps
+    _orjson_loads: Any = orjson.loads
 
     def dumps(data: Any) -> str:
         """Compact JSON text of ``data``, in ``JSON.stringify``'s form.
@@ -93,6 +94,7 @@ try:  # pragma: no cover - which branch runs depends on the environment
 except ImportError:  # pragma: no cover
     _OPTS = 0
     _orjson_dumps = None
+    _orjson_loads = None
     dumps = _std_dumps
 
     def _loads(text: str) -> Any:
@@ -105,6 +107,10 @@ def _no_constant(name: str) -> Any:
 
 def _std_loads(text: str) -> Any:
     return json.loads(text, parse_constant=_no_constant)
+
+
+_fast_loads: Any = _orjson_loads if _orjson_loads is not None else _std_loads
+"""The first parser a packet's JSON meets (``_loads`` is the one with the fallback)."""
 
 
 def loads(text: str) -> Any:
@@ -335,13 +341,25 @@ def _decode_string(text: str) -> tuple[Packet, int | None]:
         if ack_id > _MAX_SAFE_INTEGER:
             raise ParseError("invalid ack id")
     if i < n:
+        body = text[i:] if i else text
         try:
-            payload = _loads(text[i:] if i else text)
+            payload = _fast_loads(body)  # _loads without its frame: one per packet
         except ValueError:
-            raise ParseError("invalid payload") from None
-        if not _is_payload_valid(ptype, payload):
+            try:
+                payload = _loads(body)  # orjson refused it: the standard library's turn
+            except ValueError:
+                raise ParseError("invalid payload") from None
+        if code == 2 and payload.__class__ is list and payload:  # an EVENT, inlined
+            first = payload[0]
+            valid = first not in RESERVED_EVENTS if first.__class__ is str else None
+        else:
+            valid = None
+        if valid is None:
+            valid = _is_payload_valid(ptype, payload)
+        if not valid:
             raise ParseError("invalid payload")
-        if _nests_deeper(payload, text, i):
+        # a text shorter than MAX_DEPTH cannot hold that many brackets: no call at all
+        if n - i > MAX_DEPTH and _nests_deeper(payload, text, i):
             raise ParseError("invalid payload: nested too deeply")
         return Packet(ptype, nsp, payload, ack_id), attachments
     if code == 2 or code == 3 or code == 5 or code == 6:
@@ -392,6 +410,14 @@ class Decoder:
         Raises :class:`ParseError` on malformed input; the decoder is then reset.
         """
         try:
+            if message.__class__ is str and self._pending is None:
+                packet, attachments = _decode_string(message)  # _feed's common case
+                if attachments is None:
+                    return packet
+                self._pending = packet
+                self._expected = attachments
+                self._buffers = []
+                return None
             return self._feed(message)
         except ParseError:
             self.reset()
