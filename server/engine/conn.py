@@ -9,7 +9,16 @@ Rules:
 
 1. ``send`` is synchronous. It buffers the packet, emits ``packetCreate`` and
    schedules one flush on the loop, so several sends in one tick leave together (one
-   polling response, or consecutive WebSocket frames, in order).
+   polling response, or consecutive WebSocket frames, in order). One exception, on a
+   transport that ``writes_at_once`` (a WebSocket whose host takes ready-made
+   frames): the first message of a tick for a connection that is not being read
+   (none of its own messages is being dispatched) is flushed at once, as Node's
+   engine.io flushes in ``sendPacket``; the ones after it in that tick leave
+   together at the tick's flush. So a broadcast's writes go out while its loop runs,
+   not all after it (bench ``fanout``: the latency of a delivery), while a reply to
+   a connection's own message (an ack) still waits for the end of the loop's pass,
+   after every socket that pass read: written at once, the acks of an echo cost
+   more end to end (fewer requests per pass on both sides; bench ``echo``).
 2. A flush happens only when the transport is writable (a parked GET, or a
    WebSocket whose previous batch was written). It emits ``flush`` with the batch,
    hands it to the transport, then emits ``drain``, as Node does.
@@ -122,6 +131,7 @@ class Conn(EventEmitter):
         self.dropped_packets = 0
         self._loop = asyncio.get_running_loop()
         self._flush_pending = False
+        self._reading = False  # a message of this connection is being dispatched
         self._batch = _batch_for(self._loop)
         self._ping_interval_timer: asyncio.TimerHandle | None = None
         self._ping_timeout_timer: asyncio.TimerHandle | None = None
@@ -139,7 +149,8 @@ class Conn(EventEmitter):
         """Buffer a ``message`` packet; dropped silently unless the connection is open.
 
         ``_send_packet`` specialised for messages (every event, ack and broadcast
-        delivery comes here; the other types are a few per minute).
+        delivery comes here; the other types are a few per minute), and rule 1's
+        first message of a tick flushed at once.
         """
         if self._overflowed or self.ready_state == "closing" or self.ready_state == "closed":
             return
@@ -159,6 +170,11 @@ class Conn(EventEmitter):
         if not self._flush_pending:
             self._flush_pending = True
             self._batch.add(self)
+            if transport.writes_at_once and transport.writable and not self._reading:
+                try:
+                    self.flush()
+                except Exception:  # as the tick's batch does: never into the sender's loop
+                    log.exception("flush of %r failed", self)
 
     write = send
 
@@ -230,7 +246,8 @@ class Conn(EventEmitter):
         calls it, once per connection that buffered packets."""
         if self._flush_pending:
             self._flush_pending = False
-            self.flush()
+            if self.write_buffer:  # empty when its first message was written at once
+                self.flush()
 
     def flush(self) -> None:
         """Hand the write buffer to the transport now, if it is writable (rule 2)."""
@@ -288,9 +305,13 @@ class Conn(EventEmitter):
             self._reset_ping_timeout()
         if type_ == "message":
             data = packet.get("data", "")
-            self.emit("data", data)
-            if "message" in self._events:  # Node's alias of "data"; rarely listened to
-                self.emit("message", data)
+            self._reading = True  # what the listeners send in reply waits (rule 1)
+            try:
+                self.emit("data", data)
+                if "message" in self._events:  # Node's alias of "data"; rarely listened to
+                    self.emit("message", data)
+            finally:
+                self._reading = False
         elif type_ == "pong":
             if self._ping_timeout_timer is not None:
                 self._ping_timeout_timer.cancel()
