@@ -805,10 +805,7 @@ class _WebSocket:
         )
 
     def write_now(self, data: bytes | memoryview) -> None:
-        conn = self._conn
-        transport = conn.transport
-        if transport is not None and not conn.lost:  # HttpConnection.write inlined
-            transport.write(data)
+        self._conn.write(data)
 
     def write_if_ready(self, data: bytes) -> bool:
         conn = self._conn
@@ -821,5 +818,5 @@ class _WebSocket:
             or transport.get_write_buffer_size() > WRITE_HIGH_WATER
         ):
             return False
-        transport.write(data)
+        conn.write(data)  # the connection's one write path (it may hold bytes to prepend)
         return True
