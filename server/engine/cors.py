@@ -35,7 +35,8 @@ class CorsPolicy:
 
     def headers(self, request_headers: Mapping[str, str]) -> dict[str, str]:
         """Headers for an actual (non-preflight) response."""
-        if not self.enabled:
+        origins = self.origins
+        if origins is None or origins is False:  # ``enabled``, without a property call
             return {}
         headers = self._origin_headers(request_headers)
         if self.credentials:

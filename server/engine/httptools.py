@@ -229,6 +229,7 @@ class HttpConnection(asyncio.Protocol):
         self._idle: asyncio.TimerHandle | None = None
         self._idle_since: float | None = None
         self._head_since: float | None = None  # first byte of an incomplete head
+        self._in_head = False  # between a message's first byte and its headers' end
         self._websocket: _WebSocket | None = None
         self._upgrading: Request | None = None
         self._drained: asyncio.Future[None] | None = None
@@ -270,14 +271,20 @@ class HttpConnection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
             self._upgrade(data[upgrade.args[0] :])
+            return
         except httptools.HttpParserError:  # httptools wraps what a callback raised
             self._fail(431 if self._head_size > MAX_HEAD else 400)
+            return
+        if self._in_head and self._head_since is None:
+            # a head still incomplete at the end of what came: its clock starts now
+            # (rule 4); a head that came whole, as nearly all do, never reads the clock
+            self._head_since = now = self._loop.time()
+            self._timer_at(now + self.engine.headers_timeout)
 
     # -- httptools callbacks -----------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self._head_since = now = self._loop.time()
-        self._timer_at(now + self.engine.headers_timeout)
+        self._in_head = True
         self._url = b""
         self._headers = []
         self._head_size = 0
@@ -328,6 +335,7 @@ class HttpConnection(asyncio.Protocol):
             self._serve(request, body, keep_alive)
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
         self._head_since = None
         # a client that asks before sending its body (curl does, past 1 KiB) gets its go
         if self._expect and any(
@@ -360,8 +368,9 @@ class HttpConnection(asyncio.Protocol):
     def _next(self) -> None:
         if not self._queue:
             self._busy = False
-            if self.reading_paused():
-                self.resume_reading()
+            transport = self.transport
+            if transport is not None and not transport.is_reading() and not self.lost:
+                transport.resume_reading()
             self._arm_idle()
             return
         request, body, keep_alive = self._queue.popleft()
@@ -447,7 +456,10 @@ class HttpConnection(asyncio.Protocol):
 
     def _arm_idle(self) -> None:
         self._idle_since = now = self._loop.time()
-        self._timer_at(now + self.keep_alive_timeout)
+        deadline = now + self.keep_alive_timeout
+        timer = self._idle
+        if timer is None or timer.when() > deadline:  # else it re-arms when it fires
+            self._timer_at(deadline)
 
     def _timer_at(self, deadline: float) -> None:
         """Make the connection's one timer fire by ``deadline`` (rule 4): a timer that

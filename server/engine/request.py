@@ -125,6 +125,24 @@ class Headers(_MultiMapping):
     def _key(name: str) -> str:
         return name.lower()
 
+    def _lookup(self) -> dict[str, str]:
+        index = self._index
+        if index is None:  # _MultiMapping's, with the key function inlined
+            index = self._index = {name.lower(): value for name, value in reversed(self._pairs)}
+        return index
+
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+    @overload
+    def get(self, name: str, /, default: str | _T) -> str | _T: ...
+    def get(self, name: str, /, default: object = None) -> object:
+        """The first value of ``name`` (any case), or ``default``: the engine reads one
+        or two headers of every request through this, so it is kept to one call."""
+        index = self._index
+        if index is None:
+            index = self._lookup()
+        return index.get(name.lower(), default)
+
 
 class Query(_MultiMapping):
     """The query string's pairs, blank values kept (rule 2)."""

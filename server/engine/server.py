@@ -447,7 +447,7 @@ class EngineServer(EventEmitter):
                 headers["Set-Cookie"] = self.cookie.serialize(sid)
             if self.has_listeners("initial_headers"):
                 self.emit("initial_headers", headers, request)
-        if self.has_listeners("headers"):
+        if "headers" in self._events:  # has_listeners, inline: once per polling response
             self.emit("headers", headers, request)
 
     def _register(self, conn: Conn) -> None:

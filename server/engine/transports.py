@@ -414,8 +414,11 @@ class PollingTransport(Transport):
             self._should_close = None
             should_close()  # before the answer is written, as Node's polling send does
         if poll is not None and not poll.done():
-            # Node compresses a response if any of its packets may be compressed
-            compress = any(p.get("options", _COMPRESS)["compress"] for p in packets)
+            # Node compresses a response if any of its packets may be compressed (only
+            # asked when compression is on: get_response reads it only then)
+            compress = self.http_compression and any(
+                p.get("options", _COMPRESS)["compress"] for p in packets
+            )
             poll.set_result((encode_payload(packets), compress))
 
     def _closed(self) -> None:
