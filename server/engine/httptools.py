@@ -456,10 +456,7 @@ class HttpConnection(asyncio.Protocol):
 
     def _arm_idle(self) -> None:
         self._idle_since = now = self._loop.time()
-        deadline = now + self.keep_alive_timeout
-        timer = self._idle
-        if timer is None or timer.when() > deadline:  # else it re-arms when it fires
-            self._timer_at(deadline)
+        self._timer_at(now + self.keep_alive_timeout)
 
     def _timer_at(self, deadline: float) -> None:
         """Make the connection's one timer fire by ``deadline`` (rule 4): a timer that
