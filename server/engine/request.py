@@ -40,6 +40,9 @@ from urllib.parse import parse_qsl
 _T = TypeVar("_T")
 _M = TypeVar("_M", bound="_MultiMapping")
 
+_SCAN_MAX = 6
+"""Header lines up to which ``Headers.get`` scans instead of building the index."""
+
 __all__ = ["Headers", "Query", "Request"]
 
 
@@ -136,11 +139,24 @@ class Headers(_MultiMapping):
     @overload
     def get(self, name: str, /, default: str | _T) -> str | _T: ...
     def get(self, name: str, /, default: object = None) -> object:
-        """The first value of ``name`` (any case), or ``default``: the engine reads one
-        or two headers of every request through this, so it is kept to one call."""
+        """The first value of ``name`` (any case), or ``default``.
+
+        The engine reads one or two headers of every request (``Origin``,
+        ``Content-Type``): with few lines, scanning them (names of another length
+        skipped without lowering) is cheaper than building the index that a third
+        lookup would pay for; with more (a browser sends ten or so) the index is built."""
         index = self._index
         if index is None:
-            index = self._lookup()
+            pairs = self._pairs
+            if len(pairs) > _SCAN_MAX:
+                index = self._lookup()
+            else:
+                key = name.lower()
+                size = len(key)
+                for line, value in pairs:
+                    if len(line) == size and line.lower() == key:
+                        return value
+                return default
         return index.get(name.lower(), default)
 
 

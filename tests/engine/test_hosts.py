@@ -99,3 +99,14 @@ def test_request_views_are_built_on_first_use_and_agree_with_the_pairs():
     )
     assert request.query is shared and request.headers.items() == pairs
     assert request.headers.get("a") == "1"
+
+
+def test_header_lookups_agree_whether_scanned_or_indexed():
+    """Headers.get scans a few lines and indexes many: the answers are the same."""
+    for count in (1, 3, 6, 7, 12):
+        pairs = [(f"X-{i}", str(i)) for i in range(count)] + [("x-0", "again"), ("ORIGIN", "o")]
+        headers = Headers(pairs)
+        assert headers.get("x-0") == "0" and headers.get("Origin") == "o"
+        assert headers.get("X-None") is None and headers.get("X-None", "d") == "d"
+        assert headers["x-0"] == "0" and "origin" in headers
+        assert headers.get("x-0") == "0"  # after the index exists too
