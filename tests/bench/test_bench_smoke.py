@@ -93,13 +93,18 @@ def test_smoke_scale_steps_keep_every_connection(node_bin, tmp_path):
 
 
 @pytest.mark.timeout(120)
-def test_micro_harness_measures_both_scenarios_in_and_out_of_process(capsys):
+def test_micro_harness_measures_its_scenarios_in_and_out_of_process(capsys):
     """bench/micro.py: the lean host's CPU per operation without sockets; a few
-    operations in this process (the harness itself), then through its child runner."""
+    operations in this process (the harness itself), then through its child runner
+    (polling, echo, and fanout with its two latencies)."""
     from bench.micro import main, run_here
 
     for scenario in ("polling", "echo"):
         assert 0 < run_here(scenario, 20) < 10_000
+    fanout = run_here("fanout", 20)  # one broadcast to 1,000 sockets: CPU and latencies
+    assert isinstance(fanout, dict) and 0 < fanout["cpu"] < 10_000
+    assert 0 < fanout["mean_ms"] <= fanout["last_ms"]
     assert main(["--ops", "20", "--rounds", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines] == ["polling", "echo"]
+    firsts = [line.split()[0] for line in lines]
+    assert firsts == ["polling", "echo", "fanout", "mean_ms", "last_ms"]
