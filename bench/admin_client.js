@@ -2,17 +2,22 @@
 // to /admin, subscribes to the sioscope packet stream, counts what arrives. Node's
 // socket.io-client, because a client that decodes ~1.5 MB/s of JSON must not itself
 // take the CPU the servers under test need (python-socketio took several times more).
-// Prints {"ready": true} once subscribed, then its counts when stdin closes.
+// Prints {"ready": true} once subscribed, then its counts when stdin closes (with
+// "per-second", the records per second of the server's clock: bench/diag_scale.py reads
+// the load each server saw within its window).
 "use strict";
 const path = require("path");
 const { createRequire } = require("module");
 const interop = createRequire(path.join(__dirname, "..", "tests", "interop", "package.json"));
 const { io } = interop("socket.io-client");
 
-// argv: url, password, then "no" (no packet stream) or "diag" (packets + diagnostics).
-const [url, password, subscribe] = process.argv.slice(2);
+// argv: url, password, then "no" (no packet stream) or "diag" (packets + diagnostics),
+// then optionally "per-second" (also count records per second of the server's clock).
+const [url, password, subscribe, extra] = process.argv.slice(2);
+const perSecond = extra === "per-second";
 const counts = { batches: 0, records: 0, dropped: 0, seq_gaps: 0, last_seq: 0, diagnostics: 0,
   exchanges: 0 };
+if (perSecond) counts.per_second = {};
 const options = { packets: subscribe !== "no" };
 if (subscribe === "diag") options.diagnostics = true;
 const socket = io(url + "/admin", {
@@ -28,6 +33,12 @@ socket.on("sioscope:snapshot", () => {
 socket.on("sioscope:packets", (batch) => {
   counts.batches++;
   counts.records += batch.records.length;
+  // Records per second of the server's clock (a record's ts_ms): what the server saw
+  // within a window, whenever its batch arrived here.
+  for (const record of perSecond ? batch.records : []) {
+    const second = Math.floor(record[0] / 1000);
+    counts.per_second[second] = (counts.per_second[second] || 0) + 1;
+  }
   counts.dropped += batch.dropped;
   if (batch.seq !== counts.last_seq + 1) counts.seq_gaps++;
   counts.last_seq = batch.seq;

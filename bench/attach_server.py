@@ -7,6 +7,9 @@ process limited to 20,000 file descriptors serves 100,000 sockets.
 
     python -m bench.attach_server --namespaces 10 [--password s3cret] [--loop auto]
 
+The collector is tuned as a deployment does (``tune_collector``); ``--gc-log FILE``
+(bench/servers/_common.py) logs each full collection.
+
 Prints ``{"port": N, "pid": P}`` once listening (bench/servers/_common.py); runs until
 SIGTERM.
 """
@@ -59,7 +62,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--namespaces", type=int, default=1)
     parser.add_argument("--password", help="basic auth for user admin (default: no auth)")
     args, rest = parser.parse_known_args(argv)
-    serve(lambda: make_app(args.namespaces, args.password), rest)
+    serve(lambda: make_app(args.namespaces, args.password), rest, on_listening=tune)
+
+
+def tune() -> None:
+    """The collector tuning a sioscope deployment does after start-up, as the bench's
+    other sioscope server (bench/servers/sioscope_server.py)."""
+    from sioscope.server import tune_collector
+
+    tune_collector()
 
 
 if __name__ == "__main__":

@@ -84,8 +84,10 @@ async def start_crowd(
     node: str = "node",
     password: str | None = None,
     timeout: float = 120.0,
+    server_args: list[str] | None = None,
 ) -> Crowd:
-    """Start the server and the crowd; return once every socket is connected."""
+    """Start the server and the crowd; return once every socket is connected.
+    ``server_args`` go to our server's command line (``bench/attach_server.py``)."""
     if namespace_count <= 0:
         namespace_count = max(1, math.ceil(sockets / MAX_CONNECTIONS))
     connections = math.ceil(sockets / namespace_count)
@@ -96,6 +98,7 @@ async def start_crowd(
         cmd += ["--loop", "auto"]
         if password is not None:
             cmd += ["--password", password]
+        cmd += server_args or []
     elif kind == "node":
         cmd = [node, str(ROOT / "bench" / "attach_node_server.js"), str(namespace_count)]
         if password is not None:
