@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left, insort
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 from sioscope.server.admin.protocol import (
@@ -136,16 +138,53 @@ def parse_connect_error(data: str) -> tuple[str, str, Any] | None:
     return nsp or "/", str(payload), None
 
 
+def _ranks(window: int, fraction: float) -> list[int]:
+    """Index of the nearest-rank percentile in a sorted list of each length 0..window
+    (rule 5), so a summary reads it instead of computing it."""
+    return [0] + [int(max(1, -(-n * fraction // 1))) - 1 for n in range(1, window + 1)]
+
+
+class _Window:
+    """One connection's last ``window`` round trips, in arrival order and sorted.
+
+    The sorted copy is kept up to date on each pong (one ``insort`` and, once full, one
+    ``bisect`` removal of the sample that falls out), so a summary reads three indexes
+    instead of sorting: at 10,000 connections, 400 summaries a second had cost about a
+    millisecond a second of sorting and percentile arithmetic."""
+
+    __slots__ = ("at", "last", "order", "ring")
+
+    def __init__(self) -> None:
+        self.ring: list[int] = []  # arrival order; once full, ``at`` is the oldest
+        self.order: list[int] = []  # the same samples, sorted
+        self.at = 0
+        self.last = 0
+
+    def add(self, sample: int, window: int) -> None:
+        ring, order = self.ring, self.order
+        if len(ring) < window:
+            ring.append(sample)
+        else:
+            at = self.at
+            del order[bisect_left(order, ring[at])]
+            ring[at] = sample
+            self.at = at + 1 if at + 1 < window else 0
+        insort(order, sample)
+        self.last = sample
+
+
 class HeartbeatTracker:
     """Ping -> pong round trips per connection over a window (rules 3 and 5)."""
 
-    __slots__ = ("_changed", "_samples", "_sent", "window")
+    __slots__ = ("_changed", "_p50", "_p99", "_samples", "_sent", "window")
 
     def __init__(self, window: int = HEARTBEAT_WINDOW) -> None:
         self.window = window
         self._sent: dict[str, int] = {}  # client id -> ms its pending ping was created
-        self._samples: dict[str, deque[int]] = {}
+        self._samples: dict[str, _Window] = {}
         self._changed: dict[str, None] = {}  # insertion-ordered set
+        self._p50 = _ranks(window, 0.5)
+        self._p99 = _ranks(window, 0.99)
 
     def ping(self, client_id: str, now_ms: int) -> None:
         """The server created a ping for ``client_id``."""
@@ -158,8 +197,8 @@ class HeartbeatTracker:
             return
         samples = self._samples.get(client_id)
         if samples is None:
-            samples = self._samples[client_id] = deque(maxlen=self.window)
-        samples.append(max(0, now_ms - sent))
+            samples = self._samples[client_id] = _Window()
+        samples.add(now_ms - sent if now_ms > sent else 0, self.window)
         self._changed[client_id] = None
 
     def forget(self, client_id: str) -> None:
@@ -171,28 +210,32 @@ class HeartbeatTracker:
     def summary(self, client_id: str) -> HeartbeatSummary | None:
         """``[clientId, last, p50, p99, samples]`` in milliseconds, None before a sample."""
         samples = self._samples.get(client_id)
-        if not samples:
+        if samples is None:
             return None
-        ordered = sorted(samples)
-        return [
-            client_id,
-            samples[-1],
-            percentile(ordered, 0.5),
-            percentile(ordered, 0.99),
-            len(samples),
-        ]
+        order = samples.order
+        n = len(order)
+        return [client_id, samples.last, order[self._p50[n]], order[self._p99[n]], n]
 
     def take_changed(self) -> list[HeartbeatSummary]:
         """Summaries of the connections with a new sample since the last call."""
-        changed = list(self._changed)
-        self._changed.clear()
-        out = [self.summary(cid) for cid in changed]
-        return [s for s in out if s is not None]
+        changed, self._changed = self._changed, {}
+        return self._summaries(changed)
 
     def all(self) -> list[HeartbeatSummary]:
         """Every connection's summary (what a new subscriber starts from)."""
-        out = [self.summary(cid) for cid in self._samples]
-        return [s for s in out if s is not None]
+        return self._summaries(self._samples)
+
+    def _summaries(self, client_ids: Iterable[str]) -> list[HeartbeatSummary]:
+        # summary() inlined: this runs for every connection with a new sample each tick
+        windows, p50, p99 = self._samples, self._p50, self._p99
+        out: list[HeartbeatSummary] = []
+        for cid in client_ids:
+            w = windows.get(cid)
+            if w is not None:
+                order = w.order
+                n = len(order)
+                out.append([cid, w.last, order[p50[n]], order[p99[n]], n])
+        return out
 
 
 class LagMeter:

@@ -115,7 +115,12 @@ class EngineObserver:
                 log_append((ms, cid, kind_in, ptype, data))
             if diag is not None:  # rule 3
                 if ptype == "message":
-                    if diag_subscribers and type(data) is str and data[:1] in _ACK_HEADS:
+                    if (
+                        diag_subscribers
+                        and type(data) is str
+                        and data[:1] in _ACK_HEADS
+                        and data[1:2] != "["  # the common event: no namespace, no ack id
+                    ):
                         ack_message(ms, cid, False, data)
                 elif ptype == "pong":
                     diag.pong(cid, ms)
@@ -134,7 +139,7 @@ class EngineObserver:
                         head = data[:1]
                         if head == "4":
                             diag.connect_error(ms, cid, data, conn)
-                        elif diag_subscribers and head in _ACK_HEADS:
+                        elif diag_subscribers and head in _ACK_HEADS and data[1:2] != "[":
                             ack_message(ms, cid, True, data)
                 elif ptype == "ping":
                     diag.ping(cid, ms)

@@ -3,6 +3,8 @@ times: nothing there reads a clock."""
 
 from __future__ import annotations
 
+import random
+
 from sioscope.server.admin import diagnostics as d
 
 
@@ -52,6 +54,24 @@ def test_heartbeats_pair_ping_with_pong_over_a_window() -> None:
     assert hb.all() == [["a", 40, 30, 40, 3], ["b", 7, 7, 7, 1]]
     hb.forget("a")
     assert hb.all() == [["b", 7, 7, 7, 1]]
+
+
+def test_heartbeat_window_matches_a_sort_of_the_last_samples() -> None:
+    # The window keeps its sorted copy up to date pong by pong: after every pong the
+    # summary must be what sorting the last `window` samples gives (rule 5).
+    rng = random.Random(14)
+    for window in (1, 2, 5, d.HEARTBEAT_WINDOW):
+        hb = d.HeartbeatTracker(window=window)
+        seen: list[int] = []
+        for i in range(200):
+            rtt = rng.choice([0, 1, 1, 2, 3, 5, 8, 13, 400, rng.randint(0, 2000)])
+            hb.ping("a", i * 100)
+            hb.pong("a", i * 100 + rtt)
+            seen.append(rtt)
+            last = sorted(seen[-window:])
+            expected = ["a", rtt, d.percentile(last, 0.5), d.percentile(last, 0.99), len(last)]
+            assert hb.summary("a") == expected
+            assert hb.take_changed() == [expected]
 
 
 def test_lag_meter() -> None:
