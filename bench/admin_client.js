@@ -3,8 +3,8 @@
 // socket.io-client, because a client that decodes ~1.5 MB/s of JSON must not itself
 // take the CPU the servers under test need (python-socketio took several times more).
 // Prints {"ready": true} once subscribed, then its counts when stdin closes (with
-// "per-second", the records per second of the server's clock: bench/diag_scale.py reads
-// the load each server saw within its window).
+// "per-second", the records per tenth of a second of the server's clock:
+// bench/diag_scale.py reads the load each server saw within its window).
 "use strict";
 const path = require("path");
 const { createRequire } = require("module");
@@ -12,12 +12,12 @@ const interop = createRequire(path.join(__dirname, "..", "tests", "interop", "pa
 const { io } = interop("socket.io-client");
 
 // argv: url, password, then "no" (no packet stream) or "diag" (packets + diagnostics),
-// then optionally "per-second" (also count records per second of the server's clock).
+// then optionally "per-second" (also count records per 100 ms of the server's clock).
 const [url, password, subscribe, extra] = process.argv.slice(2);
 const perSecond = extra === "per-second";
 const counts = { batches: 0, records: 0, dropped: 0, seq_gaps: 0, last_seq: 0, diagnostics: 0,
   exchanges: 0 };
-if (perSecond) counts.per_second = {};
+if (perSecond) counts.per_100ms = {};
 const options = { packets: subscribe !== "no" };
 if (subscribe === "diag") options.diagnostics = true;
 const socket = io(url + "/admin", {
@@ -33,11 +33,11 @@ socket.on("sioscope:snapshot", () => {
 socket.on("sioscope:packets", (batch) => {
   counts.batches++;
   counts.records += batch.records.length;
-  // Records per second of the server's clock (a record's ts_ms): what the server saw
+  // Records per 100 ms of the server's clock (a record's ts_ms): what the server saw
   // within a window, whenever its batch arrived here.
   for (const record of perSecond ? batch.records : []) {
-    const second = Math.floor(record[0] / 1000);
-    counts.per_second[second] = (counts.per_second[second] || 0) + 1;
+    const tenth = Math.floor(record[0] / 100);
+    counts.per_100ms[tenth] = (counts.per_100ms[tenth] || 0) + 1;
   }
   counts.dropped += batch.dropped;
   if (batch.seq !== counts.last_seq + 1) counts.seq_gaps++;

@@ -23,7 +23,7 @@ What makes the figure trustworthy (each was a source of error before):
   on each server. A shorter window caught more of one server's ping burst than of the
   other's (the packets streamed per round differed by up to 20% between the two).
 - Each server's load is measured within the window (``packets_per_s``: the records its
-  admin client received whose server timestamps fall in the window's whole seconds),
+  admin client received whose server timestamps fall in the window, to 100 ms),
   so a round where the two did not see the same traffic shows it.
 - ``--control`` runs the same rounds with both clients on the packet stream alone: its
   ratios are the noise floor (what "no difference" measures here).
@@ -147,14 +147,14 @@ def full_collections(log: Path, start: float, end: float) -> list[float]:
 
 
 def _rate(counts: dict[str, Any], start: float, end: float) -> float:
-    """Packets a second the server recorded within the whole seconds of [start, end]
-    (epoch seconds), by the records' own timestamps."""
-    per_second: dict[str, int] = counts.get("per_second", {})
-    first, last = int(start) + 1, int(end)  # whole seconds only
+    """Packets a second the server recorded within the whole tenths of a second of
+    [start, end] (epoch seconds), by the records' own timestamps."""
+    per_tenth: dict[str, int] = counts.get("per_100ms", {})
+    first, last = int(start * 10) + 1, int(end * 10)
     if last <= first:
         return 0.0
-    total = sum(n for s, n in per_second.items() if first <= int(s) < last)
-    return round(total / (last - first), 1)
+    total = sum(n for t, n in per_tenth.items() if first <= int(t) < last)
+    return round(total * 10 / (last - first), 1)
 
 
 async def one_round(
@@ -204,8 +204,8 @@ async def one_round(
         "cpu_ratio_without_full_gc": round(off_rest / on_rest, 4) if on_rest > 0 else None,
         "packets_per_s_diag": _rate(counts_on, wall0, wall1),
         "packets_per_s_packets_only": _rate(counts_off, wall0, wall1),
-        "diag_client": {k: v for k, v in counts_on.items() if k != "per_second"},
-        "packets_client": {k: v for k, v in counts_off.items() if k != "per_second"},
+        "diag_client": {k: v for k, v in counts_on.items() if k != "per_100ms"},
+        "packets_client": {k: v for k, v in counts_off.items() if k != "per_100ms"},
     }
 
 
