@@ -70,7 +70,6 @@ KEYS: tuple[Key, ...] = (
         "Exchanges",
         "Views",
         "Events that asked for an ack, each with its ack and the time between",
-        show=False,  # the footer has no room at 120 columns; help and the palette list it
     ),
     Key(
         "view.errors",
@@ -79,7 +78,6 @@ KEYS: tuple[Key, ...] = (
         "Errors",
         "Views",
         "Refused and failed connections; disconnect reasons over time",
-        show=False,
     ),
     Key(
         "open",

@@ -8,7 +8,7 @@ key table) were the ones cut. Rules:
    (``keys``), one entry per action, as Textual's footer shows them.
 2. A key bound by the screen or a widget on it (``esc Back``, ``n Cancel``) and the
    App's ``help`` and ``quit`` keys always stay.
-3. When they do not all fit, the view keys (``1`` … ``5``) become one ``1-5 Views``
+3. When they do not all fit, the view keys (``1`` … ``7``) become one ``1-7 Views``
    entry; if that is not enough, disabled keys leave first, then the others from the end
    of the row, until the rest fits; the palette key (``^p``) shows only when there is
    room for it too. Whatever leaves is still in the help screen and the palette.
@@ -98,7 +98,7 @@ def fitted_keys(
 def _views_as_one(
     entries: list[tuple[Binding, bool, str, bool]], labels: list[tuple[str, str]]
 ) -> tuple[list[tuple[Binding, bool, str, bool]], list[tuple[str, str]]]:
-    """The run of view keys as one ``1-5 Views`` entry (it runs the first view)."""
+    """The run of view keys as one ``1-N Views`` entry (it runs the first view)."""
     views = [i for i, (b, _, _, _) in enumerate(entries) if b.action.startswith("view(")]
     if len(views) < 2 or views != list(range(views[0], views[-1] + 1)):
         return entries, labels

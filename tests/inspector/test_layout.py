@@ -35,7 +35,8 @@ async def test_status_footer_table_and_help_fit(size: tuple[int, int]) -> None:
         assert "60 sockets" in lines[0]
         assert "? Help" in lines[-1] and "q Quit" in lines[-1], lines[-1]
         assert "/ Filter" in lines[-1] and "d Disconnect" in lines[-1], lines[-1]
-        assert ("1-5 Views" in lines[-1]) == (width < 110)  # the view keys as one, if need be
+        # the view keys as one when all of them (1-7) and the others need over 133 cells
+        assert ("1-7 Views" in lines[-1]) == (width < 134), lines[-1]
         header = lines[1]
         for title in ("ID", "ADDRESS", "TRANSPORT", "ROOMS", "AGE"):
             assert title in header, header
@@ -91,11 +92,11 @@ async def test_the_footer_fits_again_after_a_resize() -> None:
     app = SampleApp(sockets=5, packets=False)
     async with app.run_test(size=(80, 24)) as pilot:
         footer = lambda: screen_text(app)[-1]  # noqa: E731
-        await wait_for(lambda: "1-5 Views" in footer())
-        await pilot.resize_terminal(130, 30)
-        await wait_for(lambda: "5 Clients" in footer() and "q Quit" in footer())
+        await wait_for(lambda: "1-7 Views" in footer())
+        await pilot.resize_terminal(140, 30)
+        await wait_for(lambda: "7 Errors" in footer() and "q Quit" in footer())
         await pilot.resize_terminal(80, 24)
-        await wait_for(lambda: "1-5 Views" in footer() and "? Help" in footer())
+        await wait_for(lambda: "1-7 Views" in footer() and "? Help" in footer())
 
 
 async def test_a_long_confirmation_keeps_its_buttons_on_an_80x24_screen() -> None:
