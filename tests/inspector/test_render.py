@@ -130,10 +130,12 @@ def footer_keys(footer: Footer) -> list[tuple[str, str, bool, bool]]:
 
 async def test_the_footer_shows_what_textual_composes_and_keeps_its_keys() -> None:
     """Differential against Textual's own ``Footer.compose`` after each view switch; the
-    keys both views show are the same widgets (moved, not rebuilt)."""
+    keys both views show are the same widgets (moved, not rebuilt). Wide enough for
+    every key (Textual's footer never folds the seven view keys into one, ours does
+    below ~134 columns: keybar rule 3)."""
     model = sample_model(50)
     app = InspectorApp(model, None)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(200, 36)) as pilot:
         await pilot.pause(0.3)
         footer = app.query_one(KeysFooter)
         first = {k.key: k for k in footer.children if isinstance(k, FooterKey)}
