@@ -12,7 +12,9 @@ client through the cluster adapter, Node's admin-ui included. Rules:
    it, marked ``(stale)`` when that server stopped reporting; it joins the shown
    columns by itself the first time sockets of two servers are listed (once: a user
    who removes it keeps it removed). ``server:NAME`` filters on the name a socket
-   carries (``SocketInfo.field_text``).
+   carries (``SocketInfo.field_text``), and in the Packets view on the server that
+   recorded each packet (``PacketRecord.server_id``: the ``serverId`` of another
+   server's batch, else the connected server's).
 3. **Stale**: a server is stale once :data:`STALE_INTERVALS` of its stats intervals
    passed without ``server_stats`` (the interval is measured per server, so a server
    sending every 0.5 s is stale after 1.5 s, one at Node's 2 s after 6 s). Stale servers

@@ -169,7 +169,12 @@ class Model:
         self._text_decoder = ConnectionDecoder()
         self._pending: dict[tuple[str, str], tuple[float, int, str | None, Any]] = {}
         """(client, direction) -> a binary header's time, size, preview and fan-out id."""
-        self._fanouts: dict[int, PacketRecord] = {}
+        self._fanouts: dict[tuple[str, int], PacketRecord] = {}
+        """(server id, fan-out id) -> the row of that encoding: fan-out ids are positions
+        in each server's own ring, so two servers' ids are unrelated."""
+        self.connected_server = ""
+        """The ``serverId`` of the server we are connected to (its ``sioscope:snapshot``):
+        the server of its batches' records, which carry no ``serverId``."""
         self.diag = DiagnosticsState()
         """``sioscope:diagnostics``, folded (``sioscope.inspector.diagnostics``)."""
         self._node_fanouts: dict[tuple[str, str], PacketRecord] = {}
@@ -559,6 +564,7 @@ class Model:
             sio="EVENT",
             event=name,
             args=args[1:] if name is not None else args,
+            server_id=sock.server_id if sock else "",
         )
         if direction == "out":
             self._node_fanouts = {(str(nsp), text): rec}  # only the latest
@@ -584,6 +590,7 @@ class Model:
                     preview=None,
                     socket_id=sock.id,
                     nsp=sock.nsp,
+                    server_id=sock.server_id,
                 )
             ]
         )
@@ -622,12 +629,16 @@ class Model:
         self.series["polling"].set(second, polling)
 
     def _on_snapshot(self, info: Any = None, *_: Any) -> None:
+        server = info.get("serverId") if isinstance(info, dict) else None
+        if isinstance(server, str):
+            self.connected_server = server
         self.seq_expected = 1
         self.snapshots += 1
 
     def _on_packets(self, batch: dict[str, Any], *_: Any) -> None:
         seq = int(batch.get("seq", 0))
         remote = batch.get("serverId")
+        server = remote if isinstance(remote, str) else self.connected_server
         if isinstance(remote, str):
             # another server of the cluster: its own sequence (docs/admin-extension.md);
             # a gap there is counted, but a resync of ours would not restart it
@@ -644,14 +655,14 @@ class Model:
         records = []
         for rec in batch.get("records", []):
             if isinstance(rec, list) and len(rec) >= 6:
-                out = self._packet_record(rec)
+                out = self._packet_record(rec, server)
                 if out is not None:
                     records.append(out)
         self.packets.append(records)
 
-    def _packet_record(self, rec: list[Any]) -> PacketRecord | None:
-        """One stream record as a log line (rule 10); None when it joins another line (an
-        attachment of a binary packet, one more recipient of a fan-out)."""
+    def _packet_record(self, rec: list[Any], server: str = "") -> PacketRecord | None:
+        """One stream record of ``server`` as a log line (rule 10); None when it joins
+        another line (an attachment of a binary packet, one more recipient of a fan-out)."""
         ts, cid, kind, ptype, size, preview = rec[:6]
         cid, size = str(cid), int(size or 0)
         preview = preview if isinstance(preview, str) else None
@@ -672,6 +683,7 @@ class Model:
                 socket_id=sock.id if sock else "",
                 nsp=sock.nsp if sock else "",
                 engine_only=kind == protocol.KIND_DRAIN,
+                server_id=server,
             )
         meaning: Meaning | None = None
         fanout_of_header: Any = _NO_HEADER
@@ -711,7 +723,7 @@ class Model:
         else:
             fanout = rec[7] if len(rec) > 7 and isinstance(rec[7], int) else None
         if fanout is not None:
-            group = self._fanouts.get(fanout)
+            group = self._fanouts.get((server, fanout))
             if group is not None:  # one more recipient of one encoding (rule 10)
                 if not group.recipients:
                     group.recipients.append((group.socket_id, group.client_id))
@@ -729,12 +741,13 @@ class Model:
             nsp=sock.nsp if sock else (nsp or ""),
             engine_only=ptype in ENGINE_ONLY,
             fanout=fanout,
+            server_id=server,
         )
         if meaning is not None:
             out.sio, out.ack_id, out.event = meaning.sio, meaning.ack_id, meaning.event
             out.args, out.frames, out.error = meaning.args, meaning.frames, meaning.error
         if fanout is not None:
-            self._fanouts[fanout] = out
+            self._fanouts[(server, fanout)] = out
             if len(self._fanouts) > FANOUT_MEMORY:
                 del self._fanouts[next(iter(self._fanouts))]
         return out

@@ -204,6 +204,10 @@ class PacketRecord:
     """A fan-out (one encoding written to several connections): ``(socket id, client
     id)`` of every recipient, this record's own first; empty for a single packet."""
     fanout: int | None = None
+    server_id: str = ""
+    """The server that recorded the packet: the ``serverId`` of another server's batch,
+    else the connected server's (its ``sioscope:snapshot``); for a Node server's events,
+    the socket's. Empty when unknown."""
     _args_text: str | None = field(default=None, repr=False)
 
     @property
@@ -244,7 +248,11 @@ class PacketRecord:
             return [self.event or ""]
         if name == "ack":
             return ["" if self.ack_id is None else str(self.ack_id)]
-        raise FilterError(f"unknown field {name!r} (socket, client, dir, type, nsp, event, ack)")
+        if name in ("server", "serverid"):
+            return [self.server_id]
+        raise FilterError(
+            f"unknown field {name!r} (socket, client, dir, type, nsp, event, ack, server)"
+        )
 
     def haystack(self) -> str:
         return " ".join(

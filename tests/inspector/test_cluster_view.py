@@ -154,3 +154,29 @@ def test_batches_of_other_servers_keep_their_own_sequence() -> None:
     assert model.gaps == 0 and not model.resync_needed
     model.apply("sioscope:packets", [{"seq": 5, "dropped": 0, "records": [], "serverId": "s2"}])
     assert model.gaps == 1 and not model.resync_needed  # counted; our resync cannot mend it
+
+
+def test_the_packet_filter_names_each_records_server_and_fanouts_stay_per_server() -> None:
+    model, _clock = cluster_model()
+    model.apply("sioscope:snapshot", [{"seq": 0, "serverId": "s1"}])
+    ts = 1_795_556_800_000
+
+    def out(cid: str, text: str, fanout: int) -> list[Any]:
+        return [ts, cid, "out", "message", len(text), text, text, fanout]
+
+    # Fan-out ids are positions in each server's own ring: s1's 7 and s2's 7 are two
+    # unrelated encodings, two rows (not one row with two recipients).
+    model.apply("sioscope:packets", [{"seq": 1, "dropped": 0, "records": [out("a", '2["x"]', 7)]}])
+    model.apply(
+        "sioscope:packets",
+        [{"seq": 1, "dropped": 0, "records": [out("c", '2["y"]', 7)], "serverId": "s2"}],
+    )
+    rows = list(model.packets.view)
+    assert [(r.client_id, r.event, r.server_id, r.recipients) for r in rows] == [
+        ("a", "x", "s1", []),
+        ("c", "y", "s2", []),
+    ]
+    model.packets.set_filter("server:s2")  # a field of packets too, not of sockets only
+    assert [r.client_id for r in model.packets.view] == ["c"]
+    model.packets.set_filter("!server:s2")
+    assert [r.client_id for r in model.packets.view] == ["a"]
