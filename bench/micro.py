@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = ("polling", "echo", "fanout")
+SCENARIOS = ("polling", "echo", "fanout", "connect")
 
 FANOUT_CLIENTS = 1000
 """Sockets in room ``all`` for the ``fanout`` scenario (the end-to-end scenario's size)."""
@@ -222,6 +222,51 @@ async def fanout(engine: Any, ops: int) -> tuple[float, float, float]:
     return seconds, statistics.fmean(offsets), statistics.fmean(lasts)
 
 
+async def connect(engine: Any, ops: int) -> float:
+    """CPU seconds for ``ops`` WebSocket handshakes, from the upgrade request to the
+    namespace CONNECT reply (the ``connect`` scenario's span), in batches of up to 1,000
+    connections kept open; closing a batch is not billed."""
+    batch = 1000
+
+    def request() -> bytes:
+        key = base64.b64encode(os.urandom(16)).decode()
+        return (
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:3000\r\n"
+            f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n"
+            "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+        ).encode()
+
+    connect_frame = _mask(b"40")
+
+    async def run(n: int) -> float:
+        requests = [request() for _ in range(n)]
+        live: list[tuple[Any, MemoryTransport]] = []
+        started = time.process_time()
+        for data in requests:
+            conn, out = _connection(engine)
+            conn.data_received(data)
+            await out.wait_for(b'"maxPayload"')
+            conn.data_received(connect_frame)
+            await out.wait_for(b'40{"sid"')
+            live.append((conn, out))
+        seconds = time.process_time() - started
+        for conn, _ in live:
+            conn.connection_lost(None)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.05)
+        return seconds
+
+    await run(200)
+    total = 0.0
+    done = 0
+    while done < ops:
+        n = min(batch, ops - done)
+        total += await run(n)
+        done += n
+    return total
+
+
 def run_here(scenario: str, ops: int) -> float | dict[str, float]:
     """µs of CPU per operation of ``scenario`` on this interpreter's ``sioscope``."""
     from bench.servers.sioscope_server import make_io, tune
@@ -247,7 +292,8 @@ def run_here(scenario: str, ops: int) -> float | dict[str, float]:
                     "mean_ms": mean * 1e3,
                     "last_ms": last * 1e3,
                 }
-            seconds = await (polling if scenario == "polling" else echo)(io.engine, ops)
+            harness = {"polling": polling, "echo": echo, "connect": connect}[scenario]
+            seconds = await harness(io.engine, ops)
         finally:
             await io.close()
         return seconds * 1e6 / ops

@@ -29,13 +29,13 @@ broadcast), :meth:`Client.remove` (a socket that closed) and :meth:`Client.disco
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from sioscope.server.parser import Decoder, Packet, PacketType, ParseError, encode
+from sioscope.server.timers import Timer
 
 if TYPE_CHECKING:
     from sioscope.server.engine import Conn
@@ -65,8 +65,9 @@ class Client:
         self._closed = False
         conn.on("data", self._ondata)
         conn.on("close", self._onclose)
-        self._connect_timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
-            server.connect_timeout, self._on_connect_timeout
+        # on the engine's timer list for this duration: no loop timer per handshake
+        self._connect_timer: Timer | None = server.engine.timer_list(server.connect_timeout).add(
+            Client._on_connect_timeout, self
         )
 
     def __repr__(self) -> str:

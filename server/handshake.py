@@ -67,8 +67,9 @@ _SINGLE_VALUED_HEADERS = frozenset(
 """Headers whose repeats Node's ``http.IncomingMessage`` discards (the first one wins)."""
 
 
-def build_handshake(conn: Conn, auth: dict[str, Any]) -> dict[str, Any]:
-    """Node's ``socket.handshake`` from the connection's first HTTP request."""
+def build_handshake(conn: Conn, auth: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+    """Node's ``socket.handshake`` from the connection's first HTTP request, as of
+    ``now`` (epoch seconds; the socket's creation, when it is built later)."""
     request = conn.request
     headers: dict[str, Any] = {}
     query: dict[str, Any] = {}
@@ -86,7 +87,8 @@ def build_handshake(conn: Conn, auth: dict[str, Any]) -> dict[str, Any]:
         # Node: Object.fromEntries(url.searchParams), so a repeated key keeps its last value
         query = dict(request.query.items())
         url = request.raw_path
-    now = time.time()
+    if now is None:
+        now = time.time()
     return {
         "headers": headers,
         "time": _js_date(now),

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Callable, Iterable, KeysView
 from typing import TYPE_CHECKING, Any
 
@@ -102,10 +103,12 @@ class Socket(EventEmitter):
         self.connected = False
         self.recovered = False
         self._acks: dict[int, Callable[..., Any]] = {}
-        self._fns: list[Callable[..., Any]] = []
         self._flags: dict[str, Any] = {}
-        self._any_incoming: list[Callable[..., Any]] = []
-        self._any_outgoing: list[Callable[..., Any]] = []
+        # middlewares and catch-all listeners: lists made by the first one added (most
+        # sockets never have one, and each empty list is kept per connection)
+        self._fns: list[Callable[..., Any]] | None = None
+        self._any_incoming: list[Callable[..., Any]] | None = None
+        self._any_outgoing: list[Callable[..., Any]] | None = None
         self._cleaned = False
         self._recovery = self.server.connection_state_recovery is not None
         #: The private session id of connection state recovery (``None`` when it is off).
@@ -124,12 +127,32 @@ class Socket(EventEmitter):
             self.id = generate_id()
             if self._recovery:
                 self.pid = generate_id()
-        self.handshake: dict[str, Any] = build_handshake(client.conn, auth)
+        # Node's handshake, built on first read (most sockets never have it read, and
+        # it is a copy of the request's headers and query): its time is this one
+        self._auth = auth
+        self._created = time.time()
+        self._handshake: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} nsp={self.nsp.name} connected={self.connected}>"
 
     # -- attributes -------------------------------------------------------------
+
+    @property
+    def handshake(self) -> dict[str, Any]:
+        """Node's ``socket.handshake`` (``server/handshake.py``): the connection's
+        first request and the CONNECT's ``auth``, as of this socket's creation. Built
+        when first read, then the same dict (a middleware may change it)."""
+        handshake = self._handshake
+        if handshake is None:
+            handshake = self._handshake = build_handshake(
+                self.client.conn, self._auth, self._created
+            )
+        return handshake
+
+    @handshake.setter
+    def handshake(self, value: dict[str, Any]) -> None:
+        self._handshake = value
 
     @property
     def disconnected(self) -> bool:
@@ -376,49 +399,65 @@ class Socket(EventEmitter):
 
         The socket then emits ``error`` with the exception. Usable as a decorator.
         """
+        if self._fns is None:
+            self._fns = []
         self._fns.append(fn)
         return fn
 
+    def _incoming(self) -> list[Callable[..., Any]]:
+        """The catch-all listeners' list, made when first needed."""
+        if self._any_incoming is None:
+            self._any_incoming = []
+        return self._any_incoming
+
+    def _outgoing(self) -> list[Callable[..., Any]]:
+        """The outgoing catch-all listeners' list, made when first needed."""
+        if self._any_outgoing is None:
+            self._any_outgoing = []
+        return self._any_outgoing
+
     def on_any(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Listen to every incoming event: ``fn(event, *args)`` (ack last, if any)."""
-        self._any_incoming.append(fn)
+        self._incoming().append(fn)
         return fn
 
     def prepend_any(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``on_any``, in front of the others."""
-        self._any_incoming.insert(0, fn)
+        self._incoming().insert(0, fn)
         return fn
 
     def off_any(self, fn: Callable[..., Any] | None = None) -> Socket:
         """Remove one catch-all listener, or all of them."""
-        _remove_any(self._any_incoming, fn)
+        if self._any_incoming is not None:
+            _remove_any(self._any_incoming, fn)
         return self
 
     def listeners_any(self) -> list[Callable[..., Any]]:
         """The live list of catch-all listeners."""
-        return self._any_incoming
+        return self._incoming()
 
     def on_any_outgoing(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Listen to every event sent to this client, broadcasts included."""
-        self._any_outgoing.append(fn)
+        self._outgoing().append(fn)
         return fn
 
     def prepend_any_outgoing(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``on_any_outgoing``, in front of the others."""
-        self._any_outgoing.insert(0, fn)
+        self._outgoing().insert(0, fn)
         return fn
 
     def off_any_outgoing(self, fn: Callable[..., Any] | None = None) -> Socket:
         """Remove one outgoing catch-all listener, or all of them."""
-        _remove_any(self._any_outgoing, fn)
+        if self._any_outgoing is not None:
+            _remove_any(self._any_outgoing, fn)
         return self
 
     def listeners_any_outgoing(self) -> list[Callable[..., Any]]:
         """The live list of outgoing catch-all listeners."""
-        return self._any_outgoing
+        return self._outgoing()
 
     def _notify_outgoing(self, data: list[Any]) -> None:
-        for fn in tuple(self._any_outgoing):
+        for fn in tuple(self._outgoing()):
             call_safely(self.tasks, fn, *data)
 
     # -- incoming packets -------------------------------------------------------
@@ -468,7 +507,7 @@ class Socket(EventEmitter):
         if ack is not None:
             args.append(ack)
         if self._any_incoming:
-            for fn in tuple(self._any_incoming):
+            for fn in tuple(self._incoming()):
                 call_safely(self.tasks, fn, *args)
         if self._fns:
             self._run_middlewares(args, ack)
@@ -486,7 +525,7 @@ class Socket(EventEmitter):
         emit_to_listeners(self, name, rest, ack)
 
     def _run_middlewares(self, args: list[Any], ack: _Ack | None) -> None:
-        fns = tuple(self._fns)
+        fns = tuple(self._fns or ())
         for index, fn in enumerate(fns):
             try:
                 result = fn(args)

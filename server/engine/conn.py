@@ -25,7 +25,9 @@ Rules:
 3. Heartbeat (v4): ``ping_interval`` after the handshake, and after each pong, the
    server sends a ping; no pong within ``ping_timeout`` closes with ``"ping
    timeout"``. Any other packet received while waiting extends that wait once.
-   Timers are ``loop.call_later`` handles, so the close happens on time.
+   Timers are entries of the server's timer lists (``server/timers.py``: one loop
+   timer per duration, as Node's), so the close happens on time and a connection
+   holds no loop timer of its own.
 4. Backpressure: ``owed_bytes`` is what the connection holds for its client (its
    buffer plus what its transport still owes, both references to shared data, never
    copies per connection). Past the server's ``max_write_buffer_size`` the
@@ -49,6 +51,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..emitter import EventEmitter
+from ..timers import Timer
 from .packets import Packet
 from .request import Request
 from .transports import Transport, TransportError
@@ -133,8 +136,8 @@ class Conn(EventEmitter):
         self._flush_pending = False
         self._reading = False  # a message of this connection is being dispatched
         self._batch = _batch_for(self._loop)
-        self._ping_interval_timer: asyncio.TimerHandle | None = None
-        self._ping_timeout_timer: asyncio.TimerHandle | None = None
+        self._ping_interval_timer: Timer | None = None
+        self._ping_timeout_timer: Timer | None = None
         self._has_refreshed_ping_timeout = False
         self._upgrade_cleanup: Callable[[], None] | None = None
         self._set_transport(transport)
@@ -331,8 +334,9 @@ class Conn(EventEmitter):
     def _schedule_ping(self) -> None:
         if self._ping_interval_timer is not None:
             self._ping_interval_timer.cancel()
-        self._ping_interval_timer = self._loop.call_later(
-            self.server.ping_interval, self._send_ping
+        server = self.server
+        self._ping_interval_timer = server.timer_list(server.ping_interval).add(
+            Conn._send_ping, self
         )
 
     def _send_ping(self) -> None:
@@ -344,8 +348,9 @@ class Conn(EventEmitter):
     def _reset_ping_timeout(self) -> None:
         if self._ping_timeout_timer is not None:
             self._ping_timeout_timer.cancel()
-        self._ping_timeout_timer = self._loop.call_later(
-            self.server.ping_timeout, self._on_ping_timeout
+        server = self.server
+        self._ping_timeout_timer = server.timer_list(server.ping_timeout).add(
+            Conn._on_ping_timeout, self
         )
 
     def _on_ping_timeout(self) -> None:

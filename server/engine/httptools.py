@@ -55,6 +55,7 @@ import binascii
 import collections
 import logging
 import struct
+import sys
 from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import unquote
@@ -63,7 +64,7 @@ import httptools
 from websockets.utils import accept_key
 
 from .host import ChannelError, Response, limit_send_buffer
-from .request import Headers, Request
+from .request import Headers, Query, Request, decode_header
 from .server import EngineServer
 from .transports import WRITE_HIGH_WATER, ws_frame
 from .wsreader import BINARY, CLOSE, PING, TEXT, FrameError, FrameReader, close_code
@@ -138,6 +139,29 @@ def _header_line(name: str, value: str) -> bytes:
     if "\r" in line[:-2] or "\n" in line[:-2]:
         raise ValueError(f"header {name!r} contains CR or LF")
     return line.encode("latin-1")
+
+
+_targets: dict[bytes, tuple[str, str, str, Query, dict[str, str]]] = {}
+"""Parsed handshake targets, shared by every request with the same target."""
+_TARGETS_KEPT = 256
+
+
+def _shareable(target: bytes) -> bool:
+    """Whether a target's parsed views are kept for the next request with it.
+
+    Every client of a server opens with the same handshake target
+    (``/socket.io/?EIO=4&transport=websocket``): its strings, ``Query`` and query dict
+    (neither ever changed) are then shared by every connection (``request.py``, rule
+    8), not kept once per WebSocket. Targets of an open session (``sid=``) or with a
+    cache buster (``t=``) are unique: parsed each time, never kept.
+    """
+    return (
+        len(_targets) < _TARGETS_KEPT
+        and len(target) <= 256
+        and b"sid=" not in target
+        and b"?t=" not in target
+        and b"&t=" not in target
+    )
 
 
 def encode_response(response: Response, keep_alive: bool, head: bool = False) -> bytes:
@@ -222,7 +246,8 @@ class HttpConnection(asyncio.Protocol):
         self._body_size = 0
         self._expect = False  # an Expect header came: look at it once the head is in
         # requests parsed and waiting for their turn (rule 2), and the one in flight
-        self._queue: collections.deque[tuple[Request, bytes, bool]] = collections.deque()
+        # (made by the first request that must wait: a WebSocket never has one)
+        self._queue: collections.deque[tuple[Request, bytes, bool]] | None = None
         self._busy = False
         # rule 4: one timer at a time, re-armed only when it fires early, so a request
         # costs a clock read rather than a timer
@@ -234,13 +259,15 @@ class HttpConnection(asyncio.Protocol):
         self._upgrading: Request | None = None
         self._drained: asyncio.Future[None] | None = None
         self._paused = False
+        self._head: bytes | None = None  # defer_head's, until the next write
 
     # -- asyncio.Protocol --------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a stream server's transport is an asyncio.Transport
         peer = transport.get_extra_info("peername")
-        self.remote = peer[0] if isinstance(peer, tuple) else None
+        # one string per client address, shared by its connections (request.py, rule 8)
+        self.remote = sys.intern(peer[0]) if isinstance(peer, tuple) else None
         self._arm_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -300,7 +327,7 @@ class HttpConnection(asyncio.Protocol):
             raise ValueError("request head too large")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        self._headers.append(decode_header(name, value))  # shared lines (request.py, rule 8)
         self._head_size += len(name) + len(value)
         if self._head_size > MAX_HEAD:
             raise ValueError("request head too large")
@@ -329,6 +356,8 @@ class HttpConnection(asyncio.Protocol):
         body = self._body if chunks is None else b"".join(chunks)
         keep_alive = bool(parser.should_keep_alive())
         if self._busy:
+            if self._queue is None:
+                self._queue = collections.deque()
             self._queue.append((request, body, keep_alive))
             self.pause_reading()  # a pipelining client waits for its turn (rule 2)
         else:
@@ -345,36 +374,62 @@ class HttpConnection(asyncio.Protocol):
 
     def _request(self, method: str) -> Request:
         raw = self._url
+        self._url = b""
+        shared = _targets.get(raw)
+        if shared is not None:  # a handshake target seen before: its parsed views
+            path, query_string, raw_path, query, query_dict = shared
+            return Request(
+                method=method,
+                path=path,
+                query_string=query_string,
+                raw_path=raw_path,
+                headers=Headers.owning(self._headers),
+                remote=self.remote,
+                scheme="http",
+                native=self,
+                query=query,
+                query_dict=query_dict,
+            )
         if raw[:1] == b"/" and b"#" not in raw:
             # origin-form, what clients send: split here (parse_url is for the rest)
-            path_bytes, _, query = raw.partition(b"?")
+            path_bytes, _, query_bytes = raw.partition(b"?")
         else:
             url = httptools.parse_url(raw)
-            path_bytes, query = url.path, url.query or b""
+            path_bytes, query_bytes = url.path, url.query or b""
         path = path_bytes.decode("latin-1")
-        return Request(
+        request = Request(
             method=method,
             path=unquote(path) if "%" in path else path,
-            query_string=query.decode("latin-1"),
+            query_string=query_bytes.decode("latin-1"),
             raw_path=raw.decode("latin-1"),
             headers=Headers.owning(self._headers),
             remote=self.remote,
             scheme="http",
             native=self,
         )
+        if _shareable(raw):
+            _targets[raw] = (
+                request.path,
+                request.query_string,
+                request.raw_path,
+                request.query,
+                request.query_dict,
+            )
+        return request
 
     # -- plain HTTP (rules 2-4) --------------------------------------------------------
 
     def _next(self) -> None:
-        if not self._queue:
+        queue = self._queue
+        if not queue:
             self._busy = False
             transport = self.transport
             if transport is not None and not transport.is_reading() and not self.lost:
                 transport.resume_reading()
             self._arm_idle()
             return
-        request, body, keep_alive = self._queue.popleft()
-        if self._queue:
+        request, body, keep_alive = queue.popleft()
+        if queue:
             self.pause_reading()  # pipelined requests wait for their turn
         self._serve(request, body, keep_alive)
 
@@ -533,6 +588,9 @@ class HttpConnection(asyncio.Protocol):
             self._fail(400 if request.path.startswith(self.engine.path) else 404)
             return
         self._websocket = channel
+        # the parser is never fed again: drop it, and the callbacks (bound methods of
+        # this object) it holds, for as long as the WebSocket lives
+        self._parser = _CLOSED_PARSER
         self.engine.tasks.spawn(self._serve_websocket(channel))
 
     async def _serve_websocket(self, channel: _WebSocket) -> None:
@@ -553,9 +611,26 @@ class HttpConnection(asyncio.Protocol):
             await channel.close()
 
     def write(self, data: bytes | memoryview) -> None:
-        """Write bytes to the socket, unless the peer is gone."""
+        """Write bytes to the socket, unless the peer is gone (after a deferred head)."""
         if self.transport is not None and not self.lost:
+            head = self._head
+            if head is not None:
+                self._head = None
+                data = head + data
             self.transport.write(data)
+
+    def defer_head(self, data: bytes) -> None:
+        """Hold a response head (the 101 of a WebSocket) until the next ``write``, so
+        head and first frame leave in one send; ``flush_head`` writes it alone."""
+        self._head = data
+
+    def flush_head(self) -> None:
+        """Write the deferred head now, if one is held."""
+        head = self._head
+        if head is not None:
+            self._head = None
+            if self.transport is not None and not self.lost:
+                self.transport.write(head)
 
     def buffered(self) -> int:
         """Unsent bytes in the transport's buffer."""
@@ -621,8 +696,9 @@ class _WebSocket:
         self.closed = False
         self._close_sent = False
         self._reader = FrameReader(conn.engine.max_http_buffer_size)
-        # messages nobody listens to yet (deliver not called, or receive in use)
-        self._messages: collections.deque[str | bytes | ChannelError | None] = collections.deque()
+        # messages nobody listens to yet (deliver not called, or receive in use); made
+        # by the first such message: a socket served by deliver rarely has one
+        self._messages: collections.deque[str | bytes | ChannelError | None] | None = None
         self._waiter: asyncio.Future[None] | None = None
         # deliver's listener and the future it waits on until the socket ends
         self._listener: Callable[[str | bytes], object] | None = None
@@ -646,7 +722,9 @@ class _WebSocket:
             data = encode_response(Response(101, answer), keep_alive=True)
         except ValueError:
             return Response(500)
-        conn.write(data)
+        # written with the first frame (the open packet, at once), so the handshake
+        # costs one send, not two; at the latest before the socket first waits
+        conn.defer_head(data)
         self.opened = True
         rest, self._rest = self._rest, b""
         if rest:
@@ -680,7 +758,7 @@ class _WebSocket:
         error = reader.error
         if error is not None and not self.closed:
             self._fail(error)
-        elif len(self._messages) > _RECEIVE_HIGH:
+        elif self._messages is not None and len(self._messages) > _RECEIVE_HIGH:
             conn.pause_reading()
 
     def _on_close_frame(self, payload: bytes) -> None:
@@ -717,7 +795,10 @@ class _WebSocket:
             except Exception as exc:  # the reader failed: deliver raises it, as receive did
                 self._end(exc)
             return
-        self._messages.append(item)
+        messages = self._messages
+        if messages is None:
+            messages = self._messages = collections.deque()
+        messages.append(item)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -736,6 +817,7 @@ class _WebSocket:
         self._push(None)
 
     async def deliver(self, on_message: Callable[[str | bytes], object]) -> None:
+        self._conn.flush_head()
         messages = self._messages
         while messages:  # what came before anyone listened (with the upgrade request)
             item = messages.popleft()
@@ -757,7 +839,10 @@ class _WebSocket:
             self._ended = None
 
     async def receive(self) -> str | bytes | None:
+        self._conn.flush_head()
         messages = self._messages
+        if messages is None:
+            messages = self._messages = collections.deque()
         while not messages:
             if self._conn.lost:
                 return None
@@ -785,6 +870,7 @@ class _WebSocket:
         if conn.lost:
             self.closed = True
             return
+        conn.flush_head()
         if not self._close_sent:
             self._close_sent = True
             conn.write(_control(0x88, b"\x03\xe8"))  # 1000

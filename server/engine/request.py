@@ -29,6 +29,13 @@ Rules:
    ``query_dict`` (the engine's view, rule 2) once. Most requests of an open polling
    session are answered from the sid, the transport and one or two headers, so
    building every view up front was most of what a ``Request`` cost.
+8. What every connection would otherwise hold its own copy of is shared: a header
+   line that every client of a server sends alike (``Upgrade: websocket``,
+   ``Sec-WebSocket-Version: 13``, ``Host``, a browser's ``User-Agent``) is one
+   ``(name, value)`` tuple for all of them, other lines share their name
+   (``decode_header``), and the index's lower-case keys are one string per name. An
+   idle WebSocket then keeps only what is its own (its key, its cookies). The caches
+   are bounded: past their size a line is decoded as before, never cached.
 """
 
 from __future__ import annotations
@@ -43,7 +50,71 @@ _M = TypeVar("_M", bound="_MultiMapping")
 _SCAN_MAX = 6
 """Header lines up to which ``Headers.get`` scans instead of building the index."""
 
-__all__ = ["Headers", "Query", "Request"]
+__all__ = ["Headers", "Query", "Request", "decode_header"]
+
+_CACHE_SIZE = 512
+"""Entries per string cache of rule 8 (a server sees a few dozen distinct ones)."""
+
+_SHARED_VALUES = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "connection",
+        "content-type",
+        "host",
+        "origin",
+        "pragma",
+        "sec-fetch-dest",
+        "sec-fetch-mode",
+        "sec-fetch-site",
+        "sec-websocket-extensions",
+        "sec-websocket-version",
+        "upgrade",
+        "user-agent",
+    }
+)
+"""Headers whose values are usually the same for every client (rule 8): every other
+header's value (``Sec-WebSocket-Key``, ``Cookie``, ``Authorization``) is its own."""
+
+# raw name -> (name, the shared lines of that name by raw value, or None)
+_names: dict[bytes, tuple[str, dict[bytes, tuple[str, str]] | None]] = {}
+_lines = 0  # shared lines cached, all names together
+_lower: dict[str, str] = {}
+
+
+def decode_header(raw_name: bytes, raw_value: bytes) -> tuple[str, str]:
+    """A header line from the wire (Latin-1) as ``(name, value)`` (rule 8): the very
+    tuple of every earlier identical line when every client sends that header alike,
+    else a new tuple with the shared name."""
+    global _lines
+    entry = _names.get(raw_name)
+    if entry is None:
+        name = raw_name.decode("latin-1")
+        entry = (name, {} if name.lower() in _SHARED_VALUES else None)
+        if len(_names) < _CACHE_SIZE:
+            _names[raw_name] = entry
+    name, shared = entry
+    if shared is None:
+        return name, raw_value.decode("latin-1")
+    line = shared.get(raw_value)
+    if line is None:
+        line = (name, raw_value.decode("latin-1"))
+        if _lines < _CACHE_SIZE and len(raw_value) <= 256:
+            shared[raw_value] = line
+            _lines += 1
+    return line
+
+
+def _lower_key(name: str) -> str:
+    """``name.lower()``, one shared string per name (rule 8)."""
+    key = _lower.get(name)
+    if key is None:
+        key = name.lower()
+        if len(_lower) < _CACHE_SIZE:
+            _lower[name] = key
+    return key
 
 
 class _MultiMapping(Mapping[str, str]):
@@ -126,12 +197,13 @@ class Headers(_MultiMapping):
 
     @staticmethod
     def _key(name: str) -> str:
-        return name.lower()
+        return _lower_key(name)
 
     def _lookup(self) -> dict[str, str]:
         index = self._index
         if index is None:  # _MultiMapping's, with the key function inlined
-            index = self._index = {name.lower(): value for name, value in reversed(self._pairs)}
+            # lower-case keys shared by every index (rule 8)
+            index = self._index = {_lower_key(name): value for name, value in reversed(self._pairs)}
         return index
 
     @overload
@@ -218,6 +290,7 @@ class Request(MutableMapping[Any, Any]):
         raw_path: str | None = None,
         native: Any = None,
         query: Query | None = None,
+        query_dict: dict[str, str] | None = None,
     ) -> None:
         self.method = method.upper()
         self.path = path
@@ -226,7 +299,7 @@ class Request(MutableMapping[Any, Any]):
         # rule 7: split on first use; a driver may pass the parsed pairs of this
         # query_string (a Query is never changed, so requests may share one)
         self._query: Query | None = query
-        self._query_dict: dict[str, str] | None = None
+        self._query_dict: dict[str, str] | None = query_dict  # shareable the same way
         self.headers = headers
         self.remote = remote
         self.scheme = scheme

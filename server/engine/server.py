@@ -27,6 +27,7 @@ from typing import Any
 
 from ..emitter import EventEmitter
 from ..ids import generate_id
+from ..timers import TimerList
 from .conn import Conn
 from .cookie import Cookie, CookieOption
 from .cors import CorsOrigins, CorsPolicy
@@ -165,6 +166,7 @@ class EngineServer(EventEmitter):
         self.websocket_send_buffer = websocket_send_buffer
         self.clients: dict[str, Conn] = {}
         self._middlewares: list[Middleware] = []
+        self._timer_lists: dict[float, TimerList] = {}
         #: What the open packet advertises (Node's options are milliseconds).
         self.ping_interval_ms = round(self.ping_interval * 1000)
         self.ping_timeout_ms = round(self.ping_timeout * 1000)
@@ -220,6 +222,9 @@ class EngineServer(EventEmitter):
         if pending:
             await asyncio.wait(pending, timeout=2.0)
         await self.tasks.close()  # the coroutine listeners of the engine and its Conns
+        for timers in self._timer_lists.values():
+            timers.close()
+        self._timer_lists.clear()
 
     # -- what a Conn asks of its server ------------------------------------------------
 
@@ -237,6 +242,15 @@ class EngineServer(EventEmitter):
             if forwarded:
                 return forwarded.split(",")[0].strip()
         return request.remote or ""
+
+    def timer_list(self, duration: float) -> TimerList:
+        """The running loop's list of ``duration``-second timers of this server
+        (``server/timers.py``): what its connections' heartbeats, and the Socket.IO
+        layer's connect timeouts, wait on, one loop timer per duration."""
+        timers = self._timer_lists.get(duration)
+        if timers is None or timers.loop is not asyncio.get_running_loop():
+            timers = self._timer_lists[duration] = TimerList(duration)
+        return timers
 
     def release(self, conn: Conn) -> None:
         """Drop a closing connection from ``clients`` (its ``close`` comes after)."""

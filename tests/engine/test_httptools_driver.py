@@ -332,3 +332,49 @@ async def test_expect_100_continue_gets_its_go_before_the_body(lean):
         assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     finally:
         writer.close()
+
+
+class _RecordingTransport(asyncio.Transport):
+    """Each ``write`` the driver makes, kept apart (what one send would carry)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+
+    def write(self, data: Any) -> None:
+        self.writes.append(bytes(data))
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 40000) if name == "peername" else default
+
+    def is_reading(self) -> bool:
+        return True
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+async def test_the_101_and_the_open_packet_leave_in_one_write(lean):
+    """Rule 6: the handshake's answer and the open packet are one send (one system
+    call instead of two); the bytes are those of two writes, in order."""
+    from sioscope.server.engine.httptools import HttpConnection
+
+    conn = HttpConnection(lean.eng, 5.0)
+    transport = _RecordingTransport()
+    conn.connection_made(transport)
+    conn.data_received(_upgrade_request())
+    for _ in range(50):
+        if transport.writes:
+            break
+        await asyncio.sleep(0.01)
+    first = transport.writes[0]
+    assert first.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
+    frame = first.split(b"\r\n\r\n", 1)[1]
+    assert frame[0] == 0x81 and frame[2:].startswith(b'0{"sid":"')  # the open packet
+    conn.connection_lost(None)

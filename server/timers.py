@@ -1,0 +1,120 @@
+"""Timer lists: one loop timer per duration, however many connections wait on it.
+
+Every connection waits on the same few durations (its heartbeat's ``ping_interval``
+and ``ping_timeout``, the Socket.IO ``connect_timeout``); with a ``loop.call_later``
+each, a server holds one ``TimerHandle`` per connection and duration (with uvloop, a
+libuv timer, a context copy and a bound method: about 560 bytes and four objects the
+collector walks), and pays for a timer per handshake and per heartbeat. Node's timers
+(``lib/internal/timers.js``) keep one list per duration instead, since timers of one
+duration fire in the order they were started; so does this module.
+
+Rules:
+
+1. A ``TimerList`` has one ``duration``. ``add(fn, arg)`` returns a ``Timer`` due
+   ``duration`` seconds from now (the loop's clock), which calls ``fn(arg)`` then,
+   unless ``timer.cancel()`` was called first (the ``TimerHandle`` surface its callers
+   use). Entries are due in the order they were added, so the list is a queue and only
+   its head has a loop timer.
+2. Due timers run in due order from that one loop timer, each at most once; a callback
+   that raises is logged, and the rest still run. A cancelled timer stays queued
+   (holding nothing but its due time: cancel drops its callback and argument) until
+   it reaches the head, where it is dropped.
+3. A list belongs to the loop it was made on; its owner (the EngineServer, the Server)
+   makes it on first use from that loop (``timer_list``), and it holds no reference
+   to what is not due: one ``Timer`` of three slots per waiting entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Timer", "TimerList"]
+
+log = logging.getLogger("sioscope")
+
+_EARLY = 0.001
+"""A timer this close to due runs now: the loop's timers have millisecond resolution,
+so the loop timer may fire a fraction of a millisecond before the head is due."""
+
+
+class Timer:
+    """One entry of a ``TimerList`` (rule 1): ``cancel()`` as a ``TimerHandle``'s."""
+
+    __slots__ = ("arg", "due", "fn")
+
+    def __init__(self, due: float, fn: Callable[[Any], object], arg: object) -> None:
+        self.due = due
+        self.fn: Callable[[Any], object] | None = fn
+        self.arg: object = arg
+
+    def cancel(self) -> None:
+        """Never call it; drop what it holds (rule 2)."""
+        self.fn = None
+        self.arg = None
+
+    def cancelled(self) -> bool:
+        """Whether ``cancel`` was called (or the timer already fired)."""
+        return self.fn is None
+
+    def when(self) -> float:
+        """When it is due, on the loop's clock."""
+        return self.due
+
+
+class TimerList:
+    """Timers of one duration on one loop; see the module rules."""
+
+    __slots__ = ("_entries", "_handle", "duration", "loop")
+
+    def __init__(self, duration: float, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.duration = float(duration)
+        self.loop = loop if loop is not None else asyncio.get_running_loop()
+        self._entries: deque[Timer] = deque()
+        self._handle: asyncio.TimerHandle | None = None
+
+    def __len__(self) -> int:
+        """Entries queued, cancelled ones that did not reach the head included."""
+        return len(self._entries)
+
+    def add(self, fn: Callable[[Any], object], arg: object) -> Timer:
+        """A timer calling ``fn(arg)`` ``duration`` seconds from now (rule 1)."""
+        timer = Timer(self.loop.time() + self.duration, fn, arg)
+        self._entries.append(timer)
+        if self._handle is None:
+            self._handle = self.loop.call_at(timer.due, self._run)
+        return timer
+
+    def _run(self) -> None:
+        self._handle = None
+        entries = self._entries
+        now = self.loop.time() + _EARLY
+        while entries:
+            timer = entries[0]
+            fn = timer.fn
+            if fn is None:
+                entries.popleft()
+                continue
+            if timer.due > now:
+                break
+            entries.popleft()
+            arg = timer.arg
+            timer.fn = timer.arg = None
+            try:
+                fn(arg)
+            except Exception:  # one bad callback must not stop the timers due after it
+                log.exception("timer callback %r failed", fn)
+        if entries and self._handle is None:
+            self._handle = self.loop.call_at(entries[0].due, self._run)
+
+    def close(self) -> None:
+        """Cancel every timer and the loop timer (the owner is closing)."""
+        for timer in self._entries:
+            timer.cancel()
+        self._entries.clear()
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
