@@ -39,6 +39,12 @@ Rules:
    protocol error, as ``receive`` does). A host that parses frames itself calls
    ``on_message`` from its reader, so a message costs no task switch; the others loop
    over ``receive`` (``deliver_received``).
+7. A ``CallbackChannel`` (optional: the httptools driver's) also does all of it without
+   a coroutine: ``accept_now`` is ``accept``, ``listen(on_message, on_end)`` is
+   ``deliver`` with the end of the socket reported to ``on_end(error)`` (``None``, a
+   ``ChannelError``, or what ``on_message`` raised) instead of a return, and
+   ``close_now`` is ``close``. With it the core serves a WebSocket with no task and no
+   coroutine frames held for the life of the socket (``EngineServer.accept_now``).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from typing import Protocol, cast
 from .request import Request
 
 __all__ = [
+    "CallbackChannel",
     "ChannelError",
     "HttpExchange",
     "Response",
@@ -171,6 +178,26 @@ class WebSocketChannel(Protocol):
 
     def write_if_ready(self, data: bytes) -> bool:
         """``write_now(data)`` if ``can_write_now()``; whether it wrote (rule 4)."""
+        ...
+
+
+class CallbackChannel(WebSocketChannel, Protocol):
+    """A ``WebSocketChannel`` that also works by callbacks (rule 7)."""
+
+    def accept_now(self, headers: dict[str, str]) -> Response | None:
+        """``accept``, synchronously."""
+        ...
+
+    def listen(
+        self,
+        on_message: Callable[[str | bytes], object],
+        on_end: Callable[[BaseException | None], None],
+    ) -> None:
+        """``deliver``, by callbacks: ``on_end`` once, when the socket ends (rule 7)."""
+        ...
+
+    def close_now(self) -> None:
+        """``close``, synchronously."""
         ...
 
 

@@ -41,10 +41,14 @@ Rules:
    (``deliver``: no task switch per message).
 7. Paths outside ``engine.path`` get 404.
 8. The requests of an open polling session are answered with no task at all
-   (``EngineServer.answer_now``: at once, or from the parked GET's callback). The
-   tasks that serve the rest (handshakes, WebSockets) are ``engine.tasks`` (the
-   engine owns them: ``engine.close()`` cancels what is left); a cancelled request
-   closes its TCP connection, so no client waits on an answer that will never come.
+   (``EngineServer.answer_now``: at once, or from the parked GET's callback), and so
+   is a WebSocket when nothing in its handshake is awaited (``EngineServer.accept_now``:
+   no middleware, no ``allow_request``, the default ``generate_id``): the open socket
+   is then held by this connection's callbacks alone (``host.py``, rule 7). The
+   tasks that serve the rest (polling handshakes, WebSockets behind async hooks) are
+   ``engine.tasks`` (the engine owns them: ``engine.close()`` cancels what is left); a
+   cancelled request closes its TCP connection, so no client waits on an answer that
+   will never come.
 """
 
 from __future__ import annotations
@@ -591,7 +595,28 @@ class HttpConnection(asyncio.Protocol):
         # the parser is never fed again: drop it, and the callbacks (bound methods of
         # this object) it holds, for as long as the WebSocket lives
         self._parser = _CLOSED_PARSER
+        try:
+            if self.engine.accept_now(channel, self._refused):  # no task (rule 8)
+                return
+        except Exception:
+            log.exception("engine websocket %s failed", request.path)
+            if channel.opened:
+                channel.close_now()
+            else:
+                self._refused(Response(500))
+            return
         self.engine.tasks.spawn(self._serve_websocket(channel))
+
+    def _refused(self, refused: Response) -> None:
+        """The engine's answer to a WebSocket handshake it refused (or that failed)."""
+        channel = self._websocket
+        if channel is None or channel.opened:
+            return
+        self._websocket = None
+        if refused.status != 0:
+            self._respond(refused, channel.request, keep_alive=False)
+        else:
+            self.close_transport()
 
     async def _serve_websocket(self, channel: _WebSocket) -> None:
         try:
@@ -678,6 +703,7 @@ class _WebSocket:
         "_ended",
         "_listener",
         "_messages",
+        "_on_end",
         "_reader",
         "_rest",
         "_waiter",
@@ -700,11 +726,16 @@ class _WebSocket:
         # by the first such message: a socket served by deliver rarely has one
         self._messages: collections.deque[str | bytes | ChannelError | None] | None = None
         self._waiter: asyncio.Future[None] | None = None
-        # deliver's listener and the future it waits on until the socket ends
+        # deliver's listener and the future it waits on until the socket ends (or
+        # listen's callback for that end)
         self._listener: Callable[[str | bytes], object] | None = None
         self._ended: asyncio.Future[None] | None = None
+        self._on_end: Callable[[BaseException | None], None] | None = None
 
     async def accept(self, headers: dict[str, str]) -> Response | None:
+        return self.accept_now(headers)
+
+    def accept_now(self, headers: dict[str, str]) -> Response | None:
         conn = self._conn
         if conn.lost:
             return Response(0)
@@ -805,6 +836,11 @@ class _WebSocket:
 
     def _end(self, error: BaseException | None) -> None:
         self._listener = None
+        on_end = self._on_end
+        if on_end is not None:  # listen's
+            self._on_end = None
+            on_end(error)
+            return
         ended = self._ended
         if ended is not None and not ended.done():
             if error is None:
@@ -838,6 +874,33 @@ class _WebSocket:
             self._listener = None
             self._ended = None
 
+    def listen(
+        self,
+        on_message: Callable[[str | bytes], object],
+        on_end: Callable[[BaseException | None], None],
+    ) -> None:
+        """``deliver`` by callbacks (``host.py``, rule 7): what came before it first,
+        then each message as it is read; ``on_end`` once, when the socket ends."""
+        self._conn.flush_head()
+        messages = self._messages
+        while messages:  # what came before anyone listened (with the upgrade request)
+            item = messages.popleft()
+            if item is None or isinstance(item, ChannelError):
+                on_end(item)
+                return
+            try:
+                on_message(item)
+            except Exception as exc:  # as deliver raises it
+                on_end(exc)
+                return
+        if self.closed or self._conn.lost:
+            on_end(None)
+            return
+        if self._conn.reading_paused():
+            self._conn.resume_reading()
+        self._listener = on_message
+        self._on_end = on_end
+
     async def receive(self) -> str | bytes | None:
         self._conn.flush_head()
         messages = self._messages
@@ -866,15 +929,19 @@ class _WebSocket:
             await self._conn.drain()
 
     async def close(self) -> None:
+        self.close_now()
+
+    def close_now(self) -> None:
         conn = self._conn
         if conn.lost:
             self.closed = True
             return
         conn.flush_head()
-        if not self._close_sent:
-            self._close_sent = True
-            conn.write(_control(0x88, b"\x03\xe8"))  # 1000
         self.closed = True
+        if self._close_sent:  # a close already under way (ours, or the peer's answered)
+            return
+        self._close_sent = True
+        conn.write(_control(0x88, b"\x03\xe8"))  # 1000
         # the peer answers with its close frame (then data_received closes the TCP
         # link); one that does not is dropped after CLOSE_TIMEOUT
         if not conn.lost:

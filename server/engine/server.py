@@ -31,7 +31,7 @@ from ..timers import TimerList
 from .conn import Conn
 from .cookie import Cookie, CookieOption
 from .cors import CorsOrigins, CorsPolicy
-from .host import HttpExchange, Response, WebSocketChannel
+from .host import CallbackChannel, HttpExchange, Response, WebSocketChannel
 from .request import Request
 from .transports import PollingTransport, PollPayload, WebSocketTransport
 
@@ -357,8 +357,60 @@ class EngineServer(EventEmitter):
             await channel.close()
             return None
         transport = WebSocketTransport(channel)
+        self._attach_websocket(transport, conn, sid)
+        await transport.run()
+        return None
+
+    def accept_now(self, channel: CallbackChannel, refuse: Callable[[Response], None]) -> bool:
+        """``handle_websocket`` with no coroutine and no task, for a host whose channel
+        works by callbacks (``host.py``, rule 7: the httptools driver).
+
+        A handshake needs nothing awaited when no middleware is installed, there is
+        no ``allow_request`` and ``generate_id`` is the default: this then serves it
+        to the end, the open socket held by the host's callbacks alone (no task, no
+        coroutine frames, no future per connection), and returns True; a refusal goes
+        to ``refuse``, which the host answers the handshake with. Otherwise it returns
+        False, doing nothing: the host calls ``handle_websocket``. The outcomes are
+        ``handle_websocket``'s, in the same order of checks.
+        """
+        if self._middlewares or self.allow_request is not None or not self._default_ids():
+            return False
+        request = channel.request
+        try:
+            conn = self._check(request, True)
+        except _Refused as refused:
+            refuse(self._refuse(request, refused, self.cors.headers(request.headers), True))
+            return True
+        sid = conn.id if conn is not None else generate_id()
+        extra: dict[str, str] = {}
+        if (
+            self.cookie is not None
+            or self.has_listeners("headers")
+            or self.has_listeners("initial_headers")
+        ):
+            self._emit_headers(extra, request, sid)
+        refused_handshake = channel.accept_now(extra)
+        if refused_handshake is not None:
+            refuse(refused_handshake)
+            return True
+        if request.query_dict.get("transport") != "websocket":
+            channel.close_now()
+            return True
+        transport = WebSocketTransport(channel)
+        self._attach_websocket(transport, conn, sid)
+        transport.start(channel)
+        return True
+
+    def _default_ids(self) -> bool:
+        """Whether session ids come from the default ``generate_id`` (never awaited)."""
+        return type(self).generate_id is EngineServer.generate_id and (
+            "generate_id" not in self.__dict__
+        )
+
+    def _attach_websocket(self, transport: WebSocketTransport, conn: Conn | None, sid: str) -> None:
+        """An accepted WebSocket: a new session's transport, or an upgrade's probe."""
         if conn is None:
-            conn = Conn(self, sid, transport, request)
+            conn = Conn(self, sid, transport, transport.request)
             self._register(conn)
             conn.flush()  # the open packet is the first frame
             self.emit("connection", conn)
@@ -366,8 +418,6 @@ class EngineServer(EventEmitter):
             transport.close()  # accepted, then closed (Node's rule for a second socket)
         else:
             conn.maybe_upgrade(transport)
-        await transport.run()
-        return None
 
     async def _verify(self, request: Request, upgrade: bool) -> Conn | None:
         conn = self._check(request, upgrade)

@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .host import ChannelError, HttpExchange, Response, WebSocketChannel
+from .host import CallbackChannel, ChannelError, HttpExchange, Response, WebSocketChannel
 from .packets import Packet, decode_packet, decode_payload, encode_packet, encode_payload
 from .request import Request
 
@@ -478,6 +478,7 @@ class WebSocketTransport(Transport):
         # Started on the first write that cannot go straight out (or on close): most
         # connections never need it, so none pays a task for it.
         self._writer: asyncio.Task[None] | None = None
+        self._callbacks: CallbackChannel | None = None  # the channel, when start()ed
 
     def pending_writes(self) -> asyncio.Task[None] | None:
         """The writer task, when one was started."""
@@ -646,6 +647,40 @@ class WebSocketTransport(Transport):
 
     def _on_message(self, data: str | bytes) -> None:
         self.on_packet(decode_packet(data))
+
+    def start(self, channel: CallbackChannel) -> None:
+        """``run`` without a coroutine, on a host that calls back (``host.py``, rule 7;
+        ``channel`` is this transport's): messages reach ``on_packet`` as the host reads
+        them, and the end of the socket is ``_on_end``, so an open WebSocket holds no
+        task and no coroutine frames."""
+        self._callbacks = channel
+        channel.listen(self._on_message, self._on_end)
+
+    def _on_end(self, error: BaseException | None) -> None:
+        """What ``run`` does once ``deliver`` is over, for ``start``: the error
+        reported, the transport closed, then the websocket (after the frames owed, as
+        ``_stop_writer`` waits for the writer, at most 2 s)."""
+        channel = self._callbacks
+        assert channel is not None  # only start() makes the channel call this
+        if isinstance(error, ChannelError):
+            self._error("websocket error", error.description)
+        elif error is not None:
+            log.error("websocket reader failed", exc_info=error)
+        if self.ready_state != "closed":
+            self._closed()
+        self._close_ws = True
+        writer = self._writer
+        if writer is None or writer.done():
+            channel.close_now()
+            return
+        self._wakeup()
+        give_up = asyncio.get_running_loop().call_later(2.0, writer.cancel)
+
+        def finished(_: asyncio.Task[None]) -> None:
+            give_up.cancel()
+            channel.close_now()
+
+        writer.add_done_callback(finished)
 
     async def _stop_writer(self) -> None:
         self._close_ws = True

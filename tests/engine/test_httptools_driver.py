@@ -180,8 +180,9 @@ async def test_a_head_never_finished_gets_408_after_headers_timeout():
 async def test_polling_needs_no_task_and_websocket_tasks_belong_to_the_engine():
     """Rule 8: a parked long-poll of an open session is no task at all (it is answered
     from its poll's callback: the engine's close delivers it the close packet); a
-    WebSocket is served by a task of ``engine.tasks``, and cancelling those leaves
-    nothing of the driver's on the loop and closes the TCP link."""
+    WebSocket behind an engine middleware is served by a task of ``engine.tasks``, and
+    cancelling those leaves nothing of the driver's on the loop and closes the TCP
+    link (the test after this one: without such a hook, no task at all)."""
     async with lean_echo() as srv:
         port = int(srv.url.rsplit(":", 1)[1])
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -198,6 +199,7 @@ async def test_polling_needs_no_task_and_websocket_tasks_belong_to_the_engine():
         assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
         writer.close()
 
+        srv.eng.use(lambda request: None)  # a hook the handshake could await
         ws_reader, ws_writer = await asyncio.open_connection("127.0.0.1", port)
         ws_writer.write(_upgrade_request())
         await asyncio.wait_for(ws_reader.readuntil(b"\r\n\r\n"), 3)
@@ -378,3 +380,30 @@ async def test_the_101_and_the_open_packet_leave_in_one_write(lean):
     frame = first.split(b"\r\n\r\n", 1)[1]
     assert frame[0] == 0x81 and frame[2:].startswith(b'0{"sid":"')  # the open packet
     conn.connection_lost(None)
+
+
+async def test_a_websocket_with_nothing_to_await_is_served_without_a_task(lean):
+    """Rule 8: with no middleware, no ``allow_request`` and the default ids, the
+    WebSocket is accepted and served by callbacks (``accept_now``): no task while it is
+    open; it echoes, and a close from either side still ends it with Node's reasons."""
+    port = int(lean.url.rsplit(":", 1)[1])
+    before = len(lean.eng.tasks)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(_upgrade_request())
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3)
+        first, size = await asyncio.wait_for(reader.readexactly(2), 3)
+        assert first == 0x81  # the open packet, a text frame
+        assert (await asyncio.wait_for(reader.readexactly(size), 3)).startswith(b"0{")
+        assert len(lean.eng.tasks) == before and len(lean.conns) == 1
+        writer.write(_client_frame(0x1, b"4hello"))
+        assert await asyncio.wait_for(reader.readexactly(8), 3) == b"\x81\x064hello"
+        assert len(lean.eng.tasks) == before
+        lean.conns[0].close()  # a server close: the close frame, then the peer's answer
+        assert await asyncio.wait_for(reader.readexactly(4), 3) == b"\x88\x02\x03\xe8"
+        writer.write(_client_frame(0x8, struct.pack("!H", 1000)))
+        assert await asyncio.wait_for(reader.read(), 3) == b""  # then the TCP link closes
+    finally:
+        writer.close()
+    assert (await lean.closed_with(lean.conns[0].id))[0] == "forced close"
+    await _still_serves(lean)
