@@ -275,18 +275,14 @@ class Conn(EventEmitter):
     def _on_open(self) -> None:
         self.ready_state = "open"
         server = self.server
+        # Node's key order and compact JSON; formatted here, since json.dumps with
+        # separators builds a JSONEncoder per call (a few µs of every handshake)
+        upgrades = ",".join([json.dumps(name) for name in server.upgrades_for(self.transport.name)])
         self._send_packet(
             "open",
-            json.dumps(
-                {
-                    "sid": self.id,
-                    "upgrades": server.upgrades_for(self.transport.name),
-                    "pingInterval": server.ping_interval_ms,
-                    "pingTimeout": server.ping_timeout_ms,
-                    "maxPayload": server.max_http_buffer_size,
-                },
-                separators=(",", ":"),
-            ),
+            f'{{"sid":{json.dumps(self.id)},"upgrades":[{upgrades}],'
+            f'"pingInterval":{server.ping_interval_ms:d},"pingTimeout":{server.ping_timeout_ms:d},'
+            f'"maxPayload":{server.max_http_buffer_size:d}}}',
         )
         if server.initial_packet is not None:  # flushed with the open packet
             self._send_packet("message", server.initial_packet)

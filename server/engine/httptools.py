@@ -54,7 +54,6 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 import collections
 import logging
@@ -678,6 +677,14 @@ def _control(first: int, payload: bytes) -> bytes:
     return bytes((first, len(payload))) + payload
 
 
+_SWITCHING = (
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Accept: %s\r\n\r\n"
+)
+"""A 101 with no extra headers (no cookie, no ``headers`` listener): the handshake's
+answer in one formatting, the bytes ``encode_response`` would write."""
+
+
 def _handshake_error(request: Request) -> str | None:
     """Why ``request`` is not a valid WebSocket handshake (RFC 6455 4.2.1), or None."""
     headers = request.headers
@@ -686,8 +693,8 @@ def _handshake_error(request: Request) -> str | None:
     if headers.get("Sec-WebSocket-Version", "") != "13":
         return "Sec-WebSocket-Version must be 13"
     key = headers.get("Sec-WebSocket-Key", "")
-    try:
-        if len(base64.b64decode(key, validate=True)) != 16:
+    try:  # base64.b64decode(validate=True) without its regular expression
+        if len(binascii.a2b_base64(key.encode("ascii"), strict_mode=True)) != 16:
             return "Sec-WebSocket-Key must be 16 bytes"
     except (binascii.Error, ValueError):
         return "Sec-WebSocket-Key must be base64"
@@ -743,16 +750,19 @@ class _WebSocket:
         if error is not None:
             return Response(400, {"Content-Type": "text/plain; charset=utf-8"}, error.encode())
         key = self.request.headers["Sec-WebSocket-Key"]
-        answer = {
-            "Upgrade": "websocket",
-            "Connection": "Upgrade",
-            "Sec-WebSocket-Accept": accept_key(key),
-            **headers,
-        }
-        try:
-            data = encode_response(Response(101, answer), keep_alive=True)
-        except ValueError:
-            return Response(500)
+        if not headers:  # what encode_response writes for these three headers
+            data = _SWITCHING % accept_key(key).encode()
+        else:
+            answer = {
+                "Upgrade": "websocket",
+                "Connection": "Upgrade",
+                "Sec-WebSocket-Accept": accept_key(key),
+                **headers,
+            }
+            try:
+                data = encode_response(Response(101, answer), keep_alive=True)
+            except ValueError:
+                return Response(500)
         # written with the first frame (the open packet, at once), so the handshake
         # costs one send, not two; at the latest before the socket first waits
         conn.defer_head(data)

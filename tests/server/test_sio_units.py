@@ -169,6 +169,26 @@ def test_ids_are_node_shaped_and_unique() -> None:
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{20}", i) for i in ids)
 
 
+def test_a_forked_child_never_hands_out_the_parents_pooled_random_bytes() -> None:
+    """The ids' random bytes come from a pool (``server/ids.py``): a child forked with
+    a pool half used draws its own, so no two processes share an id's random part."""
+    import os
+
+    generate_id()  # the pool is filled, most of it unused
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, then out without pytest's teardown
+        os.write(write, "".join(generate_id() for _ in range(8)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 4096).decode()
+    os.close(read)
+    parent = [generate_id() for _ in range(8)]
+    child_random = {child[i : i + 16] for i in range(0, len(child), 20)}
+    assert len(child_random) == 8 and not child_random & {i[:16] for i in parent}
+
+
 def test_off_removes_a_bound_method_passed_again() -> None:
     from sioscope.server.emitter import EventEmitter
 
