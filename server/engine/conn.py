@@ -331,7 +331,7 @@ class Conn(EventEmitter):
         if self._ping_interval_timer is not None:
             self._ping_interval_timer.cancel()
         server = self.server
-        self._ping_interval_timer = server.timer_list(server.ping_interval).add(
+        self._ping_interval_timer = server.timer_list(server.ping_interval, self._loop).add(
             Conn._send_ping, self
         )
 
@@ -345,7 +345,7 @@ class Conn(EventEmitter):
         if self._ping_timeout_timer is not None:
             self._ping_timeout_timer.cancel()
         server = self.server
-        self._ping_timeout_timer = server.timer_list(server.ping_timeout).add(
+        self._ping_timeout_timer = server.timer_list(server.ping_timeout, self._loop).add(
             Conn._on_ping_timeout, self
         )
 

@@ -113,7 +113,7 @@ async def serve(
         )
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: HttpConnection(engine, keep_alive_timeout),
+        lambda: HttpConnection(engine, keep_alive_timeout, loop),
         host,
         port,
         backlog=backlog,
@@ -231,13 +231,19 @@ class _Exchange:
 class HttpConnection(asyncio.Protocol):
     """One TCP connection: HTTP/1.1 requests in turn, then maybe a WebSocket."""
 
-    def __init__(self, engine: EngineServer, keep_alive_timeout: float) -> None:
+    def __init__(
+        self,
+        engine: EngineServer,
+        keep_alive_timeout: float,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.engine = engine
         self.keep_alive_timeout = keep_alive_timeout
         self.transport: asyncio.Transport | None = None
         self.lost = False
         self.remote: str | None = None
-        self._loop = asyncio.get_running_loop()
+        # serve() passes its loop: asking for the running one is a getpid system call
+        self._loop = loop if loop is not None else asyncio.get_running_loop()
         self._parser = httptools.HttpRequestParser(self)
         self._limit = engine.max_http_buffer_size
         # the request being parsed

@@ -243,13 +243,18 @@ class EngineServer(EventEmitter):
                 return forwarded.split(",")[0].strip()
         return request.remote or ""
 
-    def timer_list(self, duration: float) -> TimerList:
+    def timer_list(
+        self, duration: float, loop: asyncio.AbstractEventLoop | None = None
+    ) -> TimerList:
         """The running loop's list of ``duration``-second timers of this server
         (``server/timers.py``): what its connections' heartbeats, and the Socket.IO
-        layer's connect timeouts, wait on, one loop timer per duration."""
+        layer's connect timeouts, wait on, one loop timer per duration. A caller that
+        holds the running loop passes it (asking for it is a ``getpid`` system call)."""
+        if loop is None:
+            loop = asyncio.get_running_loop()
         timers = self._timer_lists.get(duration)
-        if timers is None or timers.loop is not asyncio.get_running_loop():
-            timers = self._timer_lists[duration] = TimerList(duration)
+        if timers is None or timers.loop is not loop:
+            timers = self._timer_lists[duration] = TimerList(duration, loop)
         return timers
 
     def release(self, conn: Conn) -> None:
