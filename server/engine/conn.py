@@ -98,10 +98,20 @@ _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _FlushBatch] = (
 )
 
 
+_last_batch: weakref.ref[_FlushBatch] | None = None
+
+
 def _batch_for(loop: asyncio.AbstractEventLoop) -> _FlushBatch:
+    """The loop's batch; the last one found is remembered (a weak reference: the
+    dictionary's lookup makes a weak reference per call, about 0.3 µs per Conn)."""
+    global _last_batch
+    last = _last_batch() if _last_batch is not None else None
+    if last is not None and last.loop is loop:
+        return last
     batch = _batches.get(loop)
     if batch is None:
         batch = _batches[loop] = _FlushBatch(loop)
+    _last_batch = weakref.ref(batch)
     return batch
 
 

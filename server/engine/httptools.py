@@ -66,6 +66,7 @@ from urllib.parse import unquote
 import httptools
 from websockets.utils import accept_key
 
+from ..timers import Timer
 from .host import ChannelError, Response, limit_send_buffer
 from .request import Headers, Query, Request, decode_header
 from .server import EngineServer
@@ -260,7 +261,7 @@ class HttpConnection(asyncio.Protocol):
         self._busy = False
         # rule 4: one timer at a time, re-armed only when it fires early, so a request
         # costs a clock read rather than a timer
-        self._idle: asyncio.TimerHandle | None = None
+        self._idle: Timer | asyncio.TimerHandle | None = None
         self._idle_since: float | None = None
         self._head_since: float | None = None  # first byte of an incomplete head
         self._in_head = False  # between a message's first byte and its headers' end
@@ -520,7 +521,17 @@ class HttpConnection(asyncio.Protocol):
 
     def _arm_idle(self) -> None:
         self._idle_since = now = self._loop.time()
-        self._timer_at(now + self.keep_alive_timeout)
+        timer = self._idle
+        if timer is not None:
+            if timer.when() <= now + self.keep_alive_timeout:
+                return  # it fires first, and re-arms for what is left (_timer_at)
+            timer.cancel()
+            self._idle = None
+        if self._websocket is None and not self.lost:
+            # the engine's list of keep-alive timers: a connection that upgrades a
+            # millisecond later costs no loop timer (server/timers.py)
+            timers = self.engine.timer_list(self.keep_alive_timeout, self._loop)
+            self._idle = timers.add(HttpConnection._on_idle, self)
 
     def _timer_at(self, deadline: float) -> None:
         """Make the connection's one timer fire by ``deadline`` (rule 4): a timer that
