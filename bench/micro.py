@@ -12,7 +12,7 @@ driver, the engine, the Socket.IO layer, the loop's callbacks), not system calls
 change to that code shows here within a few percent, where the scenarios need many
 interleaved rounds to see it.
 
-    python -m bench.micro                         # polling, echo and fanout, this checkout
+    python -m bench.micro                         # polling, echo, fanout, connect: this checkout
     python -m bench.micro --ops 20000 --rounds 5 --tree ../other-checkout --tree .
 
 ``--tree DIR`` (repeatable) runs the same harness on another checkout's ``server/``
