@@ -96,7 +96,7 @@ def test_smoke_scale_steps_keep_every_connection(node_bin, tmp_path):
 def test_micro_harness_measures_its_scenarios_in_and_out_of_process(capsys):
     """bench/micro.py: the lean host's CPU per operation without sockets; a few
     operations in this process (the harness itself), then through its child runner
-    (polling, echo, and fanout with its two latencies)."""
+    (polling, echo, fanout with its two latencies, and connect)."""
     from bench.micro import main, run_here
 
     for scenario in ("polling", "echo"):
@@ -104,7 +104,8 @@ def test_micro_harness_measures_its_scenarios_in_and_out_of_process(capsys):
     fanout = run_here("fanout", 20)  # one broadcast to 1,000 sockets: CPU and latencies
     assert isinstance(fanout, dict) and 0 < fanout["cpu"] < 10_000
     assert 0 < fanout["mean_ms"] <= fanout["last_ms"]
+    assert 0 < run_here("connect", 20) < 100_000  # handshakes up to the CONNECT reply
     assert main(["--ops", "20", "--rounds", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     firsts = [line.split()[0] for line in lines]
-    assert firsts == ["polling", "echo", "fanout", "mean_ms", "last_ms"]
+    assert firsts == ["polling", "echo", "fanout", "mean_ms", "last_ms", "connect"]
