@@ -177,14 +177,10 @@ class PubSubBus:
             await self._confirmation.wait()
 
     async def _subscribe(self, pubsub: Any, channels: list[str], patterns: list[str]) -> None:
+        """SUBSCRIBE what was registered while connected; a failure makes the reader
+        start over with every subscription (rule 3), so it is logged, not raised."""
         try:
-            if channels:
-                if self.sharded:
-                    await pubsub.ssubscribe(*channels)
-                else:
-                    await pubsub.subscribe(*channels)
-            if patterns:
-                await pubsub.psubscribe(*patterns)
+            await self._send_subscribe(pubsub, channels, patterns)
         except asyncio.CancelledError:
             raise
         except Exception as err:  # the reader starts over with every subscription
@@ -229,7 +225,10 @@ class PubSubBus:
     async def _subscribe_all(self, pubsub: Any) -> None:
         self._confirmed.clear()
         self._resync = False
-        channels, patterns = list(self.channels), list(self.patterns)
+        await self._send_subscribe(pubsub, list(self.channels), list(self.patterns))
+
+    async def _send_subscribe(self, pubsub: Any, channels: list[str], patterns: list[str]) -> None:
+        """The one place that picks SSUBSCRIBE (sharded) or SUBSCRIBE, then PSUBSCRIBE."""
         if channels:
             if self.sharded:
                 await pubsub.ssubscribe(*channels)
