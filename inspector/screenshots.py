@@ -92,6 +92,7 @@ TITLES: dict[str, str] = {
     "detail": "Socket detail, with its heartbeat round trip",
     "rooms": "Rooms",
     "packets": "Packets (paused, filtered)",
+    "packet": "A packet, opened (Enter): decoded, with its socket",
     "dashboard": "Dashboard",
     "clients": "Clients (Engine.IO connections)",
     "exchanges": "Exchanges: each ack with its event",
