@@ -469,7 +469,9 @@ class WebSocketTransport(Transport):
         self.writable = True
         self.writes_at_once = channel.raw_frames
         # frame bytes when channel.raw_frames, else encoded messages (str or bytes)
-        self._owed: deque[Any] = deque()
+        # made by the first frame that must wait (an empty deque is 760 bytes, and most
+        # connections never owe anything): None until then
+        self._owed: deque[Any] | None = None
         self._offset = 0  # bytes of _owed[0] already written (raw frames only)
         #: Bytes queued here and not yet handed to the host.
         self.owed_bytes = 0
@@ -509,6 +511,7 @@ class WebSocketTransport(Transport):
         owed = self._owed
         if not self.writes_at_once:
             self.writable = False
+            owed = self._queue()
             for packet in packets:
                 message = encode_packet(packet)
                 owed.append(message)
@@ -527,9 +530,11 @@ class WebSocketTransport(Transport):
                 and channel.write_if_ready(frame)
             ):
                 return
+            owed = self._queue()
             owed.append(frame)
             self.owed_bytes += len(frame)
         else:
+            owed = self._queue()
             for packet in packets:
                 frame = packet.get("frame") or _frame_of(packet)
                 owed.append(frame)
@@ -539,6 +544,13 @@ class WebSocketTransport(Transport):
         self.writable = False
         self._start_writer()
         self._wakeup()
+
+    def _queue(self) -> deque[Any]:
+        """What is owed, made when the first frame must wait."""
+        owed = self._owed
+        if owed is None:
+            owed = self._owed = deque()
+        return owed
 
     def _pump(self) -> bool:
         """Hand owed frames to the host while its buffer is below the high-water mark;
@@ -584,7 +596,7 @@ class WebSocketTransport(Transport):
 
     async def _write_loop(self) -> None:
         channel = self.channel
-        owed = self._owed
+        owed = self._queue()  # the one queue from now on: send appends to it
         try:
             while True:
                 if not owed:
@@ -622,7 +634,8 @@ class WebSocketTransport(Transport):
                 log.debug("websocket close failed", exc_info=True)
 
     def _drop_owed(self) -> None:
-        self._owed.clear()
+        if self._owed is not None:
+            self._owed.clear()
         self._offset = 0
         self.owed_bytes = 0
 
