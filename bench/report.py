@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-# The performance issue's bar, per scenario of the default set: at most Node's server cost
+# The performance goal, per scenario of the default set: at most Node's server cost
 # per operation (KB per connection for idle), at least GOAL_VS_PYSIO times cheaper than
 # python-socketio, and a p99 latency no worse than Node's. Ratios of one interleaved run,
 # not absolute figures: the machine decides the µs, the run decides who is cheaper.
@@ -149,7 +149,7 @@ def table(agg: dict[tuple[str, str], dict[str, Any]], servers: list[str]) -> str
 
 
 def targets(agg: dict[tuple[str, str], dict[str, Any]], server: str = "sioscope-lean") -> str:
-    """``server`` against the bar of the performance issue, scenario by scenario: its
+    """``server`` against the performance goal, scenario by scenario: its
     cost over Node's (<= 1.00x), python-socketio's cost over its (>= GOAL_VS_PYSIO) and
     its p99 over Node's (<= 1.00x); a scenario is met when all three are."""
     lines = [
