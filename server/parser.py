@@ -414,9 +414,7 @@ class Decoder:
                 packet, attachments = _decode_string(message)  # _feed's common case
                 if attachments is None:
                     return packet
-                self._pending = packet
-                self._expected = attachments
-                self._buffers = []
+                self._await_attachments(packet, attachments)
                 return None
             return self._feed(message)
         except ParseError:
@@ -433,6 +431,12 @@ class Decoder:
         self._expected = 0
         self._pending_bytes = 0
 
+    def _await_attachments(self, packet: Packet, attachments: int) -> None:
+        """Hold a binary packet's header until its ``attachments`` buffers arrived."""
+        self._pending = packet
+        self._expected = attachments
+        self._buffers = []
+
     def _feed(self, message: str | bytes) -> Packet | None:
         if isinstance(message, str):
             if self._pending is not None:
@@ -440,9 +444,7 @@ class Decoder:
             packet, attachments = _decode_string(message)
             if attachments is None:
                 return packet
-            self._pending = packet
-            self._expected = attachments
-            self._buffers = []
+            self._await_attachments(packet, attachments)
             return None
         if self._pending is None:
             raise ParseError("got binary data when not reconstructing a packet")

@@ -348,13 +348,7 @@ class EngineServer(EventEmitter):
             conn, sid = await self._admit(request, True)
         except _Refused as refused:
             return self._refuse(request, refused, self.cors.headers(request.headers), True)
-        extra: dict[str, str] = {}
-        if (
-            self.cookie is not None
-            or self.has_listeners("headers")
-            or self.has_listeners("initial_headers")
-        ):
-            self._emit_headers(extra, request, sid)
+        extra = self._upgrade_headers(request, sid)
         refused_handshake = await channel.accept(extra)
         if refused_handshake is not None:
             return refused_handshake
@@ -365,6 +359,18 @@ class EngineServer(EventEmitter):
         self._attach_websocket(transport, conn, sid)
         await transport.run()
         return None
+
+    def _upgrade_headers(self, request: Request, sid: str) -> dict[str, str]:
+        """The extra headers of a WebSocket handshake's answer: the cookie and what the
+        ``headers``/``initial_headers`` listeners add (none, and no call, without them)."""
+        extra: dict[str, str] = {}
+        if (
+            self.cookie is not None
+            or self.has_listeners("headers")
+            or self.has_listeners("initial_headers")
+        ):
+            self._emit_headers(extra, request, sid)
+        return extra
 
     def accept_now(self, channel: CallbackChannel, refuse: Callable[[Response], None]) -> bool:
         """``handle_websocket`` with no coroutine and no task, for a host whose channel
@@ -387,13 +393,7 @@ class EngineServer(EventEmitter):
             refuse(self._refuse(request, refused, self.cors.headers(request.headers), True))
             return True
         sid = conn.id if conn is not None else generate_id()
-        extra: dict[str, str] = {}
-        if (
-            self.cookie is not None
-            or self.has_listeners("headers")
-            or self.has_listeners("initial_headers")
-        ):
-            self._emit_headers(extra, request, sid)
+        extra = self._upgrade_headers(request, sid)
         refused_handshake = channel.accept_now(extra)
         if refused_handshake is not None:
             refuse(refused_handshake)
