@@ -31,6 +31,9 @@ MAX_DEMO_CLIENTS = 1000  # each is a real connection in this process
 MAX_CLUSTER_SERVERS = 8  # servers of demo --cluster, each with its own Redis connections
 
 
+SOCKET_HELP = "the captured socket id (write --socket=ID when it starts with -)"
+
+
 def _add_web_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--web",
@@ -107,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         help="reconnect as a captured client and send its packets again, printing the answers",
     )
     rep.add_argument("file", type=Path, help="a capture (sioscope record, or the TUI's ctrl+s)")
-    rep.add_argument("--socket", required=True, metavar="ID", help="the captured socket id")
+    rep.add_argument("--socket", required=True, metavar="ID", help=SOCKET_HELP)
     rep.add_argument("url", help="server URL to replay against, e.g. http://localhost:3000")
     rep.add_argument(
         "--speed", type=float, default=1.0, help="timing factor: 2 = twice as fast (default 1)"
@@ -120,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
         "har", help="write one captured socket's traffic as HAR (opens in Chrome DevTools)"
     )
     har.add_argument("file", type=Path, help="a capture (sioscope record, or the TUI's ctrl+s)")
-    har.add_argument("--socket", required=True, metavar="ID", help="the captured socket id")
+    har.add_argument("--socket", required=True, metavar="ID", help=SOCKET_HELP)
     har.add_argument(
         "-o", "--output", type=Path, help="HAR file to write (default: <socket id>.har)"
     )

@@ -132,8 +132,10 @@ async def test_replay_sends_the_same_events_in_order_with_auth_query_and_timing(
 ) -> None:
     srv, seen, path, sid, _ = recorded
     started = time.monotonic()
+    # --socket=ID, not --socket ID: a socket id may start with "-" (base64url), which
+    # argparse would read as an option
     status, out, err = await _sioscope(
-        "replay", str(path), "--socket", sid, srv.url, "--speed", "2", "--linger", "0.5"
+        "replay", str(path), f"--socket={sid}", srv.url, "--speed", "2", "--linger", "0.5"
     )
     assert status == 0, err
     assert seen.connects == [({"token": "abc"}, "r1")]
@@ -157,7 +159,7 @@ async def test_har_has_chromes_websocket_shape_and_the_captured_messages(
 ) -> None:
     _, _, path, sid, _ = recorded
     status, _, err = await _sioscope(
-        "har", str(path), "--socket", sid, "-o", str(tmp_path / "x.har")
+        "har", str(path), f"--socket={sid}", "-o", str(tmp_path / "x.har")
     )
     assert status == 0, err
     doc = json.loads((tmp_path / "x.har").read_text())
@@ -207,14 +209,14 @@ async def test_bad_input_gets_one_line_and_its_status(
     cut.write_bytes(gzip.compress(path.read_bytes())[:200])
     dead = f"http://127.0.0.1:{free_port()}"
     cases = [
-        (("replay", str(garbage), "--socket", sid, srv.url), 2, "not a sioscope capture"),
-        (("replay", str(cut), "--socket", sid, srv.url), 2, "unreadable"),
-        (("replay", str(tmp_path / "nope.jsonl"), "--socket", sid, srv.url), 2, "cannot read"),
-        (("replay", str(path), "--socket", "nosuchsocket", srv.url), 2, "no socket 'nosuchsocket'"),
-        (("replay", str(path), "--socket", sid, dead), 1, "cannot reach"),
-        (("replay", str(path), "--socket", sid, srv.url, "--speed", "0"), 2, "--speed"),
-        (("har", str(path), "--socket", "nosuchsocket"), 2, "no socket 'nosuchsocket'"),
-        (("har", str(cut), "--socket", sid), 2, "unreadable"),
+        (("replay", str(garbage), f"--socket={sid}", srv.url), 2, "not a sioscope capture"),
+        (("replay", str(cut), f"--socket={sid}", srv.url), 2, "unreadable"),
+        (("replay", str(tmp_path / "nope.jsonl"), f"--socket={sid}", srv.url), 2, "cannot read"),
+        (("replay", str(path), "--socket=nosuchsocket", srv.url), 2, "no socket 'nosuchsocket'"),
+        (("replay", str(path), f"--socket={sid}", dead), 1, "cannot reach"),
+        (("replay", str(path), f"--socket={sid}", srv.url, "--speed", "0"), 2, "--speed"),
+        (("har", str(path), "--socket=nosuchsocket"), 2, "no socket 'nosuchsocket'"),
+        (("har", str(cut), f"--socket={sid}"), 2, "unreadable"),
         (("open", str(cut)), 2, "unreadable"),
     ]
     for args, want_status, want in cases:
